@@ -1,0 +1,1 @@
+//! The Instagram private HTTP API client.

@@ -1,0 +1,1 @@
+//! The Instagram MQTToT realtime client.

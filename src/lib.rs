@@ -1,0 +1,18 @@
+//! matrix-instagram: a Matrix application service that bridges Instagram Direct Messages.
+//!
+//! The layout follows `DESIGN.md`:
+//! - [`config`] and [`metrics`] are leaves used by everything;
+//! - [`store`] keeps the bridge's state in PostgreSQL or SQLite and knows neither network;
+//! - [`matrix`] is the appservice server and homeserver client and knows nothing of Instagram;
+//! - [`instagram`] is the private API client and realtime client and knows nothing of Matrix;
+//! - [`bridge`] is the only part that joins two of them;
+//! - [`app`] builds everything from the config and runs it until a signal.
+
+pub mod app;
+pub mod bridge;
+pub mod config;
+pub mod instagram;
+pub mod matrix;
+pub mod metrics;
+pub mod store;
+pub mod tls;

@@ -1,0 +1,1 @@
+//! Tests of the Instagram HTTP client against the fake Instagram.

@@ -1,0 +1,1 @@
+//! Tests of the realtime client against the fake broker.

@@ -1,0 +1,1 @@
+//! The fake Instagram HTTP API.
