@@ -1,1 +1,1 @@
-//! placeholder
+//! Builds everything from the config and runs it until a signal.

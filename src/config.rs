@@ -1,1 +1,778 @@
-//! placeholder
+//! The bridge configuration: a YAML file in mautrix layout, overridable by environment variables.
+//!
+//! Every key of the file can be overridden by an environment variable named
+//! `MATRIX_INSTAGRAM__` followed by the key path in upper case with `__` between the parts, e.g.
+//! `MATRIX_INSTAGRAM__DATABASE__URI=postgres://…` or `MATRIX_INSTAGRAM__APPSERVICE__PORT=29331`.
+//! A bad file stops start-up with one line naming the key at fault.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The prefix of environment variables that override config keys.
+pub const ENV_PREFIX: &str = "MATRIX_INSTAGRAM__";
+
+/// The placeholder that `generate-registration` replaces with a fresh random secret.
+pub const GENERATE: &str = "generate";
+
+/// Why a configuration could not be loaded. The message names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid YAML: {reason}")]
+    Syntax { path: String, reason: String },
+    #[error("config key `{key}`: {reason}")]
+    Key { key: String, reason: String },
+}
+
+fn key_error(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub homeserver: HomeserverConfig,
+    pub appservice: AppserviceConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub bridge: BridgeConfig,
+    #[serde(default)]
+    pub instagram: InstagramConfig,
+    #[serde(default)]
+    pub backfill: BackfillConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeserverConfig {
+    /// Where the bridge reaches the homeserver's client-server API.
+    pub address: Url,
+    /// The server name (the part after `:` in user ids).
+    pub domain: String,
+    /// `standard` or `synapse`, `conduit`, `dendrite` (only used to pick workarounds).
+    #[serde(default = "default_software")]
+    pub software: String,
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+fn default_software() -> String {
+    "standard".into()
+}
+
+/// How homeserver requests are retried on 429, 5xx and connection errors.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    pub max_attempts: u32,
+    pub initial_delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            initial_delay_ms: 500,
+            max_delay_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppserviceConfig {
+    /// Where the homeserver reaches the bridge (goes into the registration's `url`).
+    #[serde(default = "default_as_address")]
+    pub address: Url,
+    /// The address the appservice HTTP server listens on.
+    #[serde(default = "default_hostname")]
+    pub hostname: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_as_id")]
+    pub id: String,
+    #[serde(default)]
+    pub bot: BotConfig,
+    pub as_token: String,
+    pub hs_token: String,
+    /// Ask the homeserver for typing, receipts and presence (MSC2409).
+    #[serde(default = "yes")]
+    pub ephemeral_events: bool,
+    /// The largest transaction body accepted, in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_size: usize,
+}
+
+fn default_as_address() -> Url {
+    Url::parse("http://localhost:29330").unwrap_or_else(|_| unreachable!("constant URL"))
+}
+fn default_hostname() -> String {
+    "127.0.0.1".into()
+}
+fn default_port() -> u16 {
+    29330
+}
+fn default_as_id() -> String {
+    "instagram".into()
+}
+fn default_max_body() -> usize {
+    10 * 1024 * 1024
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotConfig {
+    pub username: String,
+    pub displayname: String,
+    /// An `mxc://` URI, or empty for none.
+    #[serde(default)]
+    pub avatar: String,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        Self {
+            username: "instagrambot".into(),
+            displayname: "Instagram bridge bot".into(),
+            avatar: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:<file>` (created if missing) or `postgres://user@host/db`.
+    pub uri: String,
+    pub max_open_conns: u32,
+    pub min_idle_conns: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            uri: "sqlite:matrix-instagram.db".into(),
+            max_open_conns: 10,
+            min_idle_conns: 1,
+        }
+    }
+}
+
+/// Who may use the bridge, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PermissionLevel {
+    /// May talk in rooms where a relay is set up, cannot log in.
+    Relay,
+    /// May log in and use the bridge.
+    User,
+    /// May also run administrative commands.
+    Admin,
+}
+
+impl fmt::Display for PermissionLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Relay => "relay",
+            Self::User => "user",
+            Self::Admin => "admin",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BridgeConfig {
+    /// Localpart of ghost users; `{userid}` is the Instagram numeric id.
+    pub username_template: String,
+    /// Display name of ghosts; `{displayname}` (full name, else username) and `{username}`.
+    pub displayname_template: String,
+    /// Name of DM rooms; `{displayname}` and `{username}` of the contact. Empty: no name.
+    pub private_chat_name_template: String,
+    /// Name of group rooms; `{name}` is the Instagram thread title.
+    pub group_chat_name_template: String,
+    /// Prefix of bot commands outside the management room.
+    pub command_prefix: String,
+    /// `*`, a server name or a user id → `relay`, `user` or `admin`.
+    pub permissions: BTreeMap<String, PermissionLevel>,
+    pub management_room_text: ManagementRoomText,
+    /// Send notices into rooms when something failed to bridge.
+    pub bridge_notices: bool,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        Self {
+            username_template: "instagram_{userid}".into(),
+            displayname_template: "{displayname} (Instagram)".into(),
+            private_chat_name_template: "{displayname}".into(),
+            group_chat_name_template: "{name}".into(),
+            command_prefix: "!ig".into(),
+            permissions: BTreeMap::new(),
+            management_room_text: ManagementRoomText::default(),
+            bridge_notices: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ManagementRoomText {
+    /// Sent when a user opens a DM with the bot.
+    pub welcome: String,
+    /// Added when the user is not logged in.
+    pub welcome_unconnected: String,
+    /// Added when the user is logged in.
+    pub welcome_connected: String,
+    /// Extra text appended to `help`.
+    pub additional_help: String,
+}
+
+impl Default for ManagementRoomText {
+    fn default() -> Self {
+        Self {
+            welcome: "Hello, I'm the Instagram bridge bot.".into(),
+            welcome_unconnected: "Use `help` for help or `login` to log in.".into(),
+            welcome_connected: "Use `help` for help.".into(),
+            additional_help: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstagramConfig {
+    /// Base of the private API, ending in `/api/v1/`.
+    pub api_base_url: Url,
+    /// Base of the media upload host (`rupload`).
+    pub upload_base_url: Url,
+    pub mqtt: MqttConfig,
+    /// A PEM file of extra CA certificates to trust (for tests or a TLS-inspecting proxy).
+    pub extra_ca_file: Option<PathBuf>,
+    pub app_version: String,
+    pub version_code: String,
+    pub bloks_version_id: String,
+    /// Secret from which each user's Instagram device ids are derived; `generate` fills it.
+    pub device_seed: String,
+    /// Minimum gap between two HTTP requests of one account, in milliseconds.
+    pub min_request_gap_ms: u64,
+}
+
+impl Default for InstagramConfig {
+    fn default() -> Self {
+        Self {
+            api_base_url: Url::parse("https://i.instagram.com/api/v1/")
+                .unwrap_or_else(|_| unreachable!("constant URL")),
+            upload_base_url: Url::parse("https://rupload.facebook.com/")
+                .unwrap_or_else(|_| unreachable!("constant URL")),
+            mqtt: MqttConfig::default(),
+            extra_ca_file: None,
+            app_version: "256.0.0.18.105".into(),
+            version_code: "407842973".into(),
+            bloks_version_id: "0928297a84f74885ff39fc1628f8a40da3ef1c467555d555bfd9f8fe1aaacafe"
+                .into(),
+            device_seed: GENERATE.into(),
+            min_request_gap_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    /// Seconds between keepalive pings.
+    pub keepalive: u16,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            host: "edge-mqtt.facebook.com".into(),
+            port: 443,
+            tls: true,
+            keepalive: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackfillConfig {
+    pub enabled: bool,
+    /// How many of the most recent threads get a room at login.
+    pub max_initial_conversations: u32,
+    /// Threads idle for longer than this many days get no room at login (0: no limit).
+    pub max_conversation_age_days: u32,
+    /// How many messages of history each new room gets.
+    pub initial_messages: u32,
+}
+
+impl Default for BackfillConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_initial_conversations: 20,
+            max_conversation_age_days: 0,
+            initial_messages: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoggingConfig {
+    /// A tracing filter: `info`, `debug`, `matrix_instagram=debug,info`, …
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: "127.0.0.1:8001".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file at `path`, applies environment overrides and validates the result.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_yaml(&text, &path.display().to_string(), std::env::vars())
+    }
+
+    /// Parses YAML text, applies the given `(name, value)` environment overrides and validates.
+    pub fn from_yaml(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut tree: serde_json::Value =
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::Syntax {
+                path: origin.to_string(),
+                reason: first_line(&e.to_string()),
+            })?;
+        if tree.is_null() {
+            tree = serde_json::Value::Object(Default::default());
+        }
+        apply_env_overrides(&mut tree, env)?;
+        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let (key, reason) = match missing_field(&inner) {
+                Some(field) if path == "." => (field.to_string(), "is missing".to_string()),
+                Some(field) => (format!("{path}.{field}"), "is missing".to_string()),
+                None => (path, inner),
+            };
+            key_error(key, reason)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.homeserver.domain.trim().is_empty() {
+            return Err(key_error("homeserver.domain", "must not be empty"));
+        }
+        for (key, url) in [
+            ("homeserver.address", &self.homeserver.address),
+            ("appservice.address", &self.appservice.address),
+            ("instagram.api_base_url", &self.instagram.api_base_url),
+            ("instagram.upload_base_url", &self.instagram.upload_base_url),
+        ] {
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(key_error(key, format!("`{url}` is not an http(s) URL")));
+            }
+        }
+        for (key, token) in [
+            ("appservice.as_token", &self.appservice.as_token),
+            ("appservice.hs_token", &self.appservice.hs_token),
+        ] {
+            if token.is_empty() {
+                return Err(key_error(key, "must not be empty"));
+            }
+        }
+        if !self.bridge.username_template.contains("{userid}") {
+            return Err(key_error(
+                "bridge.username_template",
+                "must contain `{userid}`",
+            ));
+        }
+        let localpart_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._=-/+".contains(c))
+        };
+        if !localpart_ok(&self.bridge.username_template.replace("{userid}", "0")) {
+            return Err(key_error(
+                "bridge.username_template",
+                "gives invalid Matrix localparts (use lowercase letters, digits, ._=-/)",
+            ));
+        }
+        if !localpart_ok(&self.appservice.bot.username) {
+            return Err(key_error(
+                "appservice.bot.username",
+                "is not a valid Matrix localpart",
+            ));
+        }
+        if self.bridge.command_prefix.trim().is_empty() {
+            return Err(key_error("bridge.command_prefix", "must not be empty"));
+        }
+        if self.bridge.permissions.is_empty() {
+            return Err(key_error(
+                "bridge.permissions",
+                "is empty: nobody could use the bridge",
+            ));
+        }
+        let uri = &self.database.uri;
+        if !(uri.starts_with("sqlite:")
+            || uri.starts_with("postgres://")
+            || uri.starts_with("postgresql://"))
+        {
+            return Err(key_error(
+                "database.uri",
+                "must start with `sqlite:` or `postgres://`",
+            ));
+        }
+        if self.database.max_open_conns == 0 {
+            return Err(key_error("database.max_open_conns", "must be at least 1"));
+        }
+        if self.instagram.mqtt.keepalive == 0 {
+            return Err(key_error("instagram.mqtt.keepalive", "must be at least 1"));
+        }
+        if self.metrics.enabled && self.metrics.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(key_error(
+                "metrics.listen",
+                "must be an address like 127.0.0.1:8001",
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.logging.level) {
+            return Err(key_error("logging.level", e.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The permission level of a Matrix user: the user id, then its server name, then `*`.
+    pub fn permission_level(&self, user_id: &str) -> Option<PermissionLevel> {
+        let perms = &self.bridge.permissions;
+        if let Some(level) = perms.get(user_id) {
+            return Some(*level);
+        }
+        let server = user_id.split_once(':').map(|(_, s)| s);
+        if let Some(level) = server.and_then(|s| perms.get(s)) {
+            return Some(*level);
+        }
+        perms.get("*").copied()
+    }
+
+    /// The bot's full user id.
+    pub fn bot_user_id(&self) -> String {
+        format!(
+            "@{}:{}",
+            self.appservice.bot.username, self.homeserver.domain
+        )
+    }
+
+    /// The localpart of the ghost of an Instagram account.
+    pub fn ghost_localpart(&self, ig_pk: &str) -> String {
+        self.bridge.username_template.replace("{userid}", ig_pk)
+    }
+
+    /// Whether any secret still says `generate`.
+    pub fn needs_generation(&self) -> bool {
+        [
+            &self.appservice.as_token,
+            &self.appservice.hs_token,
+            &self.instagram.device_seed,
+        ]
+        .iter()
+        .any(|v| v.as_str() == GENERATE)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+/// Applies `MATRIX_INSTAGRAM__A__B=value` variables to the tree. A value keeps the type of the
+/// value it replaces; a new key is parsed as a YAML scalar.
+fn apply_env_overrides(
+    tree: &mut serde_json::Value,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    use serde_json::Value;
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let path: Vec<String> = name[ENV_PREFIX.len()..]
+            .split("__")
+            .map(|p| p.to_ascii_lowercase())
+            .collect();
+        if path.iter().any(String::is_empty) {
+            return Err(key_error(name, "is not a valid override name"));
+        }
+        let shown = path.join(".");
+        let mut node = &mut *tree;
+        for (i, part) in path.iter().enumerate() {
+            let Value::Object(map) = node else {
+                return Err(key_error(
+                    shown,
+                    "cannot be overridden: a parent key is not a mapping",
+                ));
+            };
+            if i + 1 == path.len() {
+                let value = match map.get(part.as_str()) {
+                    Some(Value::String(_)) => Value::String(raw.clone()),
+                    Some(Value::Number(_)) => match raw.parse::<i64>() {
+                        Ok(n) => Value::from(n),
+                        Err(_) => Value::String(raw.clone()),
+                    },
+                    Some(Value::Bool(_)) => match raw.as_str() {
+                        "true" | "1" | "yes" => Value::Bool(true),
+                        "false" | "0" | "no" => Value::Bool(false),
+                        _ => Value::String(raw.clone()),
+                    },
+                    _ => serde_saphyr::from_str::<Value>(&raw)
+                        .unwrap_or_else(|_| Value::String(raw.clone())),
+                };
+                map.insert(part.clone(), value);
+                break;
+            }
+            node = map
+                .entry(part.clone())
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces every `key: generate` line of a config text with a fresh random secret, keeping
+/// comments and layout. Returns the new text and whether anything changed.
+pub fn fill_generated_secrets(text: &str) -> (String, bool) {
+    let mut changed = false;
+    let mut out = String::with_capacity(text.len() + 256);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let ending = &line[body.len()..];
+        let replaced = ["as_token", "hs_token", "device_seed"]
+            .iter()
+            .find_map(|key| {
+                let trimmed = body.trim_start();
+                let indent = &body[..body.len() - trimmed.len()];
+                let value = trimmed.strip_prefix(key)?.strip_prefix(':')?.trim();
+                let value = value.split(" #").next().unwrap_or("").trim();
+                let value = value.trim_matches(['"', '\'']);
+                (value == GENERATE).then(|| format!("{indent}{key}: {}", random_secret()))
+            });
+        match replaced {
+            Some(new) => {
+                changed = true;
+                out.push_str(&new);
+                out.push_str(ending);
+            }
+            None => out.push_str(line),
+        }
+    }
+    (out, changed)
+}
+
+/// A 64-character random alphanumeric secret.
+pub fn random_secret() -> String {
+    use rand::Rng;
+    use rand::distributions::Alphanumeric;
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "
+homeserver:
+  address: http://localhost:8008
+  domain: example.com
+appservice:
+  as_token: aaa
+  hs_token: bbb
+bridge:
+  permissions:
+    '*': relay
+    example.com: user
+    '@admin:example.com': admin
+";
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_yaml(
+            text,
+            "test.yaml",
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn example_config_loads_after_generation() {
+        let text = include_str!("../example-config.yaml");
+        let (filled, changed) = fill_generated_secrets(text);
+        assert!(changed);
+        assert!(!filled.contains("as_token: generate"));
+        let config = load(&filled, &[]).expect("example config is valid");
+        assert_eq!(config.appservice.port, 29330);
+        assert_eq!(config.bridge.command_prefix, "!ig");
+        assert!(!config.needs_generation());
+        // Comments survive.
+        assert!(filled.contains("# "));
+    }
+
+    #[test]
+    fn defaults_and_permissions() {
+        let c = load(MINIMAL, &[]).unwrap();
+        assert_eq!(c.appservice.port, 29330);
+        assert!(c.database.uri.starts_with("sqlite:"));
+        assert_eq!(
+            c.permission_level("@admin:example.com"),
+            Some(PermissionLevel::Admin)
+        );
+        assert_eq!(
+            c.permission_level("@bob:example.com"),
+            Some(PermissionLevel::User)
+        );
+        assert_eq!(
+            c.permission_level("@eve:elsewhere.org"),
+            Some(PermissionLevel::Relay)
+        );
+        assert_eq!(c.bot_user_id(), "@instagrambot:example.com");
+        assert_eq!(c.ghost_localpart("123"), "instagram_123");
+    }
+
+    #[test]
+    fn env_overrides_keep_types() {
+        let c = load(
+            MINIMAL,
+            &[
+                ("MATRIX_INSTAGRAM__APPSERVICE__PORT", "4000"),
+                ("MATRIX_INSTAGRAM__DATABASE__URI", "postgres://x@y/z"),
+                ("MATRIX_INSTAGRAM__APPSERVICE__AS_TOKEN", "12345"),
+                ("MATRIX_INSTAGRAM__LOGGING__FORMAT", "json"),
+                ("UNRELATED", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.appservice.port, 4000);
+        assert_eq!(c.database.uri, "postgres://x@y/z");
+        assert_eq!(c.appservice.as_token, "12345");
+        assert_eq!(c.logging.format, LogFormat::Json);
+    }
+
+    fn err(text: &str, env: &[(&str, &str)]) -> String {
+        load(text, env).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let no_domain = MINIMAL.replace("  domain: example.com\n", "");
+        assert_eq!(
+            err(&no_domain, &[]),
+            "config key `homeserver.domain`: is missing"
+        );
+        let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__APPSERVICE__PORT", "lots")]);
+        assert!(e.starts_with("config key `appservice.port`"), "{e}");
+        let bad_level = MINIMAL.replace("example.com: user", "example.com: superuser");
+        let e = err(&bad_level, &[]);
+        assert!(e.contains("bridge.permissions"), "{e}");
+        assert!(e.contains("superuser"), "{e}");
+        let bad_url = MINIMAL.replace("http://localhost:8008", "localhost:8008");
+        let e = err(&bad_url, &[]);
+        assert!(e.starts_with("config key `homeserver.address`"), "{e}");
+        let e = err(
+            MINIMAL,
+            &[("MATRIX_INSTAGRAM__DATABASE__URI", "mysql://nope")],
+        );
+        assert!(e.starts_with("config key `database.uri`"), "{e}");
+        let unknown = format!("{MINIMAL}bogus_section: 1\n");
+        let e = err(&unknown, &[]);
+        assert!(e.contains("bogus_section"), "{e}");
+        let e = err("homeserver: [", &[]);
+        assert!(e.contains("not valid YAML"), "{e}");
+    }
+
+    #[test]
+    fn generated_secrets_are_filled_once() {
+        let text =
+            "a:\n  as_token: generate # comment\n  hs_token: \"generate\"\n  other: generate\n";
+        let (out, changed) = fill_generated_secrets(text);
+        assert!(changed);
+        assert!(out.contains("other: generate"));
+        assert!(!out.contains("as_token: generate"));
+        assert!(!out.contains("hs_token: \"generate\""));
+        let (again, changed_again) = fill_generated_secrets(&out);
+        assert!(!changed_again);
+        assert_eq!(again, out);
+    }
+}

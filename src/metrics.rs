@@ -1,1 +1,1 @@
-//! placeholder
+//! Prometheus metrics.

@@ -56,12 +56,10 @@ pub fn root_store(extra_ca: Option<&Path>) -> Result<RootCertStore, TlsError> {
     };
     if let Some(path) = extra_ca {
         for cert in read_pem_certificates(path)? {
-            store
-                .add(cert)
-                .map_err(|e| TlsError::BadCertificate {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+            store.add(cert).map_err(|e| TlsError::BadCertificate {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         }
     }
     Ok(store)

@@ -1,1 +1,1 @@
-//! placeholder
+//! The Matrix side.

@@ -1,0 +1,176 @@
+//! `txns` and `inbox`: the durable queue between intake and work.
+//!
+//! An appservice transaction is acknowledged only after its events and its id are committed
+//! together; a realtime batch is committed together with the user's new `seq_id`. Rows leave
+//! the inbox once applied; at start-up whatever is left is replayed.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, now_ms};
+
+/// Where an inbox entry came from.
+pub const SOURCE_MATRIX: &str = "matrix";
+pub const SOURCE_INSTAGRAM: &str = "instagram";
+
+/// An entry to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInboxEntry {
+    pub source: String,
+    /// What orders the entry: a room id for Matrix events, a thread id for Instagram events.
+    pub portal_key: String,
+    /// The Matrix user the entry belongs to, if any.
+    pub receiver: String,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub id: i64,
+    pub source: String,
+    pub portal_key: String,
+    pub receiver: String,
+    pub payload: String,
+    pub attempts: i32,
+}
+
+fn from_row(row: &AnyRow) -> Result<InboxRow> {
+    Ok(InboxRow {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        portal_key: row.try_get("portal_key")?,
+        receiver: row.try_get("receiver")?,
+        payload: row.try_get("payload")?,
+        attempts: row.try_get::<i64, _>("attempts")? as i32,
+    })
+}
+
+async fn insert_entries(
+    conn: &mut sqlx::AnyConnection,
+    entries: &[NewInboxEntry],
+    now: i64,
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(entries.len());
+    for e in entries {
+        let row = sqlx::query(
+            "INSERT INTO inbox (source, portal_key, receiver, payload, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(&e.source)
+        .bind(&e.portal_key)
+        .bind(&e.receiver)
+        .bind(&e.payload)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        ids.push(row.try_get("id")?);
+    }
+    Ok(ids)
+}
+
+impl Store {
+    /// Records an appservice transaction and its events atomically. Returns `None` when the
+    /// transaction id was already recorded (nothing is enqueued again), else the new row ids.
+    pub async fn record_transaction(
+        &self,
+        txn_id: &str,
+        entries: &[NewInboxEntry],
+    ) -> Result<Option<Vec<i64>>> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO txns (txn_id, processed_at_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(txn_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !fresh {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let ids = insert_entries(&mut tx, entries, now).await?;
+        tx.commit().await?;
+        Ok(Some(ids))
+    }
+
+    /// Whether a transaction id was already recorded.
+    pub async fn transaction_seen(&self, txn_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT txn_id FROM txns WHERE txn_id = $1")
+            .bind(txn_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Enqueues entries and moves a user's realtime cursor in one database transaction.
+    pub async fn enqueue_with_cursor(
+        &self,
+        mxid: &str,
+        seq_id: i64,
+        snapshot_at_ms: i64,
+        entries: &[NewInboxEntry],
+    ) -> Result<Vec<i64>> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let ids = insert_entries(&mut tx, entries, now).await?;
+        sqlx::query(
+            "UPDATE users SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 \
+             WHERE mxid = $1 AND (seq_id IS NULL OR seq_id < $2)",
+        )
+        .bind(mxid)
+        .bind(seq_id)
+        .bind(snapshot_at_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Enqueues entries.
+    pub async fn enqueue(&self, entries: &[NewInboxEntry]) -> Result<Vec<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let ids = insert_entries(&mut tx, entries, now_ms()).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Pending entries in arrival order, starting after `after_id`.
+    pub async fn inbox_pending(&self, after_id: i64, limit: i64) -> Result<Vec<InboxRow>> {
+        let rows = sqlx::query(
+            "SELECT id, source, portal_key, receiver, payload, attempts FROM inbox \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Removes an applied entry.
+    pub async fn inbox_remove(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM inbox WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a failed attempt to apply an entry; returns the new count.
+    pub async fn inbox_bump_attempts(&self, id: i64) -> Result<i32> {
+        let row = sqlx::query(
+            "UPDATE inbox SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<i64, _>("attempts")? as i32,
+            None => 0,
+        })
+    }
+}

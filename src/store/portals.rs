@@ -1,0 +1,126 @@
+//! `portals`: Instagram thread ↔ Matrix room. DMs are keyed per receiving user; groups are
+//! shared and use an empty receiver.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, as_flag, flag};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortalRow {
+    pub thread_id: String,
+    /// The Matrix user a DM portal belongs to; empty for groups.
+    pub receiver: String,
+    pub room_id: Option<String>,
+    pub is_group: bool,
+    pub name: Option<String>,
+    pub name_set: bool,
+    pub avatar_id: Option<String>,
+    pub avatar_mxc: Option<String>,
+    pub avatar_set: bool,
+    pub topic: Option<String>,
+    pub topic_set: bool,
+    pub encrypted: bool,
+    pub relay_user: Option<String>,
+    /// A message request not yet accepted.
+    pub pending: bool,
+}
+
+macro_rules! select_portals {
+    ($clause:literal) => {
+        concat!(
+            "SELECT thread_id, receiver, room_id, is_group, name, name_set, avatar_id, ",
+            "avatar_mxc, avatar_set, topic, topic_set, encrypted, relay_user, pending ",
+            "FROM portals ",
+            $clause
+        )
+    };
+}
+
+fn from_row(row: &AnyRow) -> Result<PortalRow> {
+    Ok(PortalRow {
+        thread_id: row.try_get("thread_id")?,
+        receiver: row.try_get("receiver")?,
+        room_id: row.try_get("room_id")?,
+        is_group: flag(row, "is_group")?,
+        name: row.try_get("name")?,
+        name_set: flag(row, "name_set")?,
+        avatar_id: row.try_get("avatar_id")?,
+        avatar_mxc: row.try_get("avatar_mxc")?,
+        avatar_set: flag(row, "avatar_set")?,
+        topic: row.try_get("topic")?,
+        topic_set: flag(row, "topic_set")?,
+        encrypted: flag(row, "encrypted")?,
+        relay_user: row.try_get("relay_user")?,
+        pending: flag(row, "pending")?,
+    })
+}
+
+impl Store {
+    pub async fn get_portal(&self, thread_id: &str, receiver: &str) -> Result<Option<PortalRow>> {
+        const Q: &str = select_portals!("WHERE thread_id = $1 AND receiver = $2");
+        let row = sqlx::query(Q)
+            .bind(thread_id)
+            .bind(receiver)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn get_portal_by_room(&self, room_id: &str) -> Result<Option<PortalRow>> {
+        const Q: &str = select_portals!("WHERE room_id = $1");
+        let row = sqlx::query(Q)
+            .bind(room_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Every portal a user can see: their DMs and the groups (shared rows).
+    pub async fn portals_of_receiver(&self, receiver: &str) -> Result<Vec<PortalRow>> {
+        const Q: &str = select_portals!("WHERE receiver = $1 ORDER BY thread_id");
+        let rows = sqlx::query(Q).bind(receiver).fetch_all(&self.pool).await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Inserts or replaces the whole row.
+    pub async fn upsert_portal(&self, p: &PortalRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO portals (thread_id, receiver, room_id, is_group, name, name_set, \
+             avatar_id, avatar_mxc, avatar_set, topic, topic_set, encrypted, relay_user, pending) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (thread_id, receiver) DO UPDATE SET room_id = excluded.room_id, \
+             is_group = excluded.is_group, name = excluded.name, name_set = excluded.name_set, \
+             avatar_id = excluded.avatar_id, avatar_mxc = excluded.avatar_mxc, \
+             avatar_set = excluded.avatar_set, topic = excluded.topic, \
+             topic_set = excluded.topic_set, encrypted = excluded.encrypted, \
+             relay_user = excluded.relay_user, pending = excluded.pending",
+        )
+        .bind(&p.thread_id)
+        .bind(&p.receiver)
+        .bind(&p.room_id)
+        .bind(as_flag(p.is_group))
+        .bind(&p.name)
+        .bind(as_flag(p.name_set))
+        .bind(&p.avatar_id)
+        .bind(&p.avatar_mxc)
+        .bind(as_flag(p.avatar_set))
+        .bind(&p.topic)
+        .bind(as_flag(p.topic_set))
+        .bind(as_flag(p.encrypted))
+        .bind(&p.relay_user)
+        .bind(as_flag(p.pending))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_portal(&self, thread_id: &str, receiver: &str) -> Result<()> {
+        sqlx::query("DELETE FROM portals WHERE thread_id = $1 AND receiver = $2")
+            .bind(thread_id)
+            .bind(receiver)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,313 @@
+//! Store tests, each run against SQLite and PostgreSQL.
+
+use super::backfill::BackfillTaskRow;
+use super::ghosts::GhostRow;
+use super::inbox::{NewInboxEntry, SOURCE_INSTAGRAM, SOURCE_MATRIX};
+use super::messages::{MessageRow, ReactionRow};
+use super::portals::PortalRow;
+use super::testing::on_both_backends;
+
+fn entry(key: &str, payload: &str) -> NewInboxEntry {
+    NewInboxEntry {
+        source: SOURCE_MATRIX.into(),
+        portal_key: key.into(),
+        receiver: String::new(),
+        payload: payload.into(),
+    }
+}
+
+#[tokio::test]
+async fn users_lifecycle() {
+    on_both_backends!(|s| {
+        assert!(s.get_user("@a:x").await.unwrap().is_none());
+        let u = s.ensure_user("@a:x").await.unwrap();
+        assert_eq!(u.connection_state, "logged_out");
+        assert_eq!(
+            s.ensure_user("@a:x").await.unwrap(),
+            u,
+            "ensure is idempotent"
+        );
+        s.set_management_room("@a:x", "!room:x").await.unwrap();
+        let by_room = s
+            .get_user_by_management_room("!room:x")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_room.mxid, "@a:x");
+        // The room moves to another user: the first one loses it.
+        s.ensure_user("@b:x").await.unwrap();
+        s.set_management_room("@b:x", "!room:x").await.unwrap();
+        assert_eq!(
+            s.get_user("@a:x").await.unwrap().unwrap().management_room,
+            None
+        );
+
+        s.set_login("@a:x", 17841400000000001, "alice", "{\"secret\":1}")
+            .await
+            .unwrap();
+        s.set_cursor("@a:x", 42, 1_700_000_000_000).await.unwrap();
+        let u = s.get_user("@a:x").await.unwrap().unwrap();
+        assert_eq!(u.ig_pk, Some(17841400000000001));
+        assert_eq!(u.ig_username.as_deref(), Some("alice"));
+        assert_eq!(u.seq_id, Some(42));
+        assert_eq!(u.connection_state, "logged_in");
+        let logged: Vec<_> = s
+            .logged_in_users()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.mxid)
+            .collect();
+        assert_eq!(logged, vec!["@a:x".to_string()]);
+        s.clear_login("@a:x").await.unwrap();
+        let u = s.get_user("@a:x").await.unwrap().unwrap();
+        assert_eq!((u.session, u.seq_id, u.ig_pk), (None, None, None));
+        assert!(s.logged_in_users().await.unwrap().is_empty());
+    });
+}
+
+#[tokio::test]
+async fn portals_and_ghosts_round_trip() {
+    on_both_backends!(|s| {
+        let thread = "340282366841710300949128137443944319108";
+        let mut p = PortalRow {
+            thread_id: thread.into(),
+            receiver: "@a:x".into(),
+            is_group: false,
+            name: Some("Bob".into()),
+            name_set: true,
+            ..Default::default()
+        };
+        s.upsert_portal(&p).await.unwrap();
+        assert_eq!(s.get_portal(thread, "@a:x").await.unwrap(), Some(p.clone()));
+        assert!(
+            s.get_portal(thread, "@b:x").await.unwrap().is_none(),
+            "DMs are per receiver"
+        );
+        p.room_id = Some("!r:x".into());
+        p.encrypted = true;
+        s.upsert_portal(&p).await.unwrap();
+        assert_eq!(s.get_portal_by_room("!r:x").await.unwrap(), Some(p.clone()));
+        assert_eq!(s.portals_of_receiver("@a:x").await.unwrap().len(), 1);
+        s.delete_portal(thread, "@a:x").await.unwrap();
+        assert!(s.get_portal_by_room("!r:x").await.unwrap().is_none());
+
+        let g = GhostRow {
+            ig_pk: 9_007_199_254_740_993,
+            username: Some("bob".into()),
+            display_name: Some("Bob B".into()),
+            name_set: true,
+            ..Default::default()
+        };
+        s.upsert_ghost(&g).await.unwrap();
+        assert_eq!(s.get_ghost(g.ig_pk).await.unwrap(), Some(g.clone()));
+        let g2 = GhostRow {
+            avatar_mxc: Some("mxc://x/y".into()),
+            avatar_set: true,
+            ..g
+        };
+        s.upsert_ghost(&g2).await.unwrap();
+        assert_eq!(s.get_ghost(g2.ig_pk).await.unwrap(), Some(g2));
+    });
+}
+
+#[tokio::test]
+async fn messages_are_unique_on_both_sides() {
+    on_both_backends!(|s| {
+        let m = MessageRow {
+            item_id: "30000000000000000000000000000000001".into(),
+            receiver: "@a:x".into(),
+            part_index: 0,
+            thread_id: "t1".into(),
+            room_id: "!r:x".into(),
+            event_id: "$e1".into(),
+            sender_pk: 5,
+            timestamp_us: 1_700_000_000_123_456,
+            client_context: Some("7000000000000000001".into()),
+            edit_count: 0,
+        };
+        assert!(s.insert_message(&m).await.unwrap());
+        assert!(!s.insert_message(&m).await.unwrap(), "replay is a no-op");
+        let same_event = MessageRow {
+            item_id: "other".into(),
+            ..m.clone()
+        };
+        assert!(
+            !s.insert_message(&same_event).await.unwrap(),
+            "event id is unique per room"
+        );
+        let part = MessageRow {
+            part_index: 1,
+            event_id: "$e2".into(),
+            ..m.clone()
+        };
+        assert!(s.insert_message(&part).await.unwrap());
+        let parts = s.get_message_parts(&m.item_id, "@a:x").await.unwrap();
+        assert_eq!(
+            parts.iter().map(|p| p.part_index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        assert_eq!(
+            s.get_message_by_event("!r:x", "$e2").await.unwrap(),
+            Some(part)
+        );
+        assert_eq!(
+            s.get_message_by_client_context("7000000000000000001", "@a:x")
+                .await
+                .unwrap(),
+            Some(m.clone())
+        );
+        s.increment_edit_count(&m.item_id, "@a:x").await.unwrap();
+        let last = s
+            .last_message_in_thread("t1", "@a:x")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((last.part_index, last.edit_count), (0, 1));
+        s.delete_message(&m.item_id, "@a:x").await.unwrap();
+        assert!(
+            s.get_message_parts(&m.item_id, "@a:x")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let r = ReactionRow {
+            item_id: m.item_id.clone(),
+            receiver: "@a:x".into(),
+            sender_pk: 5,
+            room_id: "!r:x".into(),
+            event_id: "$re1".into(),
+            emoji: "❤️".into(),
+            timestamp_us: 1,
+        };
+        s.upsert_reaction(&r).await.unwrap();
+        let changed = ReactionRow {
+            event_id: "$re2".into(),
+            emoji: "😂".into(),
+            ..r.clone()
+        };
+        s.upsert_reaction(&changed).await.unwrap();
+        assert_eq!(
+            s.get_reaction(&r.item_id, "@a:x", 5).await.unwrap(),
+            Some(changed.clone())
+        );
+        assert!(
+            s.get_reaction_by_event("!r:x", "$re1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        s.delete_reaction(&r.item_id, "@a:x", 5).await.unwrap();
+        assert!(
+            s.get_reaction(&r.item_id, "@a:x", 5)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}
+
+#[tokio::test]
+async fn transactions_are_recorded_once_with_their_events() {
+    on_both_backends!(|s| {
+        let ids = s
+            .record_transaction(
+                "txn1",
+                &[entry("!a:x", "{\"n\":1}"), entry("!b:x", "{\"n\":2}")],
+            )
+            .await
+            .unwrap()
+            .expect("first time");
+        assert_eq!(ids.len(), 2);
+        assert!(s.transaction_seen("txn1").await.unwrap());
+        assert_eq!(
+            s.record_transaction("txn1", &[entry("!a:x", "{}")])
+                .await
+                .unwrap(),
+            None
+        );
+        let pending = s.inbox_pending(0, 10).await.unwrap();
+        assert_eq!(
+            pending.len(),
+            2,
+            "the replayed transaction enqueued nothing"
+        );
+        assert_eq!(pending[0].payload, "{\"n\":1}");
+        assert!(pending[0].id < pending[1].id);
+        assert_eq!(s.inbox_bump_attempts(pending[0].id).await.unwrap(), 1);
+        s.inbox_remove(pending[0].id).await.unwrap();
+        let rest = s.inbox_pending(0, 10).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(s.inbox_pending(rest[0].id, 10).await.unwrap().len(), 0);
+    });
+}
+
+#[tokio::test]
+async fn realtime_batches_move_the_cursor_atomically() {
+    on_both_backends!(|s| {
+        s.ensure_user("@a:x").await.unwrap();
+        let e = NewInboxEntry {
+            source: SOURCE_INSTAGRAM.into(),
+            portal_key: "t1".into(),
+            receiver: "@a:x".into(),
+            payload: "{}".into(),
+        };
+        s.enqueue_with_cursor("@a:x", 10, 1000, &[e.clone()])
+            .await
+            .unwrap();
+        assert_eq!(s.get_user("@a:x").await.unwrap().unwrap().seq_id, Some(10));
+        // An older batch never moves the cursor back.
+        s.enqueue_with_cursor("@a:x", 7, 999, &[e]).await.unwrap();
+        let u = s.get_user("@a:x").await.unwrap().unwrap();
+        assert_eq!((u.seq_id, u.snapshot_at_ms), (Some(10), Some(1000)));
+        assert_eq!(s.inbox_pending(0, 10).await.unwrap().len(), 2);
+    });
+}
+
+#[tokio::test]
+async fn backfill_tasks_resume() {
+    on_both_backends!(|s| {
+        s.upsert_backfill_task("t1", "@a:x", "initial", 50)
+            .await
+            .unwrap();
+        let mut due = s.due_backfill_tasks(i64::MAX, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        let task: &mut BackfillTaskRow = &mut due[0];
+        task.cursor = Some("cursor-2".into());
+        task.messages_done = 20;
+        task.next_attempt_at_ms = 5000;
+        s.update_backfill_task(task).await.unwrap();
+        assert!(
+            s.due_backfill_tasks(4999, 10).await.unwrap().is_empty(),
+            "not yet due"
+        );
+        let again = s.due_backfill_tasks(5000, 10).await.unwrap();
+        assert_eq!(again[0].cursor.as_deref(), Some("cursor-2"));
+        assert_eq!(again[0].messages_done, 20);
+        let mut t = again[0].clone();
+        t.done = true;
+        s.update_backfill_task(&t).await.unwrap();
+        assert!(s.due_backfill_tasks(i64::MAX, 10).await.unwrap().is_empty());
+    });
+}
+
+#[tokio::test]
+async fn data_survives_reopening_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("sqlite:{}", dir.path().join("persist.db").display());
+    {
+        let s = super::Store::connect(&uri, Default::default())
+            .await
+            .unwrap();
+        s.record_transaction("t-persist", &[entry("!a:x", "{}")])
+            .await
+            .unwrap();
+        s.close().await;
+    }
+    let s = super::Store::connect(&uri, Default::default())
+        .await
+        .unwrap();
+    assert!(s.transaction_seen("t-persist").await.unwrap());
+    assert_eq!(s.inbox_pending(0, 10).await.unwrap().len(), 1);
+}
