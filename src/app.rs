@@ -1,1 +1,221 @@
 //! Builds everything from the config and runs it until a signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ruma::UserId;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::bridge::{self, Bridge};
+use crate::config::Config;
+use crate::matrix::appservice::{self, ServerConfig};
+use crate::matrix::client::RetryPolicy;
+use crate::matrix::{HomeserverClient, Intents, MatrixError};
+use crate::metrics::Metrics;
+use crate::store::{PoolOptions, Store};
+
+/// A started bridge. Dropping it does not stop it: call [`RunningBridge::shutdown`].
+pub struct RunningBridge {
+    pub bridge: Arc<Bridge>,
+    /// Where the appservice server listens.
+    pub local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningBridge {
+    /// Stops accepting requests, lets in-flight work finish, and closes the database.
+    pub async fn shutdown(self) {
+        tracing::info!("shutting down");
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::warn!("a task ended abnormally during shutdown: {e}");
+            }
+        }
+        self.bridge.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Starts every part of the bridge; returns once the appservice server is listening.
+pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
+    let config = Arc::new(config);
+    let store = Store::connect(
+        &config.database.uri,
+        PoolOptions {
+            max_connections: config.database.max_open_conns,
+            min_connections: config.database.min_idle_conns,
+        },
+    )
+    .await
+    .context("cannot open the database (database.uri)")?;
+    let bot_id = UserId::parse(config.bot_user_id())
+        .context("appservice.bot.username does not make a valid user id")?;
+    let retry = RetryPolicy {
+        max_attempts: config.homeserver.retry.max_attempts,
+        initial_delay: Duration::from_millis(config.homeserver.retry.initial_delay_ms),
+        max_delay: Duration::from_millis(config.homeserver.retry.max_delay_ms),
+    };
+    let client = HomeserverClient::new(
+        config.homeserver.address.as_str(),
+        &config.appservice.as_token,
+        bot_id,
+        retry,
+    )?;
+    let intents = Intents::new(client);
+    let metrics = Metrics::new();
+    let bridge = Bridge::new(config.clone(), store, intents, metrics.clone());
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let router = appservice::router(
+        ServerConfig {
+            hs_token: config.appservice.hs_token.clone(),
+            max_body_size: config.appservice.max_body_size,
+        },
+        bridge.clone(),
+    );
+    let listen = format!("{}:{}", config.appservice.hostname, config.appservice.port);
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (appservice.hostname/port)"))?;
+    let local_addr = listener.local_addr()?;
+    tracing::info!(%local_addr, "appservice server listening");
+
+    let mut tasks = Vec::new();
+    let mut server_shutdown = shutdown_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = server_shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("appservice server failed: {e}");
+        }
+    }));
+    tasks.push(tokio::spawn(bridge::dispatch::run(
+        bridge.clone(),
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(prepare_homeserver(
+        bridge.clone(),
+        shutdown_rx.clone(),
+    )));
+    if config.metrics.enabled {
+        let addr: SocketAddr = config
+            .metrics
+            .listen
+            .parse()
+            .context("metrics.listen is not an address")?;
+        let metrics_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
+        let metrics_router = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let metrics = metrics.clone();
+                async move { metrics.render() }
+            }),
+        );
+        let mut stop = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve =
+                axum::serve(metrics_listener, metrics_router).with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                });
+            if let Err(e) = serve.await {
+                tracing::error!("metrics server failed: {e}");
+            }
+        }));
+    }
+    Ok(RunningBridge {
+        bridge,
+        local_addr,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Waits until the homeserver answers, then sets the bot's profile. Logs while unreachable.
+async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let attempt = async {
+            bridge.intents.client().refresh_versions().await?;
+            match bridge.intents.ping(&bridge.config.appservice.id).await {
+                Ok(rtt) => tracing::info!(
+                    rtt_ms = rtt.as_millis() as u64,
+                    "homeserver reached us through the appservice ping"
+                ),
+                // Older homeservers have no ping endpoint: /versions answering is enough.
+                Err(MatrixError::Api { status, .. }) if status == 404 || status == 405 => {
+                    tracing::info!("homeserver is up (it does not support appservice ping)")
+                }
+                Err(e) => return Err(e),
+            }
+            Ok::<_, MatrixError>(())
+        };
+        let result = tokio::select! {
+            r = attempt => r,
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(retry_in_s = delay.as_secs(), "homeserver not ready: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait_for(|s| *s) => return,
+                }
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+    let bot = bridge.intents.bot();
+    let profile = &bridge.config.appservice.bot;
+    if let Err(e) = bot.set_display_name(&profile.displayname).await {
+        tracing::warn!("cannot set the bot's display name: {e}");
+    }
+    if !profile.avatar.is_empty() {
+        match ruma::OwnedMxcUri::try_from(profile.avatar.as_str()) {
+            Ok(mxc) if mxc.is_valid() => {
+                if let Err(e) = bot.set_avatar_url(mxc).await {
+                    tracing::warn!("cannot set the bot's avatar: {e}");
+                }
+            }
+            _ => tracing::warn!("appservice.bot.avatar is not an mxc:// URI; not set"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Runs the bridge until Ctrl-C or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    shutdown_signal().await;
+    running.shutdown().await;
+    Ok(())
+}

@@ -1,1 +1,12 @@
-//! The Matrix side.
+//! The Matrix side: the appservice HTTP server the homeserver pushes to, the homeserver client
+//! the bridge acts through (as the bot or any ghost), and the registration file.
+//!
+//! Nothing here knows about Instagram.
+
+pub mod appservice;
+pub mod client;
+pub mod intent;
+pub mod registration;
+
+pub use client::{HomeserverClient, MatrixError};
+pub use intent::{Intent, Intents};

@@ -1,0 +1,154 @@
+//! Drains the durable inbox into one ordered actor per portal key (room or thread).
+//!
+//! Rows are dispatched in id order; an actor applies its rows one at a time, retrying
+//! transient failures with backoff, and removes a row only once it is applied (or given up).
+//! On shutdown, actors finish the row in hand and stop; what is left stays in the inbox and is
+//! replayed at the next start.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::Bridge;
+use crate::store::inbox::{InboxRow, SOURCE_MATRIX};
+
+/// Rows waiting per actor before the dispatcher waits (backpressure, not memory).
+const ACTOR_QUEUE: usize = 64;
+/// Attempts before a row is given up.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Why applying a row failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Worth trying again (homeserver unreachable, database busy).
+    #[error("{0}")]
+    Transient(String),
+    /// Will never work (malformed event); logged and dropped.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
+    let mut last_id = 0i64;
+    let mut actors: HashMap<String, mpsc::Sender<InboxRow>> = HashMap::new();
+    let mut tasks = JoinSet::new();
+    'outer: loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let rows = match bridge.store.inbox_pending(last_id, 256).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!("cannot read the inbox: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                    _ = shutdown.changed() => break,
+                }
+            }
+        };
+        if rows.is_empty() {
+            tokio::select! {
+                _ = bridge.inbox_wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        for row in rows {
+            last_id = row.id;
+            let key = format!("{}:{}", row.source, row.portal_key);
+            let sender = actors.entry(key).or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
+                tasks.spawn(actor(bridge.clone(), rx, shutdown.clone()));
+                tx
+            });
+            tokio::select! {
+                sent = sender.send(row) => {
+                    if sent.is_err() {
+                        // The actor stopped (shutdown); the row stays in the inbox.
+                        break 'outer;
+                    }
+                }
+                _ = shutdown.changed() => break 'outer,
+            }
+        }
+    }
+    drop(actors);
+    while tasks.join_next().await.is_some() {}
+    tracing::debug!("inbox dispatcher stopped");
+}
+
+async fn actor(
+    bridge: Arc<Bridge>,
+    mut rx: mpsc::Receiver<InboxRow>,
+    shutdown: watch::Receiver<bool>,
+) {
+    while let Some(row) = rx.recv().await {
+        if *shutdown.borrow() {
+            return;
+        }
+        apply_with_retries(&bridge, &row, &shutdown).await;
+    }
+}
+
+async fn apply_with_retries(bridge: &Bridge, row: &InboxRow, shutdown: &watch::Receiver<bool>) {
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = row.attempts.max(0) as u32;
+    loop {
+        attempt += 1;
+        let result = apply(bridge, row).await;
+        match result {
+            Ok(()) => {
+                bridge
+                    .metrics
+                    .events
+                    .with_label_values(&[row.source.as_str()])
+                    .inc();
+                break;
+            }
+            Err(ApplyError::Permanent(reason)) => {
+                tracing::warn!(
+                    row = row.id,
+                    source = row.source,
+                    "dropping event: {reason}"
+                );
+                bridge.metrics.event_failures.inc();
+                break;
+            }
+            Err(ApplyError::Transient(reason)) => {
+                if attempt >= MAX_ATTEMPTS {
+                    tracing::error!(row = row.id, attempt, "giving up on event: {reason}");
+                    bridge.metrics.event_failures.inc();
+                    break;
+                }
+                tracing::warn!(row = row.id, attempt, "event failed, will retry: {reason}");
+                let _ = bridge.store.inbox_bump_attempts(row.id).await;
+                if *shutdown.borrow() {
+                    // Leave it in the inbox for the next start.
+                    return;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    if let Err(e) = bridge.store.inbox_remove(row.id).await {
+        tracing::error!(
+            row = row.id,
+            "cannot remove applied event from the inbox: {e}"
+        );
+    }
+}
+
+async fn apply(bridge: &Bridge, row: &InboxRow) -> Result<(), ApplyError> {
+    match row.source.as_str() {
+        SOURCE_MATRIX => super::matrix_events::apply(bridge, &row.payload).await,
+        other => Err(ApplyError::Permanent(format!(
+            "unknown inbox source {other}"
+        ))),
+    }
+}

@@ -1,0 +1,198 @@
+//! Applying one Matrix event from the inbox: bot invites, commands, (later) portal messages.
+
+use ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
+use serde_json::Value;
+
+use super::Bridge;
+use super::commands::{self, CommandContext};
+use super::dispatch::ApplyError;
+use crate::config::PermissionLevel;
+use crate::matrix::MatrixError;
+use crate::store::StoreError;
+
+impl From<MatrixError> for ApplyError {
+    fn from(e: MatrixError) -> Self {
+        match e {
+            MatrixError::Unreachable { .. } => ApplyError::Transient(e.to_string()),
+            MatrixError::Api { status, .. } if status >= 500 || status == 429 => {
+                ApplyError::Transient(e.to_string())
+            }
+            _ => ApplyError::Permanent(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApplyError {
+    fn from(e: StoreError) -> Self {
+        ApplyError::Transient(e.to_string())
+    }
+}
+
+/// The parts of an event the bridge looks at, validated.
+struct Event<'a> {
+    kind: &'a str,
+    sender: OwnedUserId,
+    room_id: OwnedRoomId,
+    state_key: Option<&'a str>,
+    content: &'a Value,
+}
+
+fn parse(value: &Value) -> Result<Event<'_>, ApplyError> {
+    let bad = |what: &str| ApplyError::Permanent(format!("malformed event: {what}"));
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("no type"))?;
+    let sender = value
+        .get("sender")
+        .and_then(Value::as_str)
+        .and_then(|s| UserId::parse(s).ok())
+        .ok_or_else(|| bad("no valid sender"))?;
+    let room_id = value
+        .get("room_id")
+        .and_then(Value::as_str)
+        .and_then(|s| RoomId::parse(s).ok())
+        .ok_or_else(|| bad("no valid room_id"))?;
+    static EMPTY: Value = Value::Null;
+    Ok(Event {
+        kind,
+        sender,
+        room_id,
+        state_key: value.get("state_key").and_then(Value::as_str),
+        content: value.get("content").unwrap_or(&EMPTY),
+    })
+}
+
+/// Applies one event (the raw JSON the homeserver sent).
+pub async fn apply(bridge: &Bridge, payload: &str) -> Result<(), ApplyError> {
+    let value: Value = serde_json::from_str(payload)
+        .map_err(|e| ApplyError::Permanent(format!("event is not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApplyError::Permanent("event is not a JSON object".into()));
+    }
+    let event = parse(&value)?;
+    match event.kind {
+        "m.room.member" => on_member(bridge, &event).await,
+        "m.room.message" => on_message(bridge, &event).await,
+        _ => Ok(()),
+    }
+}
+
+async fn on_member(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError> {
+    let membership = event
+        .content
+        .get("membership")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(target) = event.state_key else {
+        return Err(ApplyError::Permanent(
+            "member event without state_key".into(),
+        ));
+    };
+    if target == bridge.bot.as_str() {
+        match membership {
+            "invite" => return on_bot_invite(bridge, event).await,
+            "leave" | "ban" => {
+                bridge
+                    .intents
+                    .forget_membership(&event.room_id, &bridge.bot);
+            }
+            _ => {}
+        }
+    } else if matches!(membership, "leave" | "ban")
+        && let Ok(user) = UserId::parse(target)
+    {
+        bridge.intents.forget_membership(&event.room_id, &user);
+    }
+    Ok(())
+}
+
+async fn on_bot_invite(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError> {
+    let bot = bridge.intents.bot();
+    let level = bridge.permission(&event.sender);
+    bot.join(&event.room_id).await?;
+    if level < Some(PermissionLevel::User) {
+        tracing::info!(
+            sender = %event.sender,
+            room = %event.room_id,
+            "refusing invite from a user without permission"
+        );
+        bot.send_notice(
+            &event.room_id,
+            "Sorry, you don't have permission to use this bridge. Ask the bridge's \
+             administrator if you think you should.",
+        )
+        .await?;
+        bot.leave(&event.room_id).await?;
+        return Ok(());
+    }
+    let is_direct = event
+        .content
+        .get("is_direct")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let texts = &bridge.config.bridge.management_room_text;
+    if is_direct {
+        bridge.store.ensure_user(event.sender.as_str()).await?;
+        bridge
+            .store
+            .set_management_room(event.sender.as_str(), event.room_id.as_str())
+            .await?;
+        let logged_in = bridge
+            .store
+            .get_user(event.sender.as_str())
+            .await?
+            .is_some_and(|u| u.session.is_some());
+        let extra = if logged_in {
+            &texts.welcome_connected
+        } else {
+            &texts.welcome_unconnected
+        };
+        bot.send_notice(&event.room_id, &format!("{}\n\n{}", texts.welcome, extra))
+            .await?;
+    } else {
+        bot.send_notice(
+            &event.room_id,
+            &format!(
+                "{} Use `{} help` for help.",
+                texts.welcome, bridge.config.bridge.command_prefix
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn on_message(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError> {
+    if bridge.is_bridge_user(event.sender.as_str()) {
+        return Ok(());
+    }
+    let msgtype = event
+        .content
+        .get("msgtype")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if msgtype != "m.text" {
+        return Ok(());
+    }
+    let Some(body) = event.content.get("body").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let is_management = bridge
+        .store
+        .get_user_by_management_room(event.room_id.as_str())
+        .await?
+        .is_some_and(|u| u.mxid == event.sender.as_str());
+    let Some(command) =
+        commands::strip_prefix(body, &bridge.config.bridge.command_prefix, is_management)
+    else {
+        return Ok(());
+    };
+    let ctx = CommandContext {
+        bridge,
+        sender: &event.sender,
+        room_id: &event.room_id,
+        is_management,
+    };
+    commands::handle(&ctx, command).await
+}

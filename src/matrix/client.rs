@@ -1,0 +1,455 @@
+//! The homeserver client: ruma request types sent over reqwest, as the bot or as any ghost
+//! (appservice `user_id` masquerading), with retries on 429, 5xx and connection errors.
+
+use std::borrow::Cow;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ruma::api::auth_scheme::{AuthScheme, SendAccessToken};
+use ruma::api::path_builder::PathBuilder;
+use ruma::api::{
+    AppserviceUserIdentity, IncomingResponseExt, MatrixVersion, OutgoingRequest,
+    OutgoingRequestAppserviceExt, SupportedVersions,
+};
+use ruma::{OwnedUserId, UserId};
+
+/// How requests are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A failed homeserver request. Never contains the access token.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum MatrixError {
+    /// The homeserver answered with a Matrix error.
+    #[error("homeserver refused {endpoint}: {status} {errcode}: {message}")]
+    Api {
+        endpoint: &'static str,
+        status: u16,
+        errcode: String,
+        message: String,
+    },
+    /// The homeserver could not be reached or kept failing.
+    #[error("homeserver unreachable for {endpoint} after {attempts} attempts: {reason}")]
+    Unreachable {
+        endpoint: &'static str,
+        attempts: u32,
+        reason: String,
+    },
+    /// The request could not be built or the response not understood.
+    #[error("bad homeserver exchange for {endpoint}: {reason}")]
+    Protocol {
+        endpoint: &'static str,
+        reason: String,
+    },
+}
+
+impl MatrixError {
+    /// The Matrix `errcode`, if the homeserver gave one.
+    pub fn errcode(&self) -> Option<&str> {
+        match self {
+            Self::Api { errcode, .. } => Some(errcode),
+            _ => None,
+        }
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    as_token: String,
+    bot: OwnedUserId,
+    retry: RetryPolicy,
+    versions: RwLock<SupportedVersions>,
+}
+
+/// A cheap, cloneable homeserver client.
+#[derive(Clone)]
+pub struct HomeserverClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HomeserverClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HomeserverClient")
+            .field("base_url", &self.inner.base_url)
+            .field("bot", &self.inner.bot)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_versions() -> SupportedVersions {
+    SupportedVersions {
+        versions: [
+            MatrixVersion::V1_1,
+            MatrixVersion::V1_2,
+            MatrixVersion::V1_3,
+            MatrixVersion::V1_4,
+            MatrixVersion::V1_5,
+            MatrixVersion::V1_6,
+            MatrixVersion::V1_7,
+            MatrixVersion::V1_8,
+            MatrixVersion::V1_9,
+            MatrixVersion::V1_10,
+            MatrixVersion::V1_11,
+        ]
+        .into_iter()
+        .collect(),
+        features: Default::default(),
+    }
+}
+
+impl HomeserverClient {
+    pub fn new(
+        base_url: &str,
+        as_token: &str,
+        bot: OwnedUserId,
+        retry: RetryPolicy,
+    ) -> Result<Self, MatrixError> {
+        crate::tls::ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| MatrixError::Protocol {
+                endpoint: "client",
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base_url: base_url.trim_end_matches('/').to_string(),
+                as_token: as_token.to_string(),
+                bot,
+                retry,
+                versions: RwLock::new(default_versions()),
+            }),
+        })
+    }
+
+    /// The bot's user id.
+    pub fn bot(&self) -> &UserId {
+        &self.inner.bot
+    }
+
+    /// Asks the homeserver which spec versions it supports (once reachable).
+    pub async fn refresh_versions(&self) -> Result<(), MatrixError> {
+        let endpoint = "discovery::get_supported_versions";
+        let url = format!("{}/_matrix/client/versions", self.inner.base_url);
+        let response =
+            self.inner
+                .http
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| MatrixError::Unreachable {
+                    endpoint,
+                    attempts: 1,
+                    reason: describe_reqwest_error(&e),
+                })?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| MatrixError::Unreachable {
+                endpoint,
+                attempts: 1,
+                reason: describe_reqwest_error(&e),
+            })?;
+        if status != 200 {
+            let (errcode, message) = error_body(&body);
+            return Err(MatrixError::Api {
+                endpoint,
+                status,
+                errcode,
+                message,
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct Versions {
+            #[serde(default)]
+            versions: Vec<String>,
+            #[serde(default)]
+            unstable_features: std::collections::BTreeMap<String, bool>,
+        }
+        let parsed: Versions =
+            serde_json::from_slice(&body).map_err(|e| MatrixError::Protocol {
+                endpoint,
+                reason: e.to_string(),
+            })?;
+        let versions = SupportedVersions::from_parts(&parsed.versions, &parsed.unstable_features);
+        if !versions.versions.is_empty()
+            && let Ok(mut guard) = self.inner.versions.write()
+        {
+            *guard = versions;
+        }
+        Ok(())
+    }
+
+    /// Sends a request as the bot (`user = None`) or as the given user, retrying transient
+    /// failures per the policy.
+    pub async fn send<R>(
+        &self,
+        request: R,
+        user: Option<&UserId>,
+    ) -> Result<R::IncomingResponse, MatrixError>
+    where
+        R: OutgoingRequest + Clone,
+        for<'a> R::Authentication: AuthScheme<Input<'a> = SendAccessToken<'a>>,
+        for<'a> R::PathBuilder: PathBuilder<Input<'a> = Cow<'a, SupportedVersions>>,
+    {
+        let policy = self.inner.retry;
+        let mut delay = policy.initial_delay;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send_once(request.clone(), user).await {
+                Ok(response) => return Ok(response),
+                Err(Attempt::Final(e)) => return Err(e),
+                Err(Attempt::Retry { reason, after }) => {
+                    if attempt >= policy.max_attempts.max(1) {
+                        return Err(MatrixError::Unreachable {
+                            endpoint: endpoint_name::<R>(),
+                            attempts: attempt,
+                            reason,
+                        });
+                    }
+                    let wait = after.unwrap_or(delay).min(policy.max_delay);
+                    tracing::warn!(
+                        endpoint = endpoint_name::<R>(),
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "homeserver request failed, retrying: {reason}"
+                    );
+                    tokio::time::sleep(wait).await;
+                    delay = (delay * 2).min(policy.max_delay);
+                }
+            }
+        }
+    }
+
+    async fn send_once<R>(
+        &self,
+        request: R,
+        user: Option<&UserId>,
+    ) -> Result<R::IncomingResponse, Attempt>
+    where
+        R: OutgoingRequest,
+        for<'a> R::Authentication: AuthScheme<Input<'a> = SendAccessToken<'a>>,
+        for<'a> R::PathBuilder: PathBuilder<Input<'a> = Cow<'a, SupportedVersions>>,
+    {
+        let endpoint = endpoint_name::<R>();
+        let protocol = |reason: String| Attempt::Final(MatrixError::Protocol { endpoint, reason });
+        let identity = match user {
+            Some(user) if *user != *self.inner.bot => AppserviceUserIdentity::new(user),
+            _ => AppserviceUserIdentity::default(),
+        };
+        let versions = self
+            .inner
+            .versions
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_else(|_| default_versions());
+        let http_request = request
+            .try_into_http_request_with_identity::<Vec<u8>>(
+                &self.inner.base_url,
+                SendAccessToken::Appservice(&self.inner.as_token),
+                identity,
+                Cow::Owned(versions),
+            )
+            .map_err(|e| protocol(e.to_string()))?;
+        let request =
+            reqwest::Request::try_from(http_request).map_err(|e| protocol(e.to_string()))?;
+        let response = match self.inner.http.execute(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(Attempt::Retry {
+                    reason: describe_reqwest_error(&e),
+                    after: None,
+                });
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return Err(Attempt::Retry {
+                    reason: describe_reqwest_error(&e),
+                    after: None,
+                });
+            }
+        };
+        if status.as_u16() == 429 {
+            let after = retry_after(&body, &headers);
+            return Err(Attempt::Retry {
+                reason: "rate limited (429)".into(),
+                after,
+            });
+        }
+        if status.is_server_error() {
+            return Err(Attempt::Retry {
+                reason: format!("HTTP {}", status.as_u16()),
+                after: None,
+            });
+        }
+        if status.as_u16() >= 400 {
+            let (errcode, message) = error_body(&body);
+            return Err(Attempt::Final(MatrixError::Api {
+                endpoint,
+                status: status.as_u16(),
+                errcode,
+                message,
+            }));
+        }
+        let mut builder = http::Response::builder().status(status);
+        for (name, value) in &headers {
+            builder = builder.header(name, value);
+        }
+        let http_response = builder
+            .body(body.as_ref())
+            .map_err(|e| protocol(e.to_string()))?;
+        R::IncomingResponse::try_from_http_response(http_response)
+            .map_err(|e| protocol(e.to_string()))
+    }
+}
+
+enum Attempt {
+    Final(MatrixError),
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+}
+
+impl From<Attempt> for MatrixError {
+    fn from(a: Attempt) -> Self {
+        match a {
+            Attempt::Final(e) => e,
+            Attempt::Retry { reason, .. } => MatrixError::Unreachable {
+                endpoint: "request",
+                attempts: 1,
+                reason,
+            },
+        }
+    }
+}
+
+fn endpoint_name<R: OutgoingRequest>() -> &'static str {
+    let name = std::any::type_name::<R>();
+    // `ruma_client_api::room::create_room::v3::Request` → `room::create_room`
+    let trimmed = name
+        .trim_start_matches("ruma_client_api::")
+        .trim_end_matches("::Request");
+    trimmed
+        .rsplit_once("::v")
+        .map(|(head, _)| head)
+        .unwrap_or(trimmed)
+}
+
+/// A reqwest error without its URL (which may carry a query token).
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "broken response body"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+fn retry_after(body: &[u8], headers: &http::HeaderMap) -> Option<Duration> {
+    let from_body = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("retry_after_ms").and_then(|ms| ms.as_u64()))
+        .map(Duration::from_millis);
+    from_body.or_else(|| {
+        headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    })
+}
+
+fn error_body(body: &[u8]) -> (String, String) {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => (
+            v.get("errcode")
+                .and_then(|c| c.as_str())
+                .unwrap_or("M_UNKNOWN")
+                .to_string(),
+            v.get("error")
+                .and_then(|c| c.as_str())
+                .unwrap_or("")
+                .to_string(),
+        ),
+        Err(_) => (
+            "M_UNKNOWN".into(),
+            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_prefers_the_body() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(
+            retry_after(
+                br#"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":1500}"#,
+                &headers
+            ),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(retry_after(b"", &headers), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(b"{}", &http::HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn error_bodies() {
+        assert_eq!(
+            error_body(br#"{"errcode":"M_FORBIDDEN","error":"no"}"#),
+            ("M_FORBIDDEN".into(), "no".into())
+        );
+        assert_eq!(error_body(b"<html>").0, "M_UNKNOWN");
+    }
+
+    #[test]
+    fn endpoint_names_are_short() {
+        assert_eq!(
+            endpoint_name::<ruma::api::client::room::create_room::v3::Request>(),
+            "room::create_room"
+        );
+    }
+}

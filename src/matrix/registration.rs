@@ -1,0 +1,140 @@
+//! The appservice registration file the homeserver loads.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+
+/// A user/alias/room namespace entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {
+    pub exclusive: bool,
+    pub regex: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Namespaces {
+    pub users: Vec<Namespace>,
+    pub aliases: Vec<Namespace>,
+    pub rooms: Vec<Namespace>,
+}
+
+/// The registration, with both spellings of the ephemeral-events switch (homeservers read one
+/// or the other).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub id: String,
+    pub url: String,
+    pub as_token: String,
+    pub hs_token: String,
+    pub sender_localpart: String,
+    pub namespaces: Namespaces,
+    pub rate_limited: bool,
+    pub protocols: Vec<String>,
+    pub receive_ephemeral: bool,
+    #[serde(rename = "de.sorunome.msc2409.push_ephemeral")]
+    pub push_ephemeral: bool,
+}
+
+/// Escapes regex metacharacters.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Registration {
+    /// Builds the registration for a config (whose secrets are already generated).
+    pub fn from_config(config: &Config) -> Self {
+        let domain = regex_escape(&config.homeserver.domain);
+        let (before, after) = config
+            .bridge
+            .username_template
+            .split_once("{userid}")
+            .unwrap_or((config.bridge.username_template.as_str(), ""));
+        let ghosts = format!(
+            "@{}.+{}:{domain}",
+            regex_escape(before),
+            regex_escape(after)
+        );
+        let bot = format!(
+            "@{}:{domain}",
+            regex_escape(&config.appservice.bot.username)
+        );
+        Self {
+            id: config.appservice.id.clone(),
+            url: config
+                .appservice
+                .address
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
+            as_token: config.appservice.as_token.clone(),
+            hs_token: config.appservice.hs_token.clone(),
+            sender_localpart: config.appservice.bot.username.clone(),
+            namespaces: Namespaces {
+                users: vec![
+                    Namespace {
+                        exclusive: true,
+                        regex: bot,
+                    },
+                    Namespace {
+                        exclusive: true,
+                        regex: ghosts,
+                    },
+                ],
+                aliases: vec![],
+                rooms: vec![],
+            },
+            rate_limited: false,
+            protocols: vec!["instagram".into()],
+            receive_ephemeral: config.appservice.ephemeral_events,
+            push_ephemeral: config.appservice.ephemeral_events,
+        }
+    }
+
+    /// The registration as YAML.
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_saphyr::to_string(self).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_from_example_config() {
+        let text = include_str!("../../example-config.yaml").replace("generate", "tok");
+        let config = Config::from_yaml(&text, "t", std::iter::empty()).unwrap();
+        let reg = Registration::from_config(&config);
+        assert_eq!(reg.sender_localpart, "instagrambot");
+        assert_eq!(reg.url, "http://localhost:29330");
+        assert!(!reg.rate_limited);
+        assert!(reg.receive_ephemeral && reg.push_ephemeral);
+        let yaml = reg.to_yaml().unwrap();
+        assert!(
+            yaml.contains("de.sorunome.msc2409.push_ephemeral: true"),
+            "{yaml}"
+        );
+        assert!(yaml.contains("receive_ephemeral: true"), "{yaml}");
+        assert!(yaml.contains("@instagram_.+:example\\.com"), "{yaml}");
+        // It reads back the same.
+        let back: Registration = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, reg);
+    }
+
+    #[test]
+    fn namespace_follows_the_template() {
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace("instagram_{userid}", "ig.{userid}.x");
+        let config = Config::from_yaml(&text, "t", std::iter::empty()).unwrap();
+        let reg = Registration::from_config(&config);
+        assert_eq!(reg.namespaces.users[1].regex, "@ig\\..+\\.x:example\\.com");
+    }
+}
