@@ -179,8 +179,8 @@ async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<b
         tracing::warn!("cannot set the bot's display name: {e}");
     }
     if !profile.avatar.is_empty() {
-        match ruma::OwnedMxcUri::try_from(profile.avatar.as_str()) {
-            Ok(mxc) if mxc.is_valid() => {
+        match ruma::OwnedMxcUri::from(profile.avatar.as_str()) {
+            mxc if mxc.is_valid() => {
                 if let Err(e) = bot.set_avatar_url(mxc).await {
                     tracing::warn!("cannot set the bot's avatar: {e}");
                 }

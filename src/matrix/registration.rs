@@ -122,10 +122,17 @@ mod tests {
             "{yaml}"
         );
         assert!(yaml.contains("receive_ephemeral: true"), "{yaml}");
-        assert!(yaml.contains("@instagram_.+:example\\.com"), "{yaml}");
         // It reads back the same.
         let back: Registration = serde_saphyr::from_str(&yaml).unwrap();
         assert_eq!(back, reg);
+        assert_eq!(
+            back.namespaces.users[1].regex,
+            "@instagram_.+:example\\.com"
+        );
+        assert_eq!(
+            back.namespaces.users[0].regex,
+            "@instagrambot:example\\.com"
+        );
     }
 
     #[test]

@@ -253,7 +253,7 @@ async fn realtime_batches_move_the_cursor_atomically() {
             receiver: "@a:x".into(),
             payload: "{}".into(),
         };
-        s.enqueue_with_cursor("@a:x", 10, 1000, &[e.clone()])
+        s.enqueue_with_cursor("@a:x", 10, 1000, std::slice::from_ref(&e))
             .await
             .unwrap();
         assert_eq!(s.get_user("@a:x").await.unwrap().unwrap().seq_id, Some(10));

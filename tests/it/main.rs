@@ -2,5 +2,7 @@
 
 mod support;
 
+mod cli;
+
 mod instagram_http;
 mod realtime;

@@ -1,0 +1,70 @@
+//! End-to-end tests: a real Synapse (started by `scripts/test`), the bridge running in this
+//! process with the config and registration the script generated, and Matrix users talking
+//! to the bot through their own client-server API sessions.
+//!
+//! Run through `scripts/test`; on their own these tests fail with a message saying so.
+
+mod matrix_client;
+mod skeleton;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use matrix_instagram::config::Config;
+
+/// Where the script's Synapse listens, and the bridge's config.
+pub struct Env {
+    pub homeserver: String,
+    pub config: Config,
+}
+
+/// The environment, with the bridge started once for the whole test process.
+pub fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let (Ok(config_path), Ok(homeserver)) = (
+            std::env::var("MI_E2E_CONFIG"),
+            std::env::var("MI_E2E_HOMESERVER"),
+        ) else {
+            panic!(
+                "the end-to-end tests need a running Synapse: run them with `scripts/test` \
+                 (MI_E2E_CONFIG and MI_E2E_HOMESERVER are not set)"
+            );
+        };
+        let config = Config::load(config_path.as_ref())
+            .unwrap_or_else(|e| panic!("bad e2e config {config_path}: {e}"));
+        start_bridge(config.clone());
+        Env { homeserver, config }
+    })
+}
+
+/// Starts the bridge on a runtime of its own that lives as long as the test process.
+fn start_bridge(config: Config) {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("bridge runtime");
+        runtime.block_on(async move {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,matrix_instagram=debug".into()),
+                )
+                .with_test_writer()
+                .try_init();
+            let running = matrix_instagram::app::start(config)
+                .await
+                .expect("the bridge starts");
+            let _ = ready_tx.send(());
+            // Keep the bridge alive until the process ends.
+            std::future::pending::<()>().await;
+            drop(running);
+        });
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the bridge did not start within 60 s");
+}
