@@ -271,11 +271,11 @@ impl Reactions {
     }
 }
 
-fn best_by<'a, T>(
-    list: &'a [T],
+fn best_by<T>(
+    list: &[T],
     dims: impl Fn(&T) -> (Option<i64>, Option<i64>),
     original: (Option<i64>, Option<i64>),
-) -> Option<&'a T> {
+) -> Option<&T> {
     if let (Some(w), Some(h)) = original
         && let Some(exact) = list.iter().find(|c| dims(c) == (Some(w), Some(h)))
     {

@@ -48,9 +48,8 @@ impl std::fmt::Debug for Device {
 
 fn derive(seed: &[u8], user: &str, label: &str) -> [u8; 32] {
     // HMAC accepts keys of any length; this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(seed) {
-        Ok(m) => m,
-        Err(_) => unreachable_hmac(),
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(seed) else {
+        unreachable_hmac()
     };
     mac.update(user.as_bytes());
     mac.update(b"\0");
