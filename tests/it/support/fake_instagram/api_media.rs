@@ -1,0 +1,84 @@
+//! Fake rupload (reduced header set, PROTOCOL C.5) and CDN (no credentials, C.6).
+
+use serde_json::json;
+
+use super::{FakeInstagram, Req, Resp, authed};
+
+/// Headers that must NOT reach rupload (Instagram answers a generic 404 when present).
+const FORBIDDEN_UPLOAD_HEADERS: &[&str] = &[
+    "x-bloks-version-id",
+    "x-ig-app-id",
+    "x-pigeon-session-id",
+    "x-ig-capabilities",
+];
+
+pub(crate) fn rupload(fake: &FakeInstagram, r: &Req, rest: &str) -> Resp {
+    let mut st = fake.st();
+    if r.method != "POST" {
+        return Resp::bytes(404, b"Not Found".to_vec(), "text/plain");
+    }
+    if FORBIDDEN_UPLOAD_HEADERS
+        .iter()
+        .any(|h| r.headers.contains_key(*h))
+    {
+        return Resp::bytes(404, b"Not Found".to_vec(), "text/plain");
+    }
+    if let Err(e) = authed(&st, r) {
+        return e;
+    }
+    let Some((kind, entity)) = rest.split_once('/') else {
+        return Resp::fail(400, "bad upload path");
+    };
+    let type_header = match kind {
+        "messenger_image" | "messenger_gif" => "image_type",
+        "messenger_video" => "video_type",
+        "messenger_audio" => "audio_type",
+        "messenger_file" => "file_type",
+        _ => return Resp::bytes(404, b"Not Found".to_vec(), "text/plain"),
+    };
+    let h = |k: &str| r.headers.get(k).map(String::as_str);
+    if h("x-entity-name") != Some(entity) {
+        return Resp::fail(400, "x-entity-name does not match the path");
+    }
+    if h("x-entity-length") != Some(r.raw.len().to_string().as_str()) {
+        return Resp::fail(400, "x-entity-length does not match the body");
+    }
+    if h("offset") != Some("0") || h("content-type") != Some("application/octet-stream") {
+        return Resp::fail(400, "bad offset/content-type");
+    }
+    if h(type_header).is_none() || h("user-agent").is_none() || h("x-entity-type").is_none() {
+        return Resp::fail(
+            400,
+            &format!("missing {type_header}/user-agent/x-entity-type"),
+        );
+    }
+    let id = (st.next_counter() + 18_000_000_000_000_000).to_string();
+    let mime = h("x-entity-type").unwrap_or_default().to_owned();
+    st.media.insert(id.clone(), (mime, r.raw.to_vec()));
+    let n: i64 = id.parse().unwrap_or_default();
+    Resp::json(200, json!({"media_id": n, "status": "ok"}))
+}
+
+pub(crate) fn cdn(fake: &FakeInstagram, r: &Req, rest: &str) -> Resp {
+    if r.headers.contains_key("authorization") || r.headers.contains_key("cookie") {
+        return Resp::fail(400, "credentials sent to the CDN");
+    }
+    let st = fake.st();
+    if let Some(id) = rest.strip_prefix("media/")
+        && let Some((mime, data)) = st.media.get(id)
+    {
+        let ct = if mime.starts_with("video") {
+            "video/mp4"
+        } else if mime.starts_with("audio") {
+            "audio/mp4"
+        } else {
+            "image/jpeg"
+        };
+        return Resp::bytes(200, data.clone(), ct);
+    }
+    match st.cdn.get(rest) {
+        Some((_, true)) => Resp::bytes(403, b"URL signature expired".to_vec(), "text/plain"),
+        Some((data, false)) => Resp::bytes(200, data.clone(), "application/octet-stream"),
+        None => Resp::bytes(404, b"Not Found".to_vec(), "text/plain"),
+    }
+}
