@@ -1,1 +1,10 @@
 //! The Instagram MQTToT realtime client.
+
+pub mod codec;
+pub mod commands;
+pub mod connect;
+pub mod events;
+pub mod iris;
+pub mod pubsub;
+pub mod thrift;
+pub mod topics;
