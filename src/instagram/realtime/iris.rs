@@ -121,10 +121,10 @@ fn op_value(op: &Value) -> (Value, Option<&str>) {
     match op.get("value") {
         Some(Value::String(s)) => {
             let t = s.trim_start();
-            if t.starts_with('{') || t.starts_with('[') {
-                if let Ok(inner) = serde_json::from_str::<Value>(s) {
-                    return (inner, Some(s.as_str()));
-                }
+            if (t.starts_with('{') || t.starts_with('['))
+                && let Ok(inner) = serde_json::from_str::<Value>(s)
+            {
+                return (inner, Some(s.as_str()));
             }
             (Value::String(s.clone()), Some(s.as_str()))
         }

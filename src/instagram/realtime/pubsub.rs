@@ -98,10 +98,10 @@ pub fn decode_pubsub(body: &[u8]) -> Vec<RealtimeEvent> {
 
 /// Decodes `/t_region_hint`: Thrift `{1: hint}` or a bare string.
 pub fn decode_region_hint(body: &[u8]) -> Option<String> {
-    if let Ok(s) = thrift::decode_struct(body) {
-        if let Some(b) = s.field(1).and_then(thrift::Value::as_binary) {
-            return Some(String::from_utf8_lossy(b).into_owned());
-        }
+    if let Ok(s) = thrift::decode_struct(body)
+        && let Some(b) = s.field(1).and_then(thrift::Value::as_binary)
+    {
+        return Some(String::from_utf8_lossy(b).into_owned());
     }
     let text = std::str::from_utf8(body).ok()?.trim();
     (!text.is_empty() && text.len() < 64).then(|| text.to_owned())

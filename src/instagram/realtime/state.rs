@@ -388,10 +388,10 @@ impl MqttState {
         if !self.connected && now >= self.last_in + self.cfg.keepalive + self.cfg.ping_timeout {
             return Err(Error::Timeout("CONNACK"));
         }
-        if let Some(deadline) = self.iris_deadline {
-            if now >= deadline {
-                return Err(Error::Timeout("iris subscribe response"));
-            }
+        if let Some(deadline) = self.iris_deadline
+            && now >= deadline
+        {
+            return Err(Error::Timeout("iris subscribe response"));
         }
         Ok(())
     }

@@ -131,7 +131,7 @@ impl R<'_> {
     }
 }
 
-fn get<'a>(s: &'a V, id: i16) -> Option<&'a V> {
+fn get(s: &V, id: i16) -> Option<&V> {
     match s {
         V::Struct(f) => f.get(&id),
         _ => None,
