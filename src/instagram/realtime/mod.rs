@@ -30,6 +30,8 @@ pub mod connect;
 pub mod error;
 pub mod eventloop;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod iris;
 pub mod pubsub;
 pub mod state;
