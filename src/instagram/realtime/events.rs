@@ -1,0 +1,171 @@
+//! Typed events coming out of the realtime client.
+//!
+//! Item and thread payloads stay JSON (already decoded from the double-encoded `value`) behind
+//! [`ItemJson`] / [`ThreadJson`]; the few fields the bridge keys on are lifted into typed fields.
+
+/// A ThreadItem (PROTOCOL.md D.2) as JSON. Will become the typed model at merge time.
+pub type ItemJson = serde_json::Value;
+/// A Thread (PROTOCOL.md D.1) as JSON. Will become the typed model at merge time.
+pub type ThreadJson = serde_json::Value;
+
+/// Everything the client reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RealtimeEvent {
+    /// Connection lifecycle.
+    State(ConnectionState),
+    /// The iris subscription succeeded. If `latest_seq_id > seq_id` the server is ahead (E.8).
+    IrisSubscribed {
+        seq_id: Option<i64>,
+        latest_seq_id: Option<i64>,
+        subscribed_at_ms: Option<i64>,
+    },
+    /// The iris subscription was refused (queue overflow/underflow): the stored cursor is
+    /// useless, the caller must resync over HTTP and then call `update_cursor`/`reconnect`.
+    ResyncRequired {
+        error_type: Option<i64>,
+        error_message: String,
+    },
+    /// One `/ig_message_sync` batch. Persist `seq_id` after applying `events`, then confirm it
+    /// with `RealtimeClient::update_cursor`.
+    MessageSync(SyncBatch),
+    /// Typing from `/ig_realtime_sub` or `/pubsub`.
+    Typing(Typing),
+    /// App presence of a user.
+    Presence(Presence),
+    /// `/t_region_hint`.
+    RegionHint(String),
+}
+
+/// Connection states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connecting {
+        attempt: u32,
+    },
+    /// CONNACK 0 received (subscriptions follow).
+    Connected,
+    /// The connection ended; the client will retry unless it was shut down.
+    Disconnected {
+        reason: String,
+    },
+    /// CONNACK 5. The caller should probe the HTTP session before declaring the user logged out;
+    /// the client keeps retrying with backoff meanwhile.
+    AuthFailed,
+    /// CONNACK with another non-zero code.
+    Refused {
+        code: u8,
+    },
+    /// `shutdown` was called; no more events follow.
+    Stopped,
+}
+
+/// One message-sync batch: the events of a `/ig_message_sync` publish, in order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SyncBatch {
+    /// The max `seq_id` over the batch, if any event carried one.
+    pub seq_id: Option<i64>,
+    pub events: Vec<SyncEvent>,
+}
+
+/// What one patch operation means (E.8 path table).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncEvent {
+    NewItem(ItemEvent),
+    /// Edit, media ready, reactions snapshot.
+    ItemReplaced(ItemEvent),
+    /// Unsend/delete.
+    ItemRemoved {
+        thread_id: String,
+        item_id: String,
+    },
+    ReactionAdded(Reaction),
+    ReactionRemoved(Reaction),
+    Seen {
+        thread_id: String,
+        user_id: i64,
+        item_id: Option<String>,
+        timestamp_us: Option<i64>,
+    },
+    Typing(Typing),
+    ThreadAdded {
+        thread_id: String,
+        thread: ThreadJson,
+    },
+    ThreadReplaced {
+        thread_id: String,
+        thread: ThreadJson,
+    },
+    ThreadRemoved {
+        thread_id: String,
+    },
+    AdminChanged {
+        thread_id: String,
+        user_id: i64,
+        is_admin: bool,
+    },
+    ApprovalRequired {
+        thread_id: String,
+        value: serde_json::Value,
+    },
+    ThreadImage {
+        thread_id: String,
+        image: serde_json::Value,
+    },
+    UnseenCount {
+        count: i64,
+        ts_us: Option<i64>,
+    },
+}
+
+/// A ThreadItem event with its key fields lifted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemEvent {
+    pub thread_id: String,
+    pub item_id: String,
+    pub user_id: Option<i64>,
+    pub timestamp_us: Option<i64>,
+    pub item_type: Option<String>,
+    /// The sender's OTID; equals ours for our own echoed sends.
+    pub client_context: Option<String>,
+    /// The op's `mutation_token` (iris envelope), if any.
+    pub mutation_token: Option<String>,
+    pub item: ItemJson,
+}
+
+/// One user's reaction on one item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reaction {
+    pub thread_id: String,
+    pub item_id: String,
+    /// `likes` or `emojis`.
+    pub kind: String,
+    pub user_id: i64,
+    /// Absent on removal.
+    pub emoji: Option<String>,
+    pub timestamp_us: Option<i64>,
+    pub super_react_type: Option<String>,
+    /// The reactor's client_context (the op's `mutation_token`).
+    pub client_context: Option<String>,
+}
+
+/// A typing indicator. `active == false` means stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Typing {
+    pub thread_id: String,
+    pub activity_indicator_id: String,
+    pub sender_id: Option<i64>,
+    /// 0 off, 1 text, 2 visual.
+    pub activity_status: i64,
+    pub active: bool,
+    pub ttl_ms: Option<i64>,
+    pub timestamp_us: Option<i64>,
+}
+
+/// `{"presence_event":{...}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presence {
+    pub user_id: i64,
+    pub is_active: bool,
+    pub last_activity_at_ms: Option<i64>,
+    pub in_threads: Vec<String>,
+}

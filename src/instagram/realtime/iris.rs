@@ -1,0 +1,338 @@
+//! Iris (PROTOCOL.md E.8): the subscribe request, its response, and `/ig_message_sync` decoding
+//! (the path table). The patch decoder is shared with `/pubsub` and `/ig_realtime_sub`.
+//!
+//! Lenient by design: `value` may be double-encoded JSON, a bare string or already an object;
+//! timestamps and ids may be numbers or strings; unknown paths are logged at debug and skipped.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::events::{ItemEvent, Reaction, SyncBatch, SyncEvent, Typing};
+
+/// The caller's position in the iris queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cursor {
+    pub seq_id: i64,
+    pub snapshot_at_ms: i64,
+}
+
+/// `/ig_sub_iris` body (key order as M).
+#[derive(Debug, Serialize)]
+pub struct IrisSubscribe<'a> {
+    pub seq_id: i64,
+    pub snapshot_at_ms: i64,
+    pub snapshot_app_version: &'a str,
+    pub timezone_offset: i64,
+    pub subscription_type: &'a str,
+}
+
+/// The JSON body of an iris subscribe from `cursor`.
+pub fn subscribe_json(cursor: Cursor, app_version: &str, timezone_offset: i64) -> Vec<u8> {
+    serde_json::to_vec(&IrisSubscribe {
+        seq_id: cursor.seq_id,
+        snapshot_at_ms: cursor.snapshot_at_ms,
+        snapshot_app_version: app_version,
+        timezone_offset,
+        subscription_type: "message",
+    })
+    .unwrap_or_default()
+}
+
+/// A decoded `/ig_sub_iris_response`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IrisResponse {
+    Subscribed {
+        seq_id: Option<i64>,
+        latest_seq_id: Option<i64>,
+        subscribed_at_ms: Option<i64>,
+    },
+    Refused {
+        error_type: Option<i64>,
+        error_message: String,
+    },
+}
+
+/// Parses a `/ig_sub_iris_response` body.
+pub fn parse_response(body: &[u8]) -> Option<IrisResponse> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object()?;
+    let error_message = obj.get("error_message").and_then(|m| match m {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    });
+    let error_type = obj.get("error_type").and_then(as_i64);
+    let succeeded = obj.get("succeeded").and_then(Value::as_bool);
+    if succeeded == Some(false) || error_message.is_some() || error_type.is_some() {
+        return Some(IrisResponse::Refused {
+            error_type,
+            error_message: error_message.unwrap_or_else(|| "iris subscribe failed".to_owned()),
+        });
+    }
+    Some(IrisResponse::Subscribed {
+        seq_id: obj.get("seq_id").and_then(as_i64),
+        latest_seq_id: obj.get("latest_seq_id").and_then(as_i64),
+        subscribed_at_ms: obj.get("subscribed_at_ms").and_then(as_i64),
+    })
+}
+
+/// An integer given as a JSON number or a decimal string.
+pub fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().and_then(|u| i64::try_from(u).ok()))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18)
+                    .map(|f| f as i64)
+            }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// An id given as a string or (small) number.
+pub fn as_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Finds the literal digits of `"key": 123…` in raw JSON text: ids beyond 64 bits parse as
+/// floats and would lose digits.
+fn raw_number_field(raw: &str, key: &str) -> Option<String> {
+    let pat = format!("\"{key}\"");
+    let start = raw.find(&pat)? + pat.len();
+    let rest = raw
+        .get(start..)?
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
+/// The op's value, decoded once more if it is a JSON string holding an object or array.
+/// Returns the value and, when it was a string, the raw text.
+fn op_value(op: &Value) -> (Value, Option<&str>) {
+    match op.get("value") {
+        Some(Value::String(s)) => {
+            let t = s.trim_start();
+            if (t.starts_with('{') || t.starts_with('['))
+                && let Ok(inner) = serde_json::from_str::<Value>(s)
+            {
+                return (inner, Some(s.as_str()));
+            }
+            (Value::String(s.clone()), Some(s.as_str()))
+        }
+        Some(v) => (v.clone(), None),
+        None => (Value::Null, None),
+    }
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(as_id)
+}
+
+fn item_event(
+    thread_id: &str,
+    item_id: &str,
+    item: Value,
+    mutation_token: Option<&str>,
+) -> ItemEvent {
+    ItemEvent {
+        thread_id: thread_id.to_owned(),
+        item_id: str_field(&item, "item_id").unwrap_or_else(|| item_id.to_owned()),
+        user_id: item.get("user_id").and_then(as_i64),
+        timestamp_us: item.get("timestamp").and_then(as_i64),
+        item_type: item
+            .get("item_type")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        client_context: str_field(&item, "client_context"),
+        mutation_token: mutation_token.map(str::to_owned),
+        item,
+    }
+}
+
+/// Typing from an `activity_indicator_id` op.
+pub fn typing_from(thread_id: &str, indicator: &str, op: &str, value: &Value) -> Typing {
+    let activity_status = value.get("activity_status").and_then(as_i64).unwrap_or(0);
+    Typing {
+        thread_id: thread_id.to_owned(),
+        activity_indicator_id: indicator.to_owned(),
+        sender_id: value.get("sender_id").and_then(as_i64),
+        activity_status,
+        active: op != "remove" && activity_status != 0,
+        ttl_ms: value.get("ttl").and_then(as_i64),
+        timestamp_us: value.get("timestamp").and_then(as_i64),
+    }
+}
+
+/// Decodes one patch operation (`{"op","path","value"}`) through the E.8 path table.
+/// `mutation_token` is the envelope's. Unknown paths give `None`.
+pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> {
+    let kind = op.get("op").and_then(Value::as_str).unwrap_or("add");
+    let path = op.get("path").and_then(Value::as_str)?;
+    let token = op
+        .get("mutation_token")
+        .and_then(Value::as_str)
+        .or(mutation_token);
+    let (value, raw) = op_value(op);
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let event = match parts.as_slice() {
+        ["direct_v2", "threads" | "visual_threads", t, "items", i] => match kind {
+            "remove" => SyncEvent::ItemRemoved {
+                thread_id: (*t).to_owned(),
+                item_id: (*i).to_owned(),
+            },
+            "replace" if value.is_object() => {
+                SyncEvent::ItemReplaced(item_event(t, i, value, token))
+            }
+            _ if value.is_object() => SyncEvent::NewItem(item_event(t, i, value, token)),
+            _ => return unknown(path),
+        },
+        ["direct_v2", "threads", t, "items", i, "reactions", rk, u] => {
+            let user_id = u.parse().ok()?;
+            let reaction = Reaction {
+                thread_id: (*t).to_owned(),
+                item_id: (*i).to_owned(),
+                kind: (*rk).to_owned(),
+                user_id,
+                emoji: value
+                    .get("emoji")
+                    .and_then(Value::as_str)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned),
+                timestamp_us: value.get("timestamp").and_then(as_i64),
+                super_react_type: value
+                    .get("super_react_type")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                client_context: token
+                    .map(str::to_owned)
+                    .or_else(|| str_field(&value, "client_context")),
+            };
+            if kind == "remove" {
+                SyncEvent::ReactionRemoved(reaction)
+            } else {
+                SyncEvent::ReactionAdded(reaction)
+            }
+        }
+        ["direct_v2", "threads", t, "participants", u, "has_seen"] => {
+            let item_id = str_field(&value, "item_id").or_else(|| {
+                raw.and_then(|r| raw_number_field(r, "item_id"))
+                    .or_else(|| op.get("item_id").and_then(as_id))
+            });
+            SyncEvent::Seen {
+                thread_id: (*t).to_owned(),
+                user_id: u.parse().ok()?,
+                item_id,
+                timestamp_us: value
+                    .get("timestamp")
+                    .and_then(as_i64)
+                    .or_else(|| op.get("timestamp").and_then(as_i64)),
+            }
+        }
+        ["direct_v2", "threads", t, "activity_indicator_id", id] => {
+            SyncEvent::Typing(typing_from(t, id, kind, &value))
+        }
+        ["direct_v2", "threads", t, "admin_user_ids", u] => SyncEvent::AdminChanged {
+            thread_id: (*t).to_owned(),
+            user_id: u.parse().ok()?,
+            is_admin: kind != "remove",
+        },
+        [
+            "direct_v2",
+            "threads",
+            t,
+            "approval_required_for_new_members",
+        ] => SyncEvent::ApprovalRequired {
+            thread_id: (*t).to_owned(),
+            value: match value {
+                Value::String(s) if s == "true" => Value::Bool(true),
+                Value::String(s) if s == "false" => Value::Bool(false),
+                other => other,
+            },
+        },
+        ["direct_v2", "threads", t, "thread_image"] => SyncEvent::ThreadImage {
+            thread_id: (*t).to_owned(),
+            image: value.get("thread_image").cloned().unwrap_or(value),
+        },
+        ["direct_v2", "inbox", "threads", t] => match kind {
+            "remove" => SyncEvent::ThreadRemoved {
+                thread_id: (*t).to_owned(),
+            },
+            "add" => SyncEvent::ThreadAdded {
+                thread_id: (*t).to_owned(),
+                thread: value,
+            },
+            _ => SyncEvent::ThreadReplaced {
+                thread_id: (*t).to_owned(),
+                thread: value,
+            },
+        },
+        ["direct_v2", "inbox", "unseen_count"] => SyncEvent::UnseenCount {
+            count: as_i64(&value)?,
+            ts_us: op.get("ts").and_then(as_i64),
+        },
+        _ => return unknown(path),
+    };
+    Some(event)
+}
+
+fn unknown(path: &str) -> Option<SyncEvent> {
+    tracing::debug!(path, "skipping unknown iris path");
+    None
+}
+
+/// Decodes one iris/pubsub envelope (`{"event":"patch","data":[...],...}`), appending events.
+/// Also accepts the flattened form (`"message":{"path","op",...}`) some libraries emit.
+/// Returns the envelope's `seq_id`.
+pub fn decode_envelope(env: &Value, out: &mut Vec<SyncEvent>) -> Option<i64> {
+    let token = env.get("mutation_token").and_then(Value::as_str);
+    if let Some(ops) = env.get("data").and_then(Value::as_array) {
+        out.extend(ops.iter().filter_map(|op| decode_op(op, token)));
+    } else if let Some(msg) = env.get("message").filter(|m| m.get("path").is_some()) {
+        // Flattened: the value's fields are merged into the op.
+        let mut op = msg.clone();
+        if op.get("value").is_none() {
+            let value = msg.clone();
+            if let Some(o) = op.as_object_mut() {
+                o.insert("value".to_owned(), value);
+            }
+        }
+        out.extend(decode_op(&op, token));
+    } else if env.get("path").is_some() {
+        out.extend(decode_op(env, token));
+    }
+    env.get("seq_id").and_then(as_i64)
+}
+
+/// Decodes a `/ig_message_sync` body: an array of envelopes (or one envelope).
+pub fn decode_message_sync(body: &[u8]) -> Result<SyncBatch, serde_json::Error> {
+    let v: Value = serde_json::from_slice(body)?;
+    Ok(decode_message_sync_value(&v))
+}
+
+/// As [`decode_message_sync`], from parsed JSON.
+pub fn decode_message_sync_value(v: &Value) -> SyncBatch {
+    let mut batch = SyncBatch::default();
+    let envelopes: &[Value] = match v {
+        Value::Array(a) => a,
+        other => std::slice::from_ref(other),
+    };
+    for env in envelopes {
+        if let Some(seq) = decode_envelope(env, &mut batch.events) {
+            batch.seq_id = Some(batch.seq_id.map_or(seq, |s| s.max(seq)));
+        }
+    }
+    batch
+}
+
+#[cfg(test)]
+#[path = "iris_tests.rs"]
+mod tests;
