@@ -17,6 +17,7 @@ use crate::store::Store;
 use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 
 pub mod commands;
+pub mod convert;
 pub mod dispatch;
 pub mod matrix_events;
 

@@ -206,6 +206,32 @@ impl Intent {
         Ok(self.client().send(request, self.who()).await?.event_id)
     }
 
+    /// Sends a message-like event given as raw JSON content (`m.room.message`, `m.reaction`, …).
+    pub async fn send_raw(
+        &self,
+        room_id: &RoomId,
+        event_type: &str,
+        txn_id: OwnedTransactionId,
+        content: &serde_json::Value,
+        ts: Option<MilliSecondsSinceUnixEpoch>,
+    ) -> Result<OwnedEventId, MatrixError> {
+        self.ensure_joined(room_id).await?;
+        let raw = ruma::serde::Raw::new(content)
+            .map_err(|e| MatrixError::Protocol {
+                endpoint: "message::send_message_event",
+                reason: e.to_string(),
+            })?
+            .cast_unchecked::<ruma::events::AnyMessageLikeEventContent>();
+        let mut request = send_message_event::v3::Request::new_raw(
+            room_id.to_owned(),
+            txn_id,
+            ruma::events::MessageLikeEventType::from(event_type),
+            raw,
+        );
+        request.timestamp = ts;
+        Ok(self.client().send(request, self.who()).await?.event_id)
+    }
+
     /// Sends a message with a fresh transaction id.
     pub async fn send_message(
         &self,

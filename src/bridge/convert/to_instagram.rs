@@ -1,0 +1,387 @@
+//! Matrix event contents → what to send to Instagram.
+//!
+//! Matrix HTML becomes Instagram plain text: reply fallbacks are removed, mention pills of
+//! Instagram ghosts become `@username` (and Instagram mentions), other formatting is dropped
+//! sensibly (line breaks kept, links as their text and URL).
+
+use serde_json::Value;
+
+/// What a Matrix text message becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingText {
+    pub text: String,
+    /// The Matrix event it replies to, if any.
+    pub reply_to_event: Option<String>,
+    /// Instagram pks mentioned.
+    pub mentioned_pks: Vec<i64>,
+}
+
+/// What a Matrix message event asks of Instagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Text(OutgoingText),
+    /// An edit of an earlier message (`m.replace`) to the new text.
+    Edit {
+        target_event: String,
+        text: String,
+    },
+    /// A message type Instagram has no text equivalent for (media is handled elsewhere).
+    Unsupported {
+        msgtype: String,
+    },
+}
+
+/// Resolves a Matrix user id to an Instagram ghost: `(pk, username)`.
+pub trait GhostLookup {
+    fn ghost(&self, mxid: &str) -> Option<(i64, String)>;
+}
+
+impl<F: Fn(&str) -> Option<(i64, String)>> GhostLookup for F {
+    fn ghost(&self, mxid: &str) -> Option<(i64, String)> {
+        self(mxid)
+    }
+}
+
+/// Converts the content of an `m.room.message` event.
+pub fn message_to_instagram(content: &Value, ghosts: &dyn GhostLookup) -> Outgoing {
+    let relates = content.get("m.relates_to");
+    if relates
+        .and_then(|r| r.get("rel_type"))
+        .and_then(Value::as_str)
+        == Some("m.replace")
+        && let Some(target) = relates
+            .and_then(|r| r.get("event_id"))
+            .and_then(Value::as_str)
+    {
+        let new = content.get("m.new_content").unwrap_or(content);
+        let text = render(new, false, ghosts).0;
+        return Outgoing::Edit {
+            target_event: target.to_string(),
+            text,
+        };
+    }
+    let msgtype = content
+        .get("msgtype")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !matches!(msgtype, "m.text" | "m.notice" | "m.emote") {
+        return Outgoing::Unsupported {
+            msgtype: msgtype.to_string(),
+        };
+    }
+    let reply_to_event = relates
+        .and_then(|r| r.get("m.in_reply_to"))
+        .and_then(|r| r.get("event_id"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let (mut text, mut mentioned_pks) = render(content, reply_to_event.is_some(), ghosts);
+    if msgtype == "m.emote" {
+        text = format!("* {text}");
+    }
+    if let Some(ids) = content
+        .get("m.mentions")
+        .and_then(|m| m.get("user_ids"))
+        .and_then(Value::as_array)
+    {
+        for id in ids.iter().filter_map(Value::as_str) {
+            if let Some((pk, _)) = ghosts.ghost(id)
+                && !mentioned_pks.contains(&pk)
+            {
+                mentioned_pks.push(pk);
+            }
+        }
+    }
+    Outgoing::Text(OutgoingText {
+        text,
+        reply_to_event,
+        mentioned_pks,
+    })
+}
+
+/// The plain text of a message content and the pks its pills mention.
+fn render(content: &Value, is_reply: bool, ghosts: &dyn GhostLookup) -> (String, Vec<i64>) {
+    let html = (content.get("format").and_then(Value::as_str) == Some("org.matrix.custom.html"))
+        .then(|| content.get("formatted_body").and_then(Value::as_str))
+        .flatten();
+    match html {
+        Some(html) => html_to_text(html, ghosts),
+        None => {
+            let body = content
+                .get("body")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let body = if is_reply {
+                strip_reply_fallback(body)
+            } else {
+                body
+            };
+            (body.to_string(), vec![])
+        }
+    }
+}
+
+/// Removes the `> <@user> quoted` lines a reply's plain body starts with.
+pub fn strip_reply_fallback(body: &str) -> &str {
+    if !body.starts_with("> ") {
+        return body;
+    }
+    let mut rest = body;
+    while rest.starts_with('>') {
+        match rest.find('\n') {
+            Some(i) => rest = &rest[i + 1..],
+            None => return "",
+        }
+    }
+    rest.strip_prefix('\n').unwrap_or(rest)
+}
+
+/// A small HTML → text converter for Matrix message HTML.
+pub fn html_to_text(html: &str, ghosts: &dyn GhostLookup) -> (String, Vec<i64>) {
+    let mut out = String::with_capacity(html.len());
+    let mut mentions = Vec::new();
+    let mut rest = html;
+    // (href, text start in out) of the <a> being read
+    let mut link: Option<(String, usize)> = None;
+    let mut skip_depth = 0usize;
+    let mut list_index: Vec<Option<u32>> = Vec::new();
+    while !rest.is_empty() {
+        let Some(lt) = rest.find('<') else {
+            if skip_depth == 0 {
+                out.push_str(&unescape(rest));
+            }
+            break;
+        };
+        if skip_depth == 0 {
+            out.push_str(&unescape(&rest[..lt]));
+        }
+        rest = &rest[lt..];
+        let Some(gt) = rest.find('>') else {
+            // A stray '<': keep it as text.
+            if skip_depth == 0 {
+                out.push_str(&unescape(rest));
+            }
+            break;
+        };
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match (name.as_str(), closing) {
+            ("mx-reply", false) => skip_depth += 1,
+            ("mx-reply", true) => skip_depth = skip_depth.saturating_sub(1),
+            _ if skip_depth > 0 => {}
+            ("br", _) => out.push('\n'),
+            (
+                "p" | "div" | "blockquote" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6",
+                true,
+            ) => out.push('\n'),
+            ("ul", false) => list_index.push(None),
+            ("ol", false) => list_index.push(Some(1)),
+            ("ul" | "ol", true) => {
+                list_index.pop();
+            }
+            ("li", false) => {
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                match list_index.last_mut() {
+                    Some(Some(n)) => {
+                        out.push_str(&format!("{n}. "));
+                        *n += 1;
+                    }
+                    _ => out.push_str("• "),
+                }
+            }
+            ("a", false) => {
+                let href = attribute(tag, "href").unwrap_or_default();
+                link = Some((href, out.len()));
+            }
+            ("a", true) => {
+                if let Some((href, start)) = link.take() {
+                    let text = out[start..].to_string();
+                    if let Some(mxid) = href
+                        .strip_prefix("https://matrix.to/#/")
+                        .map(|m| m.split('?').next().unwrap_or(m))
+                        .map(percent_decode)
+                        && mxid.starts_with('@')
+                    {
+                        if let Some((pk, username)) = ghosts.ghost(&mxid) {
+                            out.truncate(start);
+                            out.push('@');
+                            out.push_str(&username);
+                            if !mentions.contains(&pk) {
+                                mentions.push(pk);
+                            }
+                        }
+                    } else if !href.is_empty()
+                        && text.trim() != href
+                        && !href.starts_with("mailto:")
+                    {
+                        out.push_str(&format!(" ({href})"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let text = out.trim_end_matches('\n').to_string();
+    (text, mentions)
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let key = format!("{name}=");
+    let start = lower.find(&key)? + key.len();
+    let rest = &tag[start..];
+    let value = match rest.chars().next()? {
+        q @ ('"' | '\'') => rest[1..].split(q).next()?,
+        _ => rest.split(|c: char| c.is_whitespace()).next()?,
+    };
+    Some(unescape(value))
+}
+
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ghosts(mxid: &str) -> Option<(i64, String)> {
+        (mxid == "@instagram_42:x").then(|| (42, "bob.b".to_string()))
+    }
+
+    fn convert(content: Value) -> Outgoing {
+        message_to_instagram(&content, &ghosts)
+    }
+
+    #[test]
+    fn plain_text() {
+        assert_eq!(
+            convert(json!({"msgtype":"m.text","body":"hello *world*"})),
+            Outgoing::Text(OutgoingText {
+                text: "hello *world*".into(),
+                reply_to_event: None,
+                mentioned_pks: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn replies_lose_their_fallback() {
+        let out = convert(json!({
+            "msgtype":"m.text",
+            "body":"> <@a:x> original\n> more\n\nmy answer",
+            "format":"org.matrix.custom.html",
+            "formatted_body":"<mx-reply><blockquote><a href=\"https://matrix.to/#/!r:x/$e\">In reply to</a> original</blockquote></mx-reply>my <b>answer</b>",
+            "m.relates_to":{"m.in_reply_to":{"event_id":"$e"}}
+        }));
+        assert_eq!(
+            out,
+            Outgoing::Text(OutgoingText {
+                text: "my answer".into(),
+                reply_to_event: Some("$e".into()),
+                mentioned_pks: vec![]
+            })
+        );
+        assert_eq!(strip_reply_fallback("> <@a:x> q\n\nanswer"), "answer");
+        assert_eq!(strip_reply_fallback("no quote"), "no quote");
+    }
+
+    #[test]
+    fn pills_become_instagram_mentions() {
+        let out = convert(json!({
+            "msgtype":"m.text",
+            "body":"Bob (Instagram): look",
+            "format":"org.matrix.custom.html",
+            "formatted_body":"<a href=\"https://matrix.to/#/%40instagram_42%3Ax\">Bob (Instagram)</a>: look &amp; see<br>line2",
+            "m.mentions":{"user_ids":["@instagram_42:x"]}
+        }));
+        assert_eq!(
+            out,
+            Outgoing::Text(OutgoingText {
+                text: "@bob.b: look & see\nline2".into(),
+                reply_to_event: None,
+                mentioned_pks: vec![42]
+            })
+        );
+    }
+
+    #[test]
+    fn formatting_is_stripped_sensibly() {
+        let (text, _) = html_to_text(
+            "<p>one</p><p>two <a href=\"https://e.com\">site</a> <a href=\"https://x.y\">https://x.y</a></p><ol><li>a</li><li>b</li></ol><ul><li>c</li></ul>",
+            &ghosts,
+        );
+        assert_eq!(
+            text,
+            "one\ntwo site (https://e.com) https://x.y\n1. a\n2. b\n• c"
+        );
+        let (text, _) = html_to_text("a < b and <unclosed", &ghosts);
+        assert_eq!(text, "a < b and <unclosed");
+    }
+
+    #[test]
+    fn edits_and_emotes_and_media() {
+        assert_eq!(
+            convert(json!({
+                "msgtype":"m.text","body":"* fixed",
+                "m.new_content":{"msgtype":"m.text","body":"fixed"},
+                "m.relates_to":{"rel_type":"m.replace","event_id":"$orig"}
+            })),
+            Outgoing::Edit {
+                target_event: "$orig".into(),
+                text: "fixed".into()
+            }
+        );
+        assert_eq!(
+            convert(json!({"msgtype":"m.emote","body":"waves"})),
+            Outgoing::Text(OutgoingText {
+                text: "* waves".into(),
+                reply_to_event: None,
+                mentioned_pks: vec![]
+            })
+        );
+        assert_eq!(
+            convert(json!({"msgtype":"m.file","body":"a.pdf"})),
+            Outgoing::Unsupported {
+                msgtype: "m.file".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! Instagram item → Matrix event contents.
+//!
+//! Text is never interpreted as markdown: the plain body is Instagram's text, and HTML is only
+//! produced (escaped) when a mention pill needs it. Items the bridge cannot render yet become a
+//! clear text saying what they were, never silence.
+
+use serde_json::{Value, json};
+
+use super::escape_html;
+use crate::instagram::types::{ItemKind, ThreadItem};
+
+/// One Instagram user of the thread, as the converter needs to know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownUser {
+    pub pk: i64,
+    pub username: String,
+    /// The Matrix user id of their ghost.
+    pub mxid: String,
+    pub display_name: String,
+}
+
+/// What the converter needs besides the item.
+#[derive(Debug, Clone, Default)]
+pub struct MatrixCtx<'a> {
+    /// The Matrix event the item replies to, if it is a reply to a bridged message.
+    pub reply_to: Option<&'a str>,
+    /// The thread's users, for mentions.
+    pub users: &'a [KnownUser],
+}
+
+/// One Matrix event to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub event_type: &'static str,
+    pub content: Value,
+}
+
+fn message(msgtype: &str, body: String, html: Option<String>, mentions: Vec<String>) -> Value {
+    let mut content = json!({ "msgtype": msgtype, "body": body });
+    if let Some(html) = html {
+        content["format"] = json!("org.matrix.custom.html");
+        content["formatted_body"] = json!(html);
+    }
+    content["m.mentions"] = json!({ "user_ids": mentions });
+    content
+}
+
+/// Renders Instagram text: `@username` of a known user becomes a mention pill.
+pub fn render_text(text: &str, users: &[KnownUser]) -> (String, Option<String>, Vec<String>) {
+    let mut html = String::with_capacity(text.len() + 32);
+    let mut mentions = Vec::new();
+    let mut pending = String::new();
+    let mut chars = text.char_indices().peekable();
+    let mut any_pill = false;
+    while let Some((i, c)) = chars.next() {
+        let at_word_start = i == 0
+            || text[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|p| !(p.is_alphanumeric() || p == '_' || p == '.'));
+        if c == '@' && at_word_start {
+            let rest = &text[i + 1..];
+            let len = rest
+                .char_indices()
+                .find(|(_, ch)| !(ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '.'))
+                .map(|(j, _)| j)
+                .unwrap_or(rest.len());
+            let name = rest[..len].trim_end_matches('.');
+            if let Some(user) = users
+                .iter()
+                .find(|u| !name.is_empty() && u.username.eq_ignore_ascii_case(name))
+            {
+                html.push_str(&escape_html(&pending));
+                pending.clear();
+                html.push_str(&format!(
+                    "<a href=\"https://matrix.to/#/{}\">{}</a>",
+                    escape_html(&user.mxid),
+                    escape_html(&user.display_name)
+                ));
+                if !mentions.contains(&user.mxid) {
+                    mentions.push(user.mxid.clone());
+                }
+                any_pill = true;
+                for _ in 0..name.chars().count() {
+                    chars.next();
+                }
+                continue;
+            }
+        }
+        pending.push(c);
+    }
+    html.push_str(&escape_html(&pending));
+    let html = any_pill.then(|| html.replace('\n', "<br>"));
+    (text.to_string(), html, mentions)
+}
+
+fn with_reply(mut content: Value, reply_to: Option<&str>) -> Value {
+    if let Some(event_id) = reply_to {
+        content["m.relates_to"] = json!({ "m.in_reply_to": { "event_id": event_id } });
+    }
+    content
+}
+
+fn text_part(text: &str, ctx: &MatrixCtx<'_>) -> Part {
+    let (body, html, mentions) = render_text(text, ctx.users);
+    Part {
+        event_type: "m.room.message",
+        content: with_reply(message("m.text", body, html, mentions), ctx.reply_to),
+    }
+}
+
+fn notice_part(text: String, ctx: &MatrixCtx<'_>) -> Part {
+    Part {
+        event_type: "m.room.message",
+        content: with_reply(message("m.notice", text, None, vec![]), ctx.reply_to),
+    }
+}
+
+fn instagram_post_link(code: Option<&str>) -> Option<String> {
+    code.filter(|c| !c.is_empty())
+        .map(|c| format!("https://www.instagram.com/p/{c}/"))
+}
+
+/// Converts an item to the Matrix events that represent it (usually one).
+pub fn item_to_parts(item: &ThreadItem, ctx: &MatrixCtx<'_>) -> Vec<Part> {
+    let part = match item.kind() {
+        ItemKind::Text(text) => text_part(text, ctx),
+        ItemKind::Link(link) => {
+            let text = link
+                .text
+                .clone()
+                .or_else(|| link.link_context.as_ref().and_then(|c| c.link_url.clone()))
+                .unwrap_or_default();
+            text_part(&text, ctx)
+        }
+        ItemKind::Like(like) => text_part(like, ctx),
+        ItemKind::ActionLog(log) => notice_part(
+            log.description
+                .clone()
+                .unwrap_or_else(|| "(group event)".into()),
+            ctx,
+        ),
+        ItemKind::Placeholder(p) => {
+            let title = p.title.clone().unwrap_or_default();
+            let message = p.message.clone().unwrap_or_default();
+            let text = match (title.is_empty(), message.is_empty()) {
+                (false, false) => format!("{title}: {message}"),
+                (false, true) => title,
+                (true, false) => message,
+                (true, true) => "This message is unavailable on Instagram.".into(),
+            };
+            notice_part(text, ctx)
+        }
+        ItemKind::ExpiredPlaceholder => notice_part("This message has expired.".into(), ctx),
+        ItemKind::VideoCallEvent(call) => notice_part(
+            call.description
+                .clone()
+                .unwrap_or_else(|| "Video call event".into()),
+            ctx,
+        ),
+        ItemKind::MediaShare(media) => {
+            let link = instagram_post_link(media.code.as_deref());
+            notice_part(
+                match link {
+                    Some(link) => format!("Shared a post: {link}"),
+                    None => "Shared a post (open Instagram to see it).".into(),
+                },
+                ctx,
+            )
+        }
+        ItemKind::Profile(user) => notice_part(
+            format!(
+                "Shared a profile: https://www.instagram.com/{}/",
+                user.username
+            ),
+            ctx,
+        ),
+        ItemKind::Location(loc) => notice_part(
+            format!(
+                "Shared a location: {}",
+                loc.name.clone().unwrap_or_else(|| "(unnamed)".into())
+            ),
+            ctx,
+        ),
+        other => {
+            let what = describe_kind(&other, item);
+            notice_part(
+                format!(
+                    "{what} — this kind of Instagram message can't be shown here yet; open Instagram to see it."
+                ),
+                ctx,
+            )
+        }
+    };
+    vec![part]
+}
+
+fn describe_kind(kind: &ItemKind<'_>, item: &ThreadItem) -> String {
+    match kind {
+        ItemKind::Media(_) => "Sent a photo or video".into(),
+        ItemKind::RavenMedia(_) => "Sent a disappearing photo or video".into(),
+        ItemKind::Voice(_) => "Sent a voice message".into(),
+        ItemKind::AnimatedMedia(_) => "Sent a GIF or sticker".into(),
+        ItemKind::DirectMediaShare(_) => "Shared a post".into(),
+        ItemKind::Clip(_) => "Shared a reel".into(),
+        ItemKind::StoryShare(_) => "Shared a story".into(),
+        ItemKind::ReelShare(_) => "Replied to or mentioned a story".into(),
+        ItemKind::Xma(t, entries) => {
+            let link = entries.iter().find_map(|x| x.target_url.clone());
+            match link {
+                Some(url) => format!("Shared {} ({url})", t.trim_start_matches("xma_")),
+                None => format!("Shared {}", t.trim_start_matches("xma_")),
+            }
+        }
+        ItemKind::Unknown { item_type, .. } if !item_type.is_empty() => {
+            format!("Unsupported Instagram message type `{item_type}`")
+        }
+        _ => format!(
+            "Unsupported Instagram message{}",
+            item.item_type
+                .as_deref()
+                .map(|t| format!(" type `{t}`"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// The content of an edit (`m.replace`) of `original_event` to the new first part.
+pub fn edit_content(original_event: &str, new: &Part) -> Value {
+    let mut new_content = new.content.clone();
+    if let Some(obj) = new_content.as_object_mut() {
+        obj.remove("m.relates_to");
+    }
+    let body = new_content["body"].as_str().unwrap_or_default().to_string();
+    let mut content = json!({
+        "msgtype": new_content["msgtype"].clone(),
+        "body": format!("* {body}"),
+        "m.new_content": new_content,
+        "m.relates_to": { "rel_type": "m.replace", "event_id": original_event },
+    });
+    if let Some(html) = content["m.new_content"]["formatted_body"].as_str() {
+        let html = format!("* {html}");
+        content["format"] = json!("org.matrix.custom.html");
+        content["formatted_body"] = json!(html);
+    }
+    content
+}
+
+/// The content of a reaction to `target_event`.
+pub fn reaction_content(target_event: &str, emoji: &str) -> Value {
+    json!({
+        "m.relates_to": { "rel_type": "m.annotation", "event_id": target_event, "key": emoji }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(json: &str) -> ThreadItem {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn users() -> Vec<KnownUser> {
+        vec![KnownUser {
+            pk: 42,
+            username: "bob.b".into(),
+            mxid: "@instagram_42:x".into(),
+            display_name: "Bob (Instagram)".into(),
+        }]
+    }
+
+    #[test]
+    fn plain_text_stays_plain_and_is_never_markdown() {
+        let i = item(
+            r#"{"item_id":"1","item_type":"text","text":"*not bold* <b>x</b> https://a.b/c_d"}"#,
+        );
+        let parts = item_to_parts(&i, &MatrixCtx::default());
+        assert_eq!(parts.len(), 1);
+        let c = &parts[0].content;
+        assert_eq!(c["msgtype"], "m.text");
+        assert_eq!(c["body"], "*not bold* <b>x</b> https://a.b/c_d");
+        assert!(c.get("formatted_body").is_none());
+    }
+
+    #[test]
+    fn mentions_become_pills_with_escaped_text() {
+        let u = users();
+        let i = item(r#"{"item_id":"1","item_type":"text","text":"hi @bob.b & @nobody <3\nbye"}"#);
+        let parts = item_to_parts(
+            &i,
+            &MatrixCtx {
+                reply_to: None,
+                users: &u,
+            },
+        );
+        let c = &parts[0].content;
+        assert_eq!(c["body"], "hi @bob.b & @nobody <3\nbye");
+        assert_eq!(
+            c["formatted_body"],
+            "hi <a href=\"https://matrix.to/#/@instagram_42:x\">Bob (Instagram)</a> &amp; @nobody &lt;3<br>bye"
+        );
+        assert_eq!(c["m.mentions"]["user_ids"], json!(["@instagram_42:x"]));
+    }
+
+    #[test]
+    fn email_addresses_are_not_mentions() {
+        let u = users();
+        let (_, html, mentions) = render_text("mail me@bob.b", &u);
+        assert!(html.is_none());
+        assert!(mentions.is_empty());
+    }
+
+    #[test]
+    fn replies_carry_the_relation() {
+        let i = item(r#"{"item_id":"1","item_type":"like","like":"❤️"}"#);
+        let parts = item_to_parts(
+            &i,
+            &MatrixCtx {
+                reply_to: Some("$orig"),
+                users: &[],
+            },
+        );
+        let c = &parts[0].content;
+        assert_eq!(c["body"], "❤️");
+        assert_eq!(c["m.relates_to"]["m.in_reply_to"]["event_id"], "$orig");
+    }
+
+    #[test]
+    fn special_items_become_notices() {
+        let cases = [
+            (
+                r#"{"item_id":"1","item_type":"action_log","action_log":{"description":"Bob named the group x"}}"#,
+                "Bob named the group x",
+            ),
+            (
+                r#"{"item_id":"1","item_type":"placeholder","placeholder":{"title":"Unavailable","message":"This story is unavailable"}}"#,
+                "Unavailable: This story is unavailable",
+            ),
+            (
+                r#"{"item_id":"1","item_type":"video_call_event","video_call_event":{"action":"video_call_started","description":"Bob started a video chat"}}"#,
+                "Bob started a video chat",
+            ),
+            (
+                r#"{"item_id":"1","item_type":"media_share","media_share":{"id":"9","code":"ABC123","media_type":1}}"#,
+                "Shared a post: https://www.instagram.com/p/ABC123/",
+            ),
+        ];
+        for (json, want) in cases {
+            let parts = item_to_parts(&item(json), &MatrixCtx::default());
+            assert_eq!(parts[0].content["msgtype"], "m.notice", "{json}");
+            assert_eq!(parts[0].content["body"], want, "{json}");
+        }
+    }
+
+    #[test]
+    fn unknown_items_say_what_they_were() {
+        let i = item(r#"{"item_id":"1","item_type":"hologram","hologram":{"x":1}}"#);
+        let parts = item_to_parts(&i, &MatrixCtx::default());
+        let body = parts[0].content["body"].as_str().unwrap();
+        assert!(body.contains("`hologram`"), "{body}");
+        assert!(body.contains("open Instagram"), "{body}");
+    }
+
+    #[test]
+    fn edits_wrap_the_new_content() {
+        let i = item(r#"{"item_id":"1","item_type":"text","text":"fixed"}"#);
+        let parts = item_to_parts(
+            &i,
+            &MatrixCtx {
+                reply_to: Some("$r"),
+                users: &[],
+            },
+        );
+        let e = edit_content("$orig", &parts[0]);
+        assert_eq!(e["body"], "* fixed");
+        assert_eq!(e["m.new_content"]["body"], "fixed");
+        assert!(e["m.new_content"].get("m.relates_to").is_none());
+        assert_eq!(
+            e["m.relates_to"],
+            json!({"rel_type":"m.replace","event_id":"$orig"})
+        );
+    }
+
+    #[test]
+    fn reactions_are_annotations() {
+        assert_eq!(
+            reaction_content("$e", "😂"),
+            json!({"m.relates_to":{"rel_type":"m.annotation","event_id":"$e","key":"😂"}})
+        );
+    }
+}
