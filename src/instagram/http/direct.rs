@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::client::{Call, InstagramClient};
 use crate::instagram::Error;
 use crate::instagram::ids::{ClientContext, ItemId, ThreadId, UserPk};
-use crate::instagram::types::{InboxResponse, SendAck, Thread, User};
+use crate::instagram::types::{InboxResponse, Media, SendAck, Thread, User};
 
 /// Which inbox to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -567,6 +567,18 @@ impl InstagramClient {
         }
         let call = Call::new(Method::GET, self.api_url("direct_v2/get_presence/"));
         Ok(self.call_as::<Resp>(call).await?.user_presence)
+    }
+
+    /// A reel by its clip id (for `xma_clip`/reel shares: the `id=<clip>_<owner>` of
+    /// `target_url`).
+    pub async fn clip_info(&self, clips_media_id: &str) -> Result<Media, Error> {
+        #[derive(Deserialize)]
+        struct Resp {
+            media: Media,
+        }
+        let call = Call::new(Method::GET, self.api_url("clips/item/"))
+            .query("clips_media_id", clips_media_id);
+        Ok(self.call_as::<Resp>(call).await?.media)
     }
 
     /// Searches users by name.

@@ -37,7 +37,10 @@ pub(crate) fn route(fake: &FakeInstagram, r: &Req, segs: &[&str]) -> Option<Resp
         let me = match authed(st, r) {
             Ok(pk) => pk,
             Err(e) => {
-                let known = matches!(segs.first(), Some(&"direct_v2") | Some(&"users"));
+                let known = matches!(
+                    segs.first(),
+                    Some(&"direct_v2") | Some(&"users") | Some(&"clips")
+                );
                 return known.then_some(e);
             }
         };
@@ -87,6 +90,12 @@ pub(crate) fn route(fake: &FakeInstagram, r: &Req, segs: &[&str]) -> Option<Resp
                     })
                     .collect();
                 Resp::ok(json!({"user_presence": map}))
+            }
+            ("GET", ["clips", "item"]) => {
+                match r.q("clips_media_id").and_then(|id| st.clips.get(id)) {
+                    Some(m) => Resp::ok(json!({"media": m})),
+                    None => Resp::fail(404, "Media not found or unavailable"),
+                }
             }
             ("GET", ["users", "search"]) => {
                 let q = r.q("q").unwrap_or_default().to_lowercase();
