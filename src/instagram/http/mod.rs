@@ -9,7 +9,9 @@
 //! - [`session`]: persisted state, JSON save/restore, redacting `Debug`;
 //! - [`client`]: the request core (headers, bodies, response capture, errors, pacing);
 //! - [`login`]: password, two-factor, challenge, import, logout, `current_user`;
-//! - [`direct`]: inbox, threads, sends and thread operations;
+//! - [`direct`]: inbox and thread pages, sends;
+//! - [`threads`]: seen, typing, unsend, edit, groups, requests, mute…;
+//! - [`users`]: search, profiles, presence, reels;
 //! - [`media`]: rupload and CDN download.
 
 pub mod client;
@@ -21,11 +23,14 @@ pub mod login;
 pub mod media;
 pub mod password;
 pub mod session;
+pub mod threads;
+pub mod users;
 
 pub use client::InstagramClient;
 pub use config::{AppVersion, HttpConfig};
 pub use device::Device;
-pub use direct::{Direction, InboxKind, ReplyTo, SendTarget, UserPresence};
+pub use direct::{Direction, InboxKind, ReplyTo, SendTarget};
 pub use login::{ChallengeMethod, ChallengeState, LoginOutcome, TwoFactorMethod, TwoFactorState};
 pub use media::{MediaKind, UploadedMedia};
 pub use session::Session;
+pub use users::UserPresence;
