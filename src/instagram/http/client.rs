@@ -197,6 +197,12 @@ impl InstagramClient {
         self.session_lock().user_pk()
     }
 
+    /// Whether the session holds credentials (it may still be dead: probe with
+    /// [`InstagramClient::current_user`]).
+    pub fn is_logged_in(&self) -> bool {
+        self.session_lock().is_logged_in()
+    }
+
     /// The realtime password (see [`Session::mqtt_password`]).
     pub fn mqtt_password(&self) -> Option<String> {
         self.session_lock().mqtt_password()

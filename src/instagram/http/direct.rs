@@ -117,6 +117,33 @@ impl InstagramClient {
         self.call_as(call).await
     }
 
+    /// Walks an inbox from the newest thread until `max_threads` threads or the end. Returns the
+    /// threads and the iris resume point (`seq_id`, `snapshot_at_ms`) of the first page.
+    pub async fn inbox_threads(
+        &self,
+        kind: InboxKind,
+        max_threads: usize,
+    ) -> Result<(Vec<Thread>, Option<i64>, Option<i64>), Error> {
+        let first = self.inbox(kind, None, None, 20).await?;
+        let (seq_id, snapshot) = (first.seq_id, first.snapshot_at_ms);
+        let mut threads = first.inbox.threads;
+        let mut cursor = first
+            .inbox
+            .oldest_cursor
+            .filter(|_| first.inbox.has_older == Some(true));
+        while threads.len() < max_threads {
+            let Some(c) = cursor.take() else { break };
+            let page = self.inbox(kind, Some(&c), seq_id, 20).await?;
+            threads.extend(page.inbox.threads);
+            cursor = page
+                .inbox
+                .oldest_cursor
+                .filter(|_| page.inbox.has_older == Some(true));
+        }
+        threads.truncate(max_threads);
+        Ok((threads, seq_id, snapshot))
+    }
+
     /// One page of a thread (`items` newest first; paginate with `oldest_cursor`).
     pub async fn thread(
         &self,

@@ -13,6 +13,24 @@
 //! - [`threads`]: seen, typing, unsend, edit, groups, requests, mute…;
 //! - [`users`]: search, profiles, presence, reels;
 //! - [`media`]: rupload and CDN download.
+//!
+//! ```ignore
+//! let cfg = HttpConfig::default(); // the bridge maps its config into this
+//! let client = InstagramClient::new(cfg.clone(), Device::derive(device_seed, "@alice:example.org"))?;
+//! match client.login("alice", password).await? {
+//!     LoginOutcome::LoggedIn(user) => {}
+//!     LoginOutcome::TwoFactorRequired(state) => {
+//!         // ask the user, then:
+//!         client.two_factor_login(&state, "123456", TwoFactorMethod::Totp, true).await?;
+//!     }
+//!     LoginOutcome::ChallengeRequired(state) => { /* challenge_select / _submit_code */ }
+//! }
+//! store(client.session_json()); // after every call, or on client.session_changes()
+//! let client = InstagramClient::from_session_json(cfg, load())?;
+//! let ack = client
+//!     .send_text(&SendTarget::Thread(thread_id), "hi", &ClientContext::generate(), None, &[])
+//!     .await?;
+//! ```
 
 pub mod client;
 pub mod config;

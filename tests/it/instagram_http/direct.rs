@@ -511,3 +511,19 @@ async fn clip_info_for_reel_shares() {
         Error::NotFound { .. }
     ));
 }
+
+#[tokio::test]
+async fn inbox_threads_walks_all_pages() {
+    let (fake, c) = alice().await;
+    for i in 0..45 {
+        let t = fake.add_thread(&[ALICE, BOB], Some(&format!("g{i}")));
+        fake.push_text(&t, BOB, "x");
+    }
+    let (threads, seq, snap) = c.inbox_threads(InboxKind::Main, 100).await.unwrap();
+    assert_eq!(threads.len(), 45);
+    assert!(seq.is_some() && snap.is_some());
+    assert_eq!(fake.requests_to("/direct_v2/inbox/").len(), 3);
+    let (few, _, _) = c.inbox_threads(InboxKind::Main, 5).await.unwrap();
+    assert_eq!(few.len(), 5);
+    assert!(c.is_logged_in());
+}
