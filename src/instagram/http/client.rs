@@ -197,6 +197,11 @@ impl InstagramClient {
         self.session_lock().user_pk()
     }
 
+    /// Starts a new app session id (`X-Pigeon-Session-Id`), as the app does on a full resync.
+    pub fn rotate_pigeon_session(&self) {
+        self.update_session(|s| s.pigeon_session_id = format!("UFS-{}-0", uuid::Uuid::new_v4()));
+    }
+
     /// Whether the session holds credentials (it may still be dead: probe with
     /// [`InstagramClient::current_user`]).
     pub fn is_logged_in(&self) -> bool {
