@@ -5,6 +5,7 @@
 //! timestamps (µs) accept numbers or strings. Use [`parse_lossless`] to parse JSON text whose
 //! integers may exceed 64 bits (item ids sometimes arrive as bare numbers).
 
+mod media;
 mod models;
 
 use std::fmt;
@@ -12,6 +13,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+pub use media::*;
 pub use models::*;
 
 use crate::instagram::ids::{ItemId, ThreadId, UserPk};

@@ -197,6 +197,17 @@ impl InstagramClient {
         self.session_lock().user_pk()
     }
 
+    /// Starts a new app session id (`X-Pigeon-Session-Id`), as the app does on a full resync.
+    pub fn rotate_pigeon_session(&self) {
+        self.update_session(|s| s.pigeon_session_id = format!("UFS-{}-0", uuid::Uuid::new_v4()));
+    }
+
+    /// Whether the session holds credentials (it may still be dead: probe with
+    /// [`InstagramClient::current_user`]).
+    pub fn is_logged_in(&self) -> bool {
+        self.session_lock().is_logged_in()
+    }
+
     /// The realtime password (see [`Session::mqtt_password`]).
     pub fn mqtt_password(&self) -> Option<String> {
         self.session_lock().mqtt_password()
@@ -227,18 +238,9 @@ impl InstagramClient {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let delay = match &err {
-                Error::RateLimited { retry_after, .. }
-                    if rate_tries < cfg.max_rate_limit_retries =>
-                {
-                    rate_tries += 1;
-                    retry_after.unwrap_or(cfg.rate_limit_base_delay * rate_tries)
-                }
-                Error::Transient { .. } if transient_tries < cfg.max_retries => {
-                    transient_tries += 1;
-                    cfg.retry_base_delay * 2u32.saturating_pow(transient_tries - 1)
-                }
-                _ => return Err(err),
+            let Some(delay) = backoff_delay(cfg, &err, &mut transient_tries, &mut rate_tries)
+            else {
+                return Err(err);
             };
             tracing::warn!(
                 path = %path_of(&call.url),
@@ -329,6 +331,39 @@ impl InstagramClient {
             }
         }
         Ok(json)
+    }
+}
+
+/// The wait before retrying after `err`, or `None` to give up. Rate limits wait
+/// `rate_limit_base_delay × n` (or the server's `Retry-After`), transient failures
+/// `retry_base_delay × 2^(n-1)`; every wait is capped by `max_backoff`, and a server asking
+/// for more than that makes the call fail at once.
+pub(crate) fn backoff_delay(
+    cfg: &HttpConfig,
+    err: &Error,
+    transient_tries: &mut u32,
+    rate_tries: &mut u32,
+) -> Option<Duration> {
+    match err {
+        Error::RateLimited { retry_after, .. } if *rate_tries < cfg.max_rate_limit_retries => {
+            if retry_after.is_some_and(|r| r > cfg.max_backoff) {
+                return None;
+            }
+            *rate_tries += 1;
+            Some(
+                retry_after
+                    .unwrap_or(cfg.rate_limit_base_delay * *rate_tries)
+                    .min(cfg.max_backoff),
+            )
+        }
+        Error::Transient { .. } if *transient_tries < cfg.max_retries => {
+            *transient_tries += 1;
+            Some(
+                (cfg.retry_base_delay * 2u32.saturating_pow(*transient_tries - 1))
+                    .min(cfg.max_backoff),
+            )
+        }
+        _ => None,
     }
 }
 
@@ -489,6 +524,40 @@ mod tests {
             enc.starts_with("signed_body=SIGNATURE.%7B%22a%22%3A%22%5B%5D%22"),
             "{enc}"
         );
+    }
+
+    #[test]
+    fn backoff_schedule() {
+        let cfg = HttpConfig::default();
+        let rl = Error::RateLimited {
+            message: String::new(),
+            retry_after: None,
+        };
+        let (mut t, mut r) = (0, 0);
+        let mut waits = vec![];
+        while let Some(d) = backoff_delay(&cfg, &rl, &mut t, &mut r) {
+            waits.push(d.as_secs());
+        }
+        assert_eq!(waits, vec![120, 240]);
+        let tr = Error::Transient {
+            message: String::new(),
+        };
+        let (mut t, mut r) = (0, 0);
+        let mut waits = vec![];
+        while let Some(d) = backoff_delay(&cfg, &tr, &mut t, &mut r) {
+            waits.push(d.as_secs());
+        }
+        assert_eq!(waits, vec![2, 4, 8]);
+        let long = Error::RateLimited {
+            message: String::new(),
+            retry_after: Some(Duration::from_secs(86400)),
+        };
+        assert_eq!(backoff_delay(&cfg, &long, &mut 0, &mut 0), None);
+        let dead = Error::LoginRequired {
+            message: String::new(),
+            logout_reason: None,
+        };
+        assert_eq!(backoff_delay(&cfg, &dead, &mut 0, &mut 0), None);
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct HttpConfig {
     pub max_rate_limit_retries: u32,
     /// First back-off delay after a rate limit; grows linearly (M: 2, 4, 6… min).
     pub rate_limit_base_delay: Duration,
+    /// Upper bound of any single back-off wait; a server asking for longer fails the call.
+    pub max_backoff: Duration,
     /// Extra PEM CA to trust (tests).
     pub extra_ca: Option<PathBuf>,
 }
@@ -64,6 +66,7 @@ impl Default for HttpConfig {
             retry_base_delay: Duration::from_secs(2),
             max_rate_limit_retries: 2,
             rate_limit_base_delay: Duration::from_secs(120),
+            max_backoff: Duration::from_secs(600),
             extra_ca: None,
         }
     }

@@ -1,15 +1,13 @@
-//! Direct endpoints (PROTOCOL C.1–C.3): inbox and thread pages, sends, and thread operations.
-//! Send calls take the `client_context` from the caller so a retry reuses it.
-
-use std::collections::BTreeMap;
+//! Direct endpoints (PROTOCOL C.1, C.2): inbox and thread pages and sends. Send calls take
+//! the `client_context` from the caller so a retry reuses it. Thread operations are in
+//! [`super::threads`], users and presence in [`super::users`].
 
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
 
 use super::client::{Call, InstagramClient};
 use crate::instagram::Error;
 use crate::instagram::ids::{ClientContext, ItemId, ThreadId, UserPk};
-use crate::instagram::types::{InboxResponse, SendAck, Thread, User};
+use crate::instagram::types::{InboxResponse, SendAck, Thread};
 
 /// Which inbox to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,16 +64,7 @@ pub struct ReplyTo {
     pub client_context: Option<String>,
 }
 
-/// A user's presence (`get_presence`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserPresence {
-    #[serde(default)]
-    pub is_active: bool,
-    #[serde(default, deserialize_with = "crate::instagram::types::opt_lenient_i64")]
-    pub last_activity_at_ms: Option<i64>,
-}
-
-fn json_list_of_strings<T: ToString>(items: &[T]) -> String {
+pub(crate) fn json_list_of_strings<T: ToString>(items: &[T]) -> String {
     serde_json::Value::Array(
         items
             .iter()
@@ -85,7 +74,7 @@ fn json_list_of_strings<T: ToString>(items: &[T]) -> String {
     .to_string()
 }
 
-fn thread_from(v: serde_json::Value) -> Result<Thread, Error> {
+pub(crate) fn thread_from(v: serde_json::Value) -> Result<Thread, Error> {
     let t = match v.get("thread") {
         Some(t) => t.clone(),
         None => v,
@@ -96,7 +85,7 @@ fn thread_from(v: serde_json::Value) -> Result<Thread, Error> {
 }
 
 impl InstagramClient {
-    fn uuid(&self) -> String {
+    pub(crate) fn uuid(&self) -> String {
         self.session_lock().device.uuid.clone()
     }
 
@@ -126,6 +115,33 @@ impl InstagramClient {
             None => call = call.query("fetch_reason", "initial_snapshot"),
         }
         self.call_as(call).await
+    }
+
+    /// Walks an inbox from the newest thread until `max_threads` threads or the end. Returns the
+    /// threads and the iris resume point (`seq_id`, `snapshot_at_ms`) of the first page.
+    pub async fn inbox_threads(
+        &self,
+        kind: InboxKind,
+        max_threads: usize,
+    ) -> Result<(Vec<Thread>, Option<i64>, Option<i64>), Error> {
+        let first = self.inbox(kind, None, None, 20).await?;
+        let (seq_id, snapshot) = (first.seq_id, first.snapshot_at_ms);
+        let mut threads = first.inbox.threads;
+        let mut cursor = first
+            .inbox
+            .oldest_cursor
+            .filter(|_| first.inbox.has_older == Some(true));
+        while threads.len() < max_threads {
+            let Some(c) = cursor.take() else { break };
+            let page = self.inbox(kind, Some(&c), seq_id, 20).await?;
+            threads.extend(page.inbox.threads);
+            cursor = page
+                .inbox
+                .oldest_cursor
+                .filter(|_| page.inbox.has_older == Some(true));
+        }
+        threads.truncate(max_threads);
+        Ok((threads, seq_id, snapshot))
     }
 
     /// One page of a thread (`items` newest first; paginate with `oldest_cursor`).
@@ -324,282 +340,5 @@ impl InstagramClient {
         extra: Vec<(&str, String)>,
     ) -> Result<SendAck, Error> {
         self.broadcast(item_type, target, ctx, extra).await
-    }
-
-    async fn thread_post(
-        &self,
-        thread_id: &ThreadId,
-        suffix: &str,
-        signed: bool,
-        fields: Vec<(&str, String)>,
-    ) -> Result<serde_json::Value, Error> {
-        let call = Call::new(
-            Method::POST,
-            self.api_url(&format!("direct_v2/threads/{thread_id}/{suffix}")),
-        );
-        let call = if signed {
-            call.signed(fields)
-        } else {
-            call.form(fields)
-        };
-        self.call(call).await
-    }
-
-    /// Marks an item as seen.
-    pub async fn mark_seen(
-        &self,
-        thread_id: &ThreadId,
-        item_id: &ItemId,
-        ctx: &ClientContext,
-    ) -> Result<(), Error> {
-        let fields = vec![
-            ("action", "mark_seen".to_owned()),
-            ("thread_id", thread_id.to_string()),
-            ("item_id", item_id.to_string()),
-            ("client_context", ctx.to_string()),
-            ("offline_threading_id", ctx.to_string()),
-            ("_uuid", self.uuid()),
-            ("use_unified_inbox", "true".into()),
-        ];
-        self.thread_post(thread_id, &format!("items/{item_id}/seen/"), false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Typing on/off. [uncertain] M types over MQTT; this is the HTTP `indicate_activity`
-    /// broadcast used by older clients.
-    pub async fn set_typing(
-        &self,
-        thread_id: &ThreadId,
-        typing: bool,
-        ctx: &ClientContext,
-    ) -> Result<(), Error> {
-        let fields = vec![
-            ("action", "indicate_activity".to_owned()),
-            ("thread_ids", format!("[{thread_id}]")),
-            ("client_context", ctx.to_string()),
-            ("activity_status", if typing { "1" } else { "0" }.into()),
-            ("_uuid", self.uuid()),
-        ];
-        let call = Call::new(
-            Method::POST,
-            self.api_url("direct_v2/threads/broadcast/indicate_activity/"),
-        )
-        .form(fields);
-        self.call(call).await.map(drop)
-    }
-
-    /// Unsends one of our own items.
-    pub async fn unsend(&self, thread_id: &ThreadId, item_id: &ItemId) -> Result<(), Error> {
-        let s = self.session();
-        let fields = vec![
-            ("_csrftoken", s.csrftoken()),
-            ("_uuid", s.device.uuid.clone()),
-        ];
-        self.thread_post(thread_id, &format!("items/{item_id}/delete/"), true, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Edits one of our own text items. **[uncertain]**: only seen in decompiled app code;
-    /// sent as a raw form with `original_message_client_context` and `body`.
-    pub async fn edit_text(
-        &self,
-        thread_id: &ThreadId,
-        item_id: &ItemId,
-        original_client_context: &str,
-        new_text: &str,
-    ) -> Result<serde_json::Value, Error> {
-        let fields = vec![
-            (
-                "original_message_client_context",
-                original_client_context.to_owned(),
-            ),
-            ("body", new_text.to_owned()),
-            ("_uuid", self.uuid()),
-        ];
-        self.thread_post(thread_id, &format!("items/{item_id}/edit/"), false, fields)
-            .await
-    }
-
-    /// Creates a group thread.
-    pub async fn create_group(
-        &self,
-        users: &[UserPk],
-        title: Option<&str>,
-        ctx: &ClientContext,
-    ) -> Result<Thread, Error> {
-        let s = self.session();
-        let mut fields = vec![
-            ("_csrftoken", s.csrftoken()),
-            ("_uuid", s.device.uuid.clone()),
-            (
-                "_uid",
-                s.user_pk().map(|p| p.to_string()).unwrap_or_default(),
-            ),
-            ("recipient_users", json_list_of_strings(users)),
-            ("client_context", ctx.to_string()),
-        ];
-        if let Some(t) = title {
-            fields.push(("thread_title", t.to_owned()));
-        }
-        let call =
-            Call::new(Method::POST, self.api_url("direct_v2/create_group_thread/")).signed(fields);
-        thread_from(self.call(call).await?)
-    }
-
-    /// Renames a group.
-    pub async fn rename_thread(&self, thread_id: &ThreadId, title: &str) -> Result<(), Error> {
-        let s = self.session();
-        let fields = vec![
-            ("_uuid", s.device.uuid.clone()),
-            ("_csrftoken", s.csrftoken()),
-            ("title", title.to_owned()),
-        ];
-        self.thread_post(thread_id, "update_title/", false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Adds users to a group.
-    pub async fn add_users(&self, thread_id: &ThreadId, users: &[UserPk]) -> Result<(), Error> {
-        let fields = vec![
-            ("_uuid", self.uuid()),
-            ("user_ids", json_list_of_strings(users)),
-        ];
-        self.thread_post(thread_id, "add_user/", false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Removes users from a group. [uncertain] endpoint seen in app code only.
-    pub async fn remove_users(&self, thread_id: &ThreadId, users: &[UserPk]) -> Result<(), Error> {
-        let fields = vec![
-            ("_uuid", self.uuid()),
-            ("user_ids", json_list_of_strings(users)),
-        ];
-        self.thread_post(thread_id, "remove_users/", false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Leaves a group.
-    pub async fn leave_thread(&self, thread_id: &ThreadId) -> Result<(), Error> {
-        let s = self.session();
-        let fields = vec![
-            ("_csrftoken", s.csrftoken()),
-            ("_uuid", s.device.uuid.clone()),
-        ];
-        self.thread_post(thread_id, "leave/", false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Accepts a message request.
-    pub async fn approve_thread(&self, thread_id: &ThreadId) -> Result<(), Error> {
-        let fields = vec![("filter", "DEFAULT".to_owned()), ("_uuid", self.uuid())];
-        self.thread_post(thread_id, "approve/", false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Accepts several message requests.
-    pub async fn approve_threads(&self, thread_ids: &[ThreadId]) -> Result<(), Error> {
-        let fields = vec![
-            ("thread_ids", json_list_of_strings(thread_ids)),
-            ("folder", String::new()),
-            ("_uuid", self.uuid()),
-        ];
-        let call = Call::new(
-            Method::POST,
-            self.api_url("direct_v2/threads/approve_multiple/"),
-        )
-        .signed(fields);
-        self.call(call).await.map(drop)
-    }
-
-    /// Declines a message request.
-    pub async fn decline_thread(&self, thread_id: &ThreadId) -> Result<(), Error> {
-        let s = self.session();
-        let fields = vec![
-            ("_csrftoken", s.csrftoken()),
-            ("_uuid", s.device.uuid.clone()),
-        ];
-        self.thread_post(thread_id, "decline/", false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Hides (deletes) a thread from the inbox.
-    pub async fn hide_thread(&self, thread_id: &ThreadId) -> Result<(), Error> {
-        let fields = vec![("_uuid", self.uuid()), ("use_unified_inbox", "true".into())];
-        self.thread_post(thread_id, "hide/", false, fields)
-            .await
-            .map(drop)
-    }
-
-    /// Mutes or unmutes a thread.
-    pub async fn set_muted(&self, thread_id: &ThreadId, muted: bool) -> Result<(), Error> {
-        let suffix = if muted { "mute/" } else { "unmute/" };
-        self.thread_post(thread_id, suffix, false, vec![("_uuid", self.uuid())])
-            .await
-            .map(drop)
-    }
-
-    /// Marks a thread unread.
-    pub async fn mark_unread(&self, thread_id: &ThreadId) -> Result<(), Error> {
-        self.thread_post(
-            thread_id,
-            "mark_unread/",
-            true,
-            vec![("_uuid", self.uuid())],
-        )
-        .await
-        .map(drop)
-    }
-
-    /// Presence of the people we talk to, by user pk.
-    pub async fn presence(&self) -> Result<BTreeMap<String, UserPresence>, Error> {
-        #[derive(Deserialize)]
-        struct Resp {
-            #[serde(default)]
-            user_presence: BTreeMap<String, UserPresence>,
-        }
-        let call = Call::new(Method::GET, self.api_url("direct_v2/get_presence/"));
-        Ok(self.call_as::<Resp>(call).await?.user_presence)
-    }
-
-    /// Searches users by name.
-    pub async fn search_users(&self, query: &str, count: u32) -> Result<Vec<User>, Error> {
-        #[derive(Deserialize)]
-        struct Resp {
-            #[serde(default)]
-            users: Vec<User>,
-        }
-        let call = Call::new(Method::GET, self.api_url("users/search/"))
-            .query("q", query)
-            .query("count", count.to_string())
-            .query("timezone_offset", self.config().timezone_offset.to_string());
-        Ok(self.call_as::<Resp>(call).await?.users)
-    }
-
-    /// A user's profile by pk.
-    pub async fn user_info(&self, pk: UserPk) -> Result<User, Error> {
-        self.user_at(&format!("users/{pk}/info/")).await
-    }
-
-    /// A user's profile by username.
-    pub async fn user_by_username(&self, username: &str) -> Result<User, Error> {
-        self.user_at(&format!("users/{username}/usernameinfo/"))
-            .await
-    }
-
-    async fn user_at(&self, path: &str) -> Result<User, Error> {
-        #[derive(Deserialize)]
-        struct Resp {
-            user: User,
-        }
-        let call = Call::new(Method::GET, self.api_url(path));
-        Ok(self.call_as::<Resp>(call).await?.user)
     }
 }

@@ -170,6 +170,13 @@ impl InstagramClient {
             ]);
         call.check_status = false;
         self.call(call).await?;
+        let has_key = self.session_lock().password_pub_key.is_some();
+        if !has_key {
+            // instagrapi's way: the key also comes with `qe/sync`.
+            let mut call = Call::new(Method::GET, self.api_url("qe/sync/"));
+            call.check_status = false;
+            self.call(call).await?;
+        }
         Ok(())
     }
 

@@ -9,8 +9,28 @@
 //! - [`session`]: persisted state, JSON save/restore, redacting `Debug`;
 //! - [`client`]: the request core (headers, bodies, response capture, errors, pacing);
 //! - [`login`]: password, two-factor, challenge, import, logout, `current_user`;
-//! - [`direct`]: inbox, threads, sends and thread operations;
+//! - [`direct`]: inbox and thread pages, sends;
+//! - [`threads`]: seen, typing, unsend, edit, groups, requests, mute…;
+//! - [`users`]: search, profiles, presence, reels;
 //! - [`media`]: rupload and CDN download.
+//!
+//! ```ignore
+//! let cfg = HttpConfig::default(); // the bridge maps its config into this
+//! let client = InstagramClient::new(cfg.clone(), Device::derive(device_seed, "@alice:example.org"))?;
+//! match client.login("alice", password).await? {
+//!     LoginOutcome::LoggedIn(user) => {}
+//!     LoginOutcome::TwoFactorRequired(state) => {
+//!         // ask the user, then:
+//!         client.two_factor_login(&state, "123456", TwoFactorMethod::Totp, true).await?;
+//!     }
+//!     LoginOutcome::ChallengeRequired(state) => { /* challenge_select / _submit_code */ }
+//! }
+//! store(client.session_json()); // after every call, or on client.session_changes()
+//! let client = InstagramClient::from_session_json(cfg, load())?;
+//! let ack = client
+//!     .send_text(&SendTarget::Thread(thread_id), "hi", &ClientContext::generate(), None, &[])
+//!     .await?;
+//! ```
 
 pub mod client;
 pub mod config;
@@ -21,11 +41,14 @@ pub mod login;
 pub mod media;
 pub mod password;
 pub mod session;
+pub mod threads;
+pub mod users;
 
 pub use client::InstagramClient;
 pub use config::{AppVersion, HttpConfig};
 pub use device::Device;
-pub use direct::{Direction, InboxKind, ReplyTo, SendTarget, UserPresence};
+pub use direct::{Direction, InboxKind, ReplyTo, SendTarget};
 pub use login::{ChallengeMethod, ChallengeState, LoginOutcome, TwoFactorMethod, TwoFactorState};
 pub use media::{MediaKind, UploadedMedia};
 pub use session::Session;
+pub use users::UserPresence;

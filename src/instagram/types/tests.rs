@@ -245,3 +245,13 @@ fn thread_with_seen_reactions_and_reply() {
     assert_eq!(r.emojis[0].emoji.as_deref(), Some("😂"));
     assert_eq!(t.extra["unknown_new_field"]["x"], 1);
 }
+
+#[test]
+fn nerixyz_has_seen_shape_parses() {
+    let f = fixture("nerixyz_issue45_has_seen_shape.json");
+    let msg = f["example"]["message"].to_string();
+    let s: SeenMarker = parse_lossless(&msg).unwrap();
+    assert_eq!(s.timestamp, Some(Micros(1234567)));
+    assert_eq!(s.item_id.as_ref().map(ItemId::as_str), Some("..."));
+    assert_eq!(s.extra["op"], "replace");
+}

@@ -497,3 +497,33 @@ async fn users_presence_and_errors() {
     assert!(!e.is_transient());
     assert_eq!(fake.requests_to("/broadcast/text/").len(), 1);
 }
+
+#[tokio::test]
+async fn clip_info_for_reel_shares() {
+    let (fake, c) = alice().await;
+    fake.add_clip("3300000000000000000", json!({"id": "3300000000000000000_42", "media_type": 2, "code": "Creel",
+        "video_versions": [{"type": 101, "width": 720, "height": 1280, "url": "https://cdn.example/reel.mp4"}]}));
+    let m = c.clip_info("3300000000000000000").await.unwrap();
+    assert_eq!(m.code.as_deref(), Some("Creel"));
+    assert_eq!(m.best_url(), Some("https://cdn.example/reel.mp4"));
+    assert!(matches!(
+        c.clip_info("1").await.unwrap_err(),
+        Error::NotFound { .. }
+    ));
+}
+
+#[tokio::test]
+async fn inbox_threads_walks_all_pages() {
+    let (fake, c) = alice().await;
+    for i in 0..45 {
+        let t = fake.add_thread(&[ALICE, BOB], Some(&format!("g{i}")));
+        fake.push_text(&t, BOB, "x");
+    }
+    let (threads, seq, snap) = c.inbox_threads(InboxKind::Main, 100).await.unwrap();
+    assert_eq!(threads.len(), 45);
+    assert!(seq.is_some() && snap.is_some());
+    assert_eq!(fake.requests_to("/direct_v2/inbox/").len(), 3);
+    let (few, _, _) = c.inbox_threads(InboxKind::Main, 5).await.unwrap();
+    assert_eq!(few.len(), 5);
+    assert!(c.is_logged_in());
+}

@@ -2,6 +2,7 @@
 
 mod common;
 mod direct;
+mod fake_strictness;
 mod login;
 mod logs;
 mod media;

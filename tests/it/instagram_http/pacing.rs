@@ -1,6 +1,7 @@
-//! Pacing per account, back-off on rate limits, retries of transient failures.
-//! (Real time with small delays: paused time would fire the request timeouts while the client
-//! waits on loopback I/O.)
+//! Pacing per account, back-off on rate limits, retries of transient failures and timeouts.
+//! Most tests use real time with small delays; `pacing_and_backoff_on_paused_time` runs the
+//! minute-long schedule on paused time (with a long request timeout, since virtual time
+//! auto-advances while the client waits on loopback I/O).
 
 use std::time::{Duration, Instant};
 
@@ -135,4 +136,44 @@ async fn requests_time_out() {
     let e = c.current_user().await.unwrap_err();
     assert!(matches!(e, Error::Transient { .. }), "{e:?}");
     assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+/// The same pacing and back-off on paused (virtual) time: long gaps cost no real time.
+#[tokio::test(start_paused = true)]
+async fn pacing_and_backoff_on_paused_time() {
+    let (fake, c) = alice().await;
+    let c = with(&fake, &c, |cfg| {
+        cfg.min_request_gap = Duration::from_secs(5);
+        cfg.rate_limit_base_delay = Duration::from_secs(60);
+        cfg.request_timeout = Duration::from_secs(3600);
+    });
+    let real = Instant::now();
+    let virt = tokio::time::Instant::now();
+    for _ in 0..3 {
+        c.current_user().await.unwrap();
+    }
+    assert!(
+        virt.elapsed() >= Duration::from_secs(10),
+        "{:?}",
+        virt.elapsed()
+    );
+    fake.inject(
+        "/accounts/current_user/",
+        429,
+        json!({"message": "Please wait a few minutes before you try again.", "status": "fail"}),
+        2,
+    );
+    let virt = tokio::time::Instant::now();
+    c.current_user().await.unwrap();
+    // 60 s then 120 s of growing back-off
+    assert!(
+        virt.elapsed() >= Duration::from_secs(180),
+        "{:?}",
+        virt.elapsed()
+    );
+    assert!(
+        real.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        real.elapsed()
+    );
 }

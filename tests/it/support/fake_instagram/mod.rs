@@ -7,6 +7,8 @@
 mod api_direct;
 mod api_login;
 mod api_media;
+mod api_threads;
+mod shared;
 pub mod state;
 pub mod wire;
 
@@ -298,28 +300,11 @@ impl FakeInstagram {
         item_type: &str,
         fields: Value,
     ) -> String {
-        let item = {
-            let mut st = self.st();
-            let id = st.next_item_id();
-            let ts = st.now_us();
-            let mut item = json!({"item_id": id, "user_id": sender, "timestamp": ts,
-                "item_type": item_type, "client_context": (st.counter + 7_000_000_000_000_000_000).to_string()});
-            if let (Value::Object(m), Value::Object(extra)) = (&mut item, fields) {
-                m.extend(extra);
-            }
-            st.seq_id += 1;
-            st.thread_mut(thread_id)
-                .expect("unknown thread")
-                .items
-                .push(item.clone());
-            item
-        };
-        let id = item["item_id"].as_str().unwrap_or_default().to_owned();
-        self.emit(FakeEvent::ItemAdded {
-            thread_id: thread_id.to_owned(),
-            item,
-        });
-        id
+        let cc = (self.st().counter + 7_000_000_000_000_000_000).to_string();
+        let item = self
+            .send_item_as(sender, thread_id, item_type, fields, &cc)
+            .expect("unknown thread");
+        item["item_id"].as_str().unwrap_or_default().to_owned()
     }
 
     /// Subscribes to what happens (for the fake broker).

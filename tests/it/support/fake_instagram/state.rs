@@ -198,6 +198,8 @@ pub struct State {
     /// nonce → (pk, current step)
     pub challenges: HashMap<String, (i64, String)>,
     pub presence: BTreeMap<i64, (bool, i64)>,
+    /// clips_media_id → media JSON
+    pub clips: HashMap<String, Value>,
     pub seq_id: i64,
     pub counter: u128,
     pub last_ts: i64,

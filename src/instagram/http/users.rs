@@ -1,0 +1,80 @@
+//! Users, presence and reels: search, profile by pk or username, `get_presence`,
+//! `clips/item`.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::client::{Call, InstagramClient};
+use crate::instagram::Error;
+use crate::instagram::ids::UserPk;
+use crate::instagram::types::{Media, User};
+
+/// A user's presence (`get_presence`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserPresence {
+    #[serde(default)]
+    pub is_active: bool,
+    #[serde(default, deserialize_with = "crate::instagram::types::opt_lenient_i64")]
+    pub last_activity_at_ms: Option<i64>,
+}
+
+impl InstagramClient {
+    /// Presence of the people we talk to, by user pk.
+    pub async fn presence(&self) -> Result<BTreeMap<String, UserPresence>, Error> {
+        #[derive(Deserialize)]
+        struct Resp {
+            #[serde(default)]
+            user_presence: BTreeMap<String, UserPresence>,
+        }
+        let call = Call::new(Method::GET, self.api_url("direct_v2/get_presence/"));
+        Ok(self.call_as::<Resp>(call).await?.user_presence)
+    }
+
+    /// A reel by its clip id (for `xma_clip`/reel shares: the `id=<clip>_<owner>` of
+    /// `target_url`).
+    pub async fn clip_info(&self, clips_media_id: &str) -> Result<Media, Error> {
+        #[derive(Deserialize)]
+        struct Resp {
+            media: Media,
+        }
+        let call = Call::new(Method::GET, self.api_url("clips/item/"))
+            .query("clips_media_id", clips_media_id);
+        Ok(self.call_as::<Resp>(call).await?.media)
+    }
+
+    /// Searches users by name.
+    pub async fn search_users(&self, query: &str, count: u32) -> Result<Vec<User>, Error> {
+        #[derive(Deserialize)]
+        struct Resp {
+            #[serde(default)]
+            users: Vec<User>,
+        }
+        let call = Call::new(Method::GET, self.api_url("users/search/"))
+            .query("q", query)
+            .query("count", count.to_string())
+            .query("timezone_offset", self.config().timezone_offset.to_string());
+        Ok(self.call_as::<Resp>(call).await?.users)
+    }
+
+    /// A user's profile by pk.
+    pub async fn user_info(&self, pk: UserPk) -> Result<User, Error> {
+        self.user_at(&format!("users/{pk}/info/")).await
+    }
+
+    /// A user's profile by username.
+    pub async fn user_by_username(&self, username: &str) -> Result<User, Error> {
+        self.user_at(&format!("users/{username}/usernameinfo/"))
+            .await
+    }
+
+    async fn user_at(&self, path: &str) -> Result<User, Error> {
+        #[derive(Deserialize)]
+        struct Resp {
+            user: User,
+        }
+        let call = Call::new(Method::GET, self.api_url(path));
+        Ok(self.call_as::<Resp>(call).await?.user)
+    }
+}
