@@ -83,8 +83,13 @@ async fn plaintext_connect_subscribes_in_order_from_the_cursor() {
 async fn tls_connect_trusts_the_extra_ca_and_only_it() {
     let broker = broker().await;
     let p = params(PK, Password::SessionId(format!("{PK}%3Asecret")));
-    let (_c, mut rx) = RealtimeClient::start(config(&broker, true), p.clone(), CURSOR).unwrap();
+    let (c, mut rx) = RealtimeClient::start(config(&broker, true), p.clone(), CURSOR).unwrap();
     subscribed(&mut rx).await;
+    let ack = c
+        .send_text("1", "over tls", Default::default())
+        .await
+        .unwrap();
+    assert!(ack.item_id.is_some());
 
     let mut cfg = config(&broker, true);
     cfg.extra_ca = None;

@@ -97,3 +97,30 @@ fn backoff_is_jittered_exponential_capped_and_resettable() {
     b.reset();
     assert!(b.next_delay() <= Duration::from_secs(1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn backoff_grows_while_failing_and_resets_after_a_stable_period() {
+    let broker = broker().await;
+    broker.refuse_next(3);
+    let (_client, mut rx) = start_in_memory(&broker, PK);
+    subscribed(&mut rx).await;
+    // Connected after 3 refusals. A short-lived connection keeps the failure count...
+    broker.drop_connections(PK);
+    next_matching(&mut rx, |e| {
+        is_state(e, |s| {
+            matches!(s, ConnectionState::Connecting { attempt: 4 })
+        })
+    })
+    .await;
+    subscribed(&mut rx).await;
+    // ...a connection that lasted `stable_after` (10 min by default) resets it.
+    tokio::time::sleep(Duration::from_secs(601)).await;
+    broker.drop_connections(PK);
+    next_matching(&mut rx, |e| {
+        is_state(e, |s| {
+            matches!(s, ConnectionState::Connecting { attempt: 1 })
+        })
+    })
+    .await;
+    subscribed(&mut rx).await;
+}

@@ -100,6 +100,7 @@ pub(crate) struct Inner {
     connects: Mutex<Vec<ConnectInfo>>,
     rejections: Mutex<Vec<String>>,
     pings: AtomicU64,
+    next_packet_id: AtomicU64,
 }
 
 impl Inner {
