@@ -31,6 +31,10 @@ impl RunningBridge {
     pub async fn shutdown(self) {
         tracing::info!("shutting down");
         let _ = self.shutdown.send(true);
+        let users: Vec<_> = self.bridge.users.iter().map(|u| u.clone()).collect();
+        for user in users {
+            user.stop().await;
+        }
         for task in self.tasks {
             if let Err(e) = task.await {
                 tracing::warn!("a task ended abnormally during shutdown: {e}");
@@ -103,6 +107,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         bridge.clone(),
         shutdown_rx.clone(),
     )));
+    {
+        let bridge = bridge.clone();
+        tokio::spawn(async move { bridge::user::restore_all(&bridge).await });
+    }
     if config.metrics.enabled {
         let addr: SocketAddr = config
             .metrics

@@ -55,6 +55,7 @@ CREATE TABLE messages (
     timestamp_us   BIGINT NOT NULL,
     client_context TEXT,
     edit_count     INTEGER NOT NULL DEFAULT 0,
+    content_hash   TEXT,
     PRIMARY KEY (item_id, receiver, part_index),
     UNIQUE (room_id, event_id)
 );

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::Bridge;
-use crate::store::inbox::{InboxRow, SOURCE_MATRIX};
+use crate::store::inbox::{InboxRow, SOURCE_INSTAGRAM, SOURCE_MATRIX};
 
 /// Rows waiting per actor before the dispatcher waits (backpressure, not memory).
 const ACTOR_QUEUE: usize = 64;
@@ -60,7 +60,7 @@ pub async fn run(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
         }
         for row in rows {
             last_id = row.id;
-            let key = format!("{}:{}", row.source, row.portal_key);
+            let key = actor_key(&bridge, &row).await;
             let sender = actors.entry(key).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
                 tasks.spawn(actor(bridge.clone(), rx, shutdown.clone()));
@@ -82,6 +82,21 @@ pub async fn run(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
     tracing::debug!("inbox dispatcher stopped");
 }
 
+/// Events of one Instagram thread go to one actor whichever side they come from, so that a
+/// Matrix send and the echo of it can never race.
+async fn actor_key(bridge: &Bridge, row: &InboxRow) -> String {
+    if row.source == SOURCE_MATRIX
+        && !row.portal_key.is_empty()
+        && let Ok(Some(portal)) = bridge.store.get_portal_by_room(&row.portal_key).await
+    {
+        return format!("thread:{}", portal.thread_id);
+    }
+    match row.source.as_str() {
+        SOURCE_MATRIX => format!("room:{}", row.portal_key),
+        _ => format!("thread:{}", row.portal_key),
+    }
+}
+
 async fn actor(
     bridge: Arc<Bridge>,
     mut rx: mpsc::Receiver<InboxRow>,
@@ -95,7 +110,11 @@ async fn actor(
     }
 }
 
-async fn apply_with_retries(bridge: &Bridge, row: &InboxRow, shutdown: &watch::Receiver<bool>) {
+async fn apply_with_retries(
+    bridge: &Arc<Bridge>,
+    row: &InboxRow,
+    shutdown: &watch::Receiver<bool>,
+) {
     let mut delay = Duration::from_millis(500);
     let mut attempt = row.attempts.max(0) as u32;
     loop {
@@ -144,9 +163,10 @@ async fn apply_with_retries(bridge: &Bridge, row: &InboxRow, shutdown: &watch::R
     }
 }
 
-async fn apply(bridge: &Bridge, row: &InboxRow) -> Result<(), ApplyError> {
+async fn apply(bridge: &Arc<Bridge>, row: &InboxRow) -> Result<(), ApplyError> {
     match row.source.as_str() {
         SOURCE_MATRIX => super::matrix_events::apply(bridge, &row.payload).await,
+        SOURCE_INSTAGRAM => super::ig_events::apply(bridge, &row.receiver, &row.payload).await,
         other => Err(ApplyError::Permanent(format!(
             "unknown inbox source {other}"
         ))),

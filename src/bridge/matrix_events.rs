@@ -1,6 +1,8 @@
 //! Applying one Matrix event from the inbox: bot invites, commands, (later) portal messages.
 
-use ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
+use std::sync::Arc;
+
+use ruma::{EventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
 
 use super::Bridge;
@@ -64,7 +66,7 @@ fn parse(value: &Value) -> Result<Event<'_>, ApplyError> {
 }
 
 /// Applies one event (the raw JSON the homeserver sent).
-pub async fn apply(bridge: &Bridge, payload: &str) -> Result<(), ApplyError> {
+pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError> {
     let value: Value = serde_json::from_str(payload)
         .map_err(|e| ApplyError::Permanent(format!("event is not JSON: {e}")))?;
     if !value.is_object() {
@@ -73,12 +75,27 @@ pub async fn apply(bridge: &Bridge, payload: &str) -> Result<(), ApplyError> {
     let event = parse(&value)?;
     match event.kind {
         "m.room.member" => on_member(bridge, &event).await,
-        "m.room.message" => on_message(bridge, &event).await,
+        "m.room.message" => on_message(bridge, &event, &value).await,
+        "m.reaction" | "m.room.redaction" => {
+            if bridge.is_bridge_user(event.sender.as_str()) {
+                return Ok(());
+            }
+            match bridge
+                .store
+                .get_portal_by_room(event.room_id.as_str())
+                .await?
+            {
+                Some(portal) => {
+                    super::outgoing::apply(bridge, &portal, event.kind, &event.sender, &value).await
+                }
+                None => Ok(()),
+            }
+        }
         _ => Ok(()),
     }
 }
 
-async fn on_member(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError> {
+async fn on_member(bridge: &Arc<Bridge>, event: &Event<'_>) -> Result<(), ApplyError> {
     let membership = event
         .content
         .get("membership")
@@ -107,7 +124,7 @@ async fn on_member(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError>
     Ok(())
 }
 
-async fn on_bot_invite(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError> {
+async fn on_bot_invite(bridge: &Arc<Bridge>, event: &Event<'_>) -> Result<(), ApplyError> {
     let bot = bridge.intents.bot();
     let level = bridge.permission(&event.sender);
     bot.join(&event.room_id).await?;
@@ -163,9 +180,28 @@ async fn on_bot_invite(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyEr
     Ok(())
 }
 
-async fn on_message(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError> {
+async fn on_message(
+    bridge: &Arc<Bridge>,
+    event: &Event<'_>,
+    value: &Value,
+) -> Result<(), ApplyError> {
     if bridge.is_bridge_user(event.sender.as_str()) {
         return Ok(());
+    }
+    let body_text = event
+        .content
+        .get("body")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let prefixed =
+        commands::strip_prefix(body_text, &bridge.config.bridge.command_prefix, false).is_some();
+    if !prefixed
+        && let Some(portal) = bridge
+            .store
+            .get_portal_by_room(event.room_id.as_str())
+            .await?
+    {
+        return super::outgoing::apply(bridge, &portal, event.kind, &event.sender, value).await;
     }
     let msgtype = event
         .content
@@ -188,10 +224,15 @@ async fn on_message(bridge: &Bridge, event: &Event<'_>) -> Result<(), ApplyError
     else {
         return Ok(());
     };
+    let event_id = value
+        .get("event_id")
+        .and_then(Value::as_str)
+        .and_then(|e| EventId::parse(e).ok());
     let ctx = CommandContext {
         bridge,
         sender: &event.sender,
         room_id: &event.room_id,
+        event_id: event_id.as_deref(),
         is_management,
     };
     commands::handle(&ctx, command).await

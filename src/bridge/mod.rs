@@ -4,13 +4,20 @@
 //! [`dispatch`] drains it into one ordered actor per room, which apply events through
 //! [`matrix_events`] and the bot's [`commands`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use dashmap::{DashMap, DashSet};
 
 use ruma::{OwnedUserId, UserId};
 use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::config::{Config, PermissionLevel};
+use crate::instagram::http::device::Device;
+use crate::instagram::http::{HttpConfig, InstagramClient};
+use crate::instagram::realtime::RealtimeConfig;
 use crate::matrix::Intents;
 use crate::matrix::appservice::{AppserviceHandler, Transaction};
 use crate::store::Store;
@@ -19,7 +26,12 @@ use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 pub mod commands;
 pub mod convert;
 pub mod dispatch;
+pub mod ghost;
+pub mod ig_events;
 pub mod matrix_events;
+pub mod outgoing;
+pub mod portal;
+pub mod user;
 
 /// Everything the bridge's workers share.
 pub struct Bridge {
@@ -30,6 +42,20 @@ pub struct Bridge {
     /// Woken whenever new rows enter the inbox.
     pub inbox_wake: Notify,
     pub metrics: crate::metrics::Metrics,
+    /// How Instagram clients are built.
+    pub ig_http: HttpConfig,
+    pub ig_realtime: RealtimeConfig,
+    /// Logged-in users by Matrix id.
+    pub users: DashMap<String, Arc<user::IgUser>>,
+    /// Login flows in progress by Matrix id.
+    pub logins: tokio::sync::Mutex<HashMap<String, commands::login::LoginFlow>>,
+    /// The users of each thread seen so far (for mentions).
+    pub thread_users: DashMap<String, Arc<Vec<convert::to_matrix::KnownUser>>>,
+    /// (room, user) pairs invited during this run.
+    pub invited: DashSet<(String, String)>,
+    /// (room, user) pairs currently typing on the Matrix side.
+    pub typing: DashSet<(String, String)>,
+    me: Weak<Bridge>,
 }
 
 impl Bridge {
@@ -40,14 +66,30 @@ impl Bridge {
         metrics: crate::metrics::Metrics,
     ) -> Arc<Self> {
         let bot = intents.client().bot().to_owned();
-        Arc::new(Self {
+        let ig_http = http_config(&config);
+        let ig_realtime = realtime_config(&config);
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             config,
             store,
             intents,
             bot,
             inbox_wake: Notify::new(),
             metrics,
+            ig_http,
+            ig_realtime,
+            users: DashMap::new(),
+            logins: tokio::sync::Mutex::new(HashMap::new()),
+            thread_users: DashMap::new(),
+            invited: DashSet::new(),
+            typing: DashSet::new(),
         })
+    }
+
+    /// A fresh Instagram client for a Matrix user, on the device derived for them.
+    pub fn new_instagram_client(&self, mxid: &str) -> Result<InstagramClient, String> {
+        let device = Device::derive(self.config.instagram.device_seed.as_bytes(), mxid);
+        InstagramClient::new(self.ig_http.clone(), device).map_err(|e| e.user_message())
     }
 
     /// The permission level of a Matrix user, if any.
@@ -73,6 +115,38 @@ impl Bridge {
             return None;
         }
         id.parse().ok()
+    }
+}
+
+async fn apply_ephemeral(bridge: &Arc<Bridge>, event: &Value) {
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(room) = event.get("room_id").and_then(Value::as_str) else {
+        return;
+    };
+    match kind {
+        "m.typing" => {
+            let users: Vec<String> = event
+                .get("content")
+                .and_then(|c| c.get("user_ids"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            outgoing::typing(bridge, room, &users).await;
+        }
+        "m.receipt" => {
+            if let Some(content) = event.get("content") {
+                outgoing::receipt(bridge, room, content).await;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -102,11 +176,16 @@ impl AppserviceHandler for Bridge {
                 payload: event.to_string(),
             })
             .collect();
-        for event in &txn.ephemeral {
-            // Typing, receipts and presence are not durable; the Instagram side of the bridge
-            // consumes them once portals exist.
-            let kind = event.get("type").and_then(|t| t.as_str()).unwrap_or("?");
-            tracing::trace!(kind, "ephemeral event");
+        // Typing and receipts are not durable: applied at once, in the background.
+        if !txn.ephemeral.is_empty()
+            && let Some(bridge) = self.me.upgrade()
+        {
+            let ephemeral = txn.ephemeral.clone();
+            tokio::spawn(async move {
+                for event in ephemeral {
+                    apply_ephemeral(&bridge, &event).await;
+                }
+            });
         }
         match self.store.record_transaction(&txn.txn_id, &entries).await {
             Ok(Some(_)) => {
@@ -135,5 +214,35 @@ impl AppserviceHandler for Bridge {
 
     async fn query_room_alias(&self, _alias: &str) -> bool {
         false
+    }
+}
+
+/// The Instagram HTTP client settings from the config.
+pub fn http_config(config: &Config) -> HttpConfig {
+    let ig = &config.instagram;
+    HttpConfig {
+        api_base: ig.api_base_url.to_string(),
+        upload_base: ig.upload_base_url.to_string(),
+        version: crate::instagram::http::config::AppVersion {
+            app_version: ig.app_version.clone(),
+            version_code: ig.version_code.clone(),
+            bloks_version_id: ig.bloks_version_id.clone(),
+        },
+        min_request_gap: Duration::from_millis(ig.min_request_gap_ms),
+        extra_ca: ig.extra_ca_file.clone(),
+        ..HttpConfig::default()
+    }
+}
+
+/// The realtime client settings from the config.
+pub fn realtime_config(config: &Config) -> RealtimeConfig {
+    let mqtt = &config.instagram.mqtt;
+    RealtimeConfig {
+        host: mqtt.host.clone(),
+        port: mqtt.port,
+        tls: mqtt.tls,
+        extra_ca: config.instagram.extra_ca_file.clone(),
+        keepalive: Duration::from_secs(u64::from(mqtt.keepalive)),
+        ..RealtimeConfig::default()
     }
 }

@@ -21,13 +21,15 @@ pub struct MessageRow {
     pub timestamp_us: i64,
     pub client_context: Option<String>,
     pub edit_count: i32,
+    /// A hash of the bridged content, to tell a real edit from a re-sent snapshot.
+    pub content_hash: Option<String>,
 }
 
 macro_rules! select_messages {
     ($clause:literal) => {
         concat!(
             "SELECT item_id, receiver, part_index, thread_id, room_id, event_id, sender_pk, ",
-            "timestamp_us, client_context, edit_count FROM messages ",
+            "timestamp_us, client_context, edit_count, content_hash FROM messages ",
             $clause
         )
     };
@@ -45,6 +47,7 @@ fn message_from_row(row: &AnyRow) -> Result<MessageRow> {
         timestamp_us: row.try_get("timestamp_us")?,
         client_context: row.try_get("client_context")?,
         edit_count: row.try_get::<i64, _>("edit_count")? as i32,
+        content_hash: row.try_get("content_hash")?,
     })
 }
 
@@ -76,8 +79,8 @@ impl Store {
     pub async fn insert_message(&self, m: &MessageRow) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO messages (item_id, receiver, part_index, thread_id, room_id, event_id, \
-             sender_pk, timestamp_us, client_context, edit_count) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+             sender_pk, timestamp_us, client_context, edit_count, content_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
         )
         .bind(&m.item_id)
         .bind(&m.receiver)
@@ -89,6 +92,7 @@ impl Store {
         .bind(m.timestamp_us)
         .bind(&m.client_context)
         .bind(m.edit_count)
+        .bind(&m.content_hash)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -166,13 +170,20 @@ impl Store {
         Ok(())
     }
 
-    pub async fn increment_edit_count(&self, item_id: &str, receiver: &str) -> Result<()> {
+    /// Counts an edit of the main part and records the new content hash.
+    pub async fn record_edit(
+        &self,
+        item_id: &str,
+        receiver: &str,
+        content_hash: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
-            "UPDATE messages SET edit_count = edit_count + 1 \
+            "UPDATE messages SET edit_count = edit_count + 1, content_hash = $3 \
              WHERE item_id = $1 AND receiver = $2 AND part_index = 0",
         )
         .bind(item_id)
         .bind(receiver)
+        .bind(content_hash)
         .execute(&self.pool)
         .await?;
         Ok(())

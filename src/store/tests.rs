@@ -125,6 +125,7 @@ async fn messages_are_unique_on_both_sides() {
             timestamp_us: 1_700_000_000_123_456,
             client_context: Some("7000000000000000001".into()),
             edit_count: 0,
+            content_hash: Some("h1".into()),
         };
         assert!(s.insert_message(&m).await.unwrap());
         assert!(!s.insert_message(&m).await.unwrap(), "replay is a no-op");
@@ -157,13 +158,14 @@ async fn messages_are_unique_on_both_sides() {
                 .unwrap(),
             Some(m.clone())
         );
-        s.increment_edit_count(&m.item_id, "@a:x").await.unwrap();
+        s.record_edit(&m.item_id, "@a:x", Some("h2")).await.unwrap();
         let last = s
             .last_message_in_thread("t1", "@a:x")
             .await
             .unwrap()
             .unwrap();
         assert_eq!((last.part_index, last.edit_count), (0, 1));
+        assert_eq!(last.content_hash.as_deref(), Some("h2"));
         s.delete_message(&m.item_id, "@a:x").await.unwrap();
         assert!(
             s.get_message_parts(&m.item_id, "@a:x")

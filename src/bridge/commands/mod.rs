@@ -1,27 +1,60 @@
 //! The `!ig` bot: commands in the management room (no prefix) or with the prefix elsewhere.
 
-use ruma::{RoomId, UserId};
+use std::sync::Arc;
+
+use ruma::{EventId, RoomId, UserId};
 
 use super::Bridge;
 use super::dispatch::ApplyError;
+use super::ig_events::{self, IgEvent};
+use super::user;
 use crate::config::PermissionLevel;
+use crate::instagram::http::InboxKind;
+use crate::instagram::ids::{ThreadId, UserPk};
+
+pub mod login;
 
 /// Who asked, where.
 pub struct CommandContext<'a> {
-    pub bridge: &'a Bridge,
+    pub bridge: &'a Arc<Bridge>,
     pub sender: &'a UserId,
     pub room_id: &'a RoomId,
+    pub event_id: Option<&'a EventId>,
     pub is_management: bool,
 }
 
 impl CommandContext<'_> {
-    async fn reply(&self, markdown: &str) -> Result<(), ApplyError> {
+    pub(crate) async fn reply(&self, markdown: &str) -> Result<(), ApplyError> {
         self.bridge
             .intents
             .bot()
             .send_notice(self.room_id, markdown)
             .await?;
         Ok(())
+    }
+
+    /// Removes the command's message from the room (it held a secret).
+    pub(crate) async fn redact_command(&self, reason: &str) {
+        if let Some(event_id) = self.event_id
+            && let Err(e) = self
+                .bridge
+                .intents
+                .bot()
+                .redact(self.room_id, event_id, Some(reason))
+                .await
+        {
+            tracing::warn!("could not redact a message holding a secret: {e}");
+            let _ = self
+                .reply("I could not remove your message: please delete it yourself.")
+                .await;
+        }
+    }
+
+    fn ig_user(&self) -> Option<Arc<user::IgUser>> {
+        self.bridge
+            .users
+            .get(self.sender.as_str())
+            .map(|u| u.clone())
     }
 }
 
@@ -44,9 +77,54 @@ const COMMANDS: &[CommandInfo] = &[
         help: "Show the bridge's version.",
     },
     CommandInfo {
+        name: "login",
+        args: "[username [password]]",
+        help: "Log in to Instagram (asks for what it needs).",
+    },
+    CommandInfo {
+        name: "login-cookies",
+        args: "<cookies>",
+        help: "Log in with cookies from instagram.com (JSON, Cookie header, cURL command or Bearer value).",
+    },
+    CommandInfo {
+        name: "logout",
+        args: "",
+        help: "Log out of Instagram.",
+    },
+    CommandInfo {
         name: "ping",
         args: "",
         help: "Show whether you are logged in to Instagram and connected.",
+    },
+    CommandInfo {
+        name: "reconnect",
+        args: "",
+        help: "Reconnect the realtime connection to Instagram.",
+    },
+    CommandInfo {
+        name: "sync",
+        args: "",
+        help: "Re-read your Instagram inbox now and catch up.",
+    },
+    CommandInfo {
+        name: "search",
+        args: "<name>",
+        help: "Search Instagram users.",
+    },
+    CommandInfo {
+        name: "pm",
+        args: "<username or id>",
+        help: "Open a chat with an Instagram user.",
+    },
+    CommandInfo {
+        name: "requests",
+        args: "",
+        help: "List your pending message requests.",
+    },
+    CommandInfo {
+        name: "accept",
+        args: "<thread id>",
+        help: "Accept a message request and bridge it.",
     },
     CommandInfo {
         name: "cancel",
@@ -67,18 +145,41 @@ pub fn strip_prefix<'a>(body: &'a str, prefix: &str, is_management: bool) -> Opt
     is_management.then_some(body)
 }
 
-/// Runs a command.
+/// Runs a command (or feeds a login flow in progress).
 pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyError> {
     if ctx.bridge.permission(ctx.sender) < Some(PermissionLevel::User) {
         return ctx
             .reply("Sorry, you don't have permission to use this bridge.")
             .await;
     }
-    let mut words = text.split_whitespace();
-    let name = words.next().unwrap_or("help").to_lowercase();
+    let trimmed = text.trim();
+    let name_end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+    let name = trimmed[..name_end].to_lowercase();
+    let rest = trimmed[name_end..].trim_start();
+    let args: Vec<&str> = rest.split_whitespace().collect();
+
+    if name == "cancel" {
+        let had = ctx
+            .bridge
+            .logins
+            .lock()
+            .await
+            .remove(ctx.sender.as_str())
+            .is_some();
+        return ctx
+            .reply(if had {
+                "Login cancelled."
+            } else {
+                "There is nothing to cancel."
+            })
+            .await;
+    }
+    if ctx.is_management && login::continue_flow(ctx, text).await? {
+        return Ok(());
+    }
     tracing::debug!(sender = %ctx.sender, command = name, "bot command");
     match name.as_str() {
-        "help" => ctx.reply(&help_text(ctx)).await,
+        "" | "help" => ctx.reply(&help_text(ctx)).await,
         "version" => {
             ctx.reply(&format!(
                 "[matrix-instagram](https://github.com/matrix-instagram/matrix-instagram) v{}",
@@ -86,18 +187,233 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
             ))
             .await
         }
-        "ping" => {
-            let user = ctx.bridge.store.get_user(ctx.sender.as_str()).await?;
-            match user.and_then(|u| u.ig_username.filter(|_| u.session.is_some())) {
-                Some(username) => {
-                    ctx.reply(&format!("You're logged in as @{username}."))
+        "login" => login::start(ctx, &args).await,
+        "login-cookies" => login::import(ctx, rest).await,
+        "logout" => logout(ctx).await,
+        "ping" => ping(ctx).await,
+        "reconnect" => match ctx.ig_user() {
+            Some(u) => match u.reconnect().await {
+                Ok(()) => ctx.reply("Reconnecting to Instagram.").await,
+                Err(e) => ctx.reply(&format!("Could not reconnect: {e}")).await,
+            },
+            None => ctx.reply("You're not logged in.").await,
+        },
+        "sync" => match ctx.ig_user() {
+            Some(u) => match user::catch_up(ctx.bridge, &u, false).await {
+                Ok(n) => {
+                    ctx.reply(&format!("Catching up on {n} conversations."))
                         .await
                 }
-                None => ctx.reply("You're not logged in.").await,
-            }
-        }
-        "cancel" => ctx.reply("There is nothing to cancel.").await,
+                Err(e) => ctx.reply(&format!("Sync failed: {e}")).await,
+            },
+            None => ctx.reply("You're not logged in.").await,
+        },
+        "search" => search(ctx, rest).await,
+        "pm" => pm(ctx, rest).await,
+        "requests" => requests(ctx).await,
+        "accept" => accept(ctx, rest).await,
         _ => ctx.reply("Unknown command, try `help`.").await,
+    }
+}
+
+async fn ping(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
+    let Some(u) = ctx.ig_user() else {
+        return ctx.reply("You're not logged in.").await;
+    };
+    let status = u.status();
+    let mut text = format!(
+        "You're logged in as @{} (Instagram id {}).\nRealtime connection: {}.",
+        u.username, u.pk, status.realtime
+    );
+    if let Some(ms) = status.last_event_ms {
+        let ago = (crate::store::now_ms() - ms).max(0) / 1000;
+        text.push_str(&format!("\nLast event from Instagram: {ago} s ago."));
+    }
+    if let Some(err) = status.last_error
+        && status.realtime != "connected"
+    {
+        text.push_str(&format!("\nLast problem: {err}"));
+    }
+    ctx.reply(&text).await
+}
+
+async fn logout(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
+    let Some((_, u)) = ctx.bridge.users.remove(ctx.sender.as_str()) else {
+        return ctx.reply("You're not logged in.").await;
+    };
+    if let Err(e) = u.client.logout().await {
+        tracing::info!(user = %ctx.sender, "Instagram logout call failed: {e}");
+    }
+    u.stop().await;
+    ctx.bridge.store.clear_login(ctx.sender.as_str()).await?;
+    ctx.reply("Logged out of Instagram.").await
+}
+
+/// Called when Instagram says the session is dead.
+pub async fn session_lost(bridge: &Arc<Bridge>, mxid: &str, reason: &str) {
+    if let Some((_, u)) = bridge.users.remove(mxid) {
+        u.stop().await;
+    }
+    if let Err(e) = bridge.store.clear_login(mxid).await {
+        tracing::error!(user = mxid, "cannot record the logout: {e}");
+    }
+    tracing::warn!(user = mxid, "Instagram session lost: {reason}");
+    if let Ok(Some(row)) = bridge.store.get_user(mxid).await
+        && let Some(room) = row.management_room.as_deref()
+        && let Ok(room) = RoomId::parse(room)
+    {
+        let _ = bridge
+            .intents
+            .bot()
+            .send_notice(
+                &room,
+                &format!(
+                    "You were logged out of Instagram: {reason}\n\nUse `login` to log in again."
+                ),
+            )
+            .await;
+    }
+}
+
+async fn search(ctx: &CommandContext<'_>, query: &str) -> Result<(), ApplyError> {
+    let Some(u) = ctx.ig_user() else {
+        return ctx.reply("You're not logged in.").await;
+    };
+    if query.is_empty() {
+        return ctx.reply("Usage: `search <name>`").await;
+    }
+    match u.client.search_users(query, 10).await {
+        Ok(users) if users.is_empty() => ctx.reply("No Instagram users found.").await,
+        Ok(users) => {
+            let lines: Vec<String> = users
+                .iter()
+                .map(|x| {
+                    format!(
+                        "* `{}` — {} (id {})",
+                        x.username,
+                        x.full_name.as_deref().unwrap_or(""),
+                        x.pk.get()
+                    )
+                })
+                .collect();
+            ctx.reply(&format!("**Instagram users**\n\n{}", lines.join("\n")))
+                .await
+        }
+        Err(e) => {
+            ctx.reply(&format!("Search failed: {}", e.user_message()))
+                .await
+        }
+    }
+}
+
+async fn pm(ctx: &CommandContext<'_>, target: &str) -> Result<(), ApplyError> {
+    let Some(u) = ctx.ig_user() else {
+        return ctx.reply("You're not logged in.").await;
+    };
+    let target = target.trim().trim_start_matches('@');
+    if target.is_empty() {
+        return ctx.reply("Usage: `pm <username or id>`").await;
+    }
+    let pk = match target.parse::<i64>() {
+        Ok(pk) => pk,
+        Err(_) => match u.client.user_by_username(target).await {
+            Ok(user) => user.pk.get(),
+            Err(e) => {
+                return ctx
+                    .reply(&format!("Could not find @{target}: {}", e.user_message()))
+                    .await;
+            }
+        },
+    };
+    match u.client.thread_by_participants(&[UserPk(pk)]).await {
+        Ok(thread) => {
+            enqueue_sync(ctx, &thread.thread_id.to_string()).await?;
+            ctx.reply("Opening the chat; you'll be invited to its room in a moment.")
+                .await
+        }
+        Err(e) => {
+            ctx.reply(&format!("Could not open the chat: {}", e.user_message()))
+                .await
+        }
+    }
+}
+
+async fn enqueue_sync(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), ApplyError> {
+    let entry = ig_events::entry(
+        ctx.sender.as_str(),
+        &IgEvent::SyncThread {
+            thread_id: thread_id.to_string(),
+            create: true,
+        },
+    );
+    ctx.bridge.store.enqueue(&[entry]).await?;
+    ctx.bridge.inbox_wake.notify_one();
+    Ok(())
+}
+
+async fn requests(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
+    let Some(u) = ctx.ig_user() else {
+        return ctx.reply("You're not logged in.").await;
+    };
+    match u.client.inbox(InboxKind::Pending, None, None, 20).await {
+        Ok(inbox) if inbox.inbox.threads.is_empty() => {
+            ctx.reply("You have no pending message requests.").await
+        }
+        Ok(inbox) => {
+            let lines: Vec<String> = inbox
+                .inbox
+                .threads
+                .iter()
+                .map(|t| {
+                    let who = t
+                        .users
+                        .iter()
+                        .map(|x| format!("@{}", x.username))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!(
+                        "* `{}` — {}",
+                        t.thread_id,
+                        t.thread_title.as_deref().unwrap_or(&who)
+                    )
+                })
+                .collect();
+            ctx.reply(&format!(
+                "**Message requests** (accept with `accept <id>`)\n\n{}",
+                lines.join("\n")
+            ))
+            .await
+        }
+        Err(e) => {
+            ctx.reply(&format!(
+                "Could not read your requests: {}",
+                e.user_message()
+            ))
+            .await
+        }
+    }
+}
+
+async fn accept(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), ApplyError> {
+    let Some(u) = ctx.ig_user() else {
+        return ctx.reply("You're not logged in.").await;
+    };
+    let thread_id = thread_id.trim();
+    if thread_id.is_empty() {
+        return ctx
+            .reply("Usage: `accept <thread id>` (see `requests`)")
+            .await;
+    }
+    match u.client.approve_thread(&ThreadId::new(thread_id)).await {
+        Ok(()) => {
+            enqueue_sync(ctx, thread_id).await?;
+            ctx.reply("Accepted; you'll be invited to the chat's room in a moment.")
+                .await
+        }
+        Err(e) => {
+            ctx.reply(&format!("Could not accept: {}", e.user_message()))
+                .await
+        }
     }
 }
 

@@ -1,0 +1,524 @@
+//! Instagram → Matrix: the durable form of realtime events (inbox payloads) and how each one
+//! is applied to its portal. Applying is idempotent: every item and reaction is recorded
+//! against its Instagram id, so a replayed row changes nothing.
+
+use std::sync::Arc;
+
+use ruma::{EventId, MilliSecondsSinceUnixEpoch, OwnedTransactionId, RoomId, UInt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Bridge;
+use super::convert::to_matrix::{self, MatrixCtx};
+use super::dispatch::ApplyError;
+use super::ghost;
+use super::portal;
+use super::user::IgUser;
+use crate::instagram::realtime::SyncEvent;
+use crate::instagram::types::{Thread, ThreadItem};
+use crate::store::inbox::{NewInboxEntry, SOURCE_INSTAGRAM};
+use crate::store::messages::{MessageRow, ReactionRow};
+use crate::store::portals::PortalRow;
+
+/// One Instagram-side event as stored in the inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IgEvent {
+    /// A new item, or a new version of one (`replaced`: edit, media ready).
+    Item {
+        thread_id: String,
+        item_id: String,
+        replaced: bool,
+        item: Value,
+    },
+    ItemRemoved {
+        thread_id: String,
+        item_id: String,
+    },
+    /// A user's reaction set (`Some`) or removed (`None`).
+    Reaction {
+        thread_id: String,
+        item_id: String,
+        user_id: i64,
+        emoji: Option<String>,
+    },
+    Seen {
+        thread_id: String,
+        user_id: i64,
+        item_id: Option<String>,
+    },
+    /// A thread was added or changed (title, users).
+    ThreadUpdated {
+        thread_id: String,
+        thread: Value,
+    },
+    ThreadRemoved {
+        thread_id: String,
+    },
+    /// Read the thread over HTTP and bridge what is missing; `create` makes the room if needed.
+    SyncThread {
+        thread_id: String,
+        create: bool,
+    },
+    /// Typing (never stored: applied at once).
+    Typing {
+        thread_id: String,
+        user_id: i64,
+        active: bool,
+        ttl_ms: Option<i64>,
+    },
+}
+
+impl IgEvent {
+    pub fn thread_id(&self) -> &str {
+        match self {
+            IgEvent::Item { thread_id, .. }
+            | IgEvent::ItemRemoved { thread_id, .. }
+            | IgEvent::Reaction { thread_id, .. }
+            | IgEvent::Seen { thread_id, .. }
+            | IgEvent::ThreadUpdated { thread_id, .. }
+            | IgEvent::ThreadRemoved { thread_id }
+            | IgEvent::SyncThread { thread_id, .. }
+            | IgEvent::Typing { thread_id, .. } => thread_id,
+        }
+    }
+
+    /// The durable form of a realtime sync event; `None` for what the bridge ignores.
+    pub fn from_sync(event: &SyncEvent) -> Option<IgEvent> {
+        Some(match event {
+            SyncEvent::NewItem(i) | SyncEvent::ItemReplaced(i) => IgEvent::Item {
+                thread_id: i.thread_id.clone(),
+                item_id: i.item_id.clone(),
+                replaced: matches!(event, SyncEvent::ItemReplaced(_)),
+                item: i.item.clone(),
+            },
+            SyncEvent::ItemRemoved { thread_id, item_id } => IgEvent::ItemRemoved {
+                thread_id: thread_id.clone(),
+                item_id: item_id.clone(),
+            },
+            SyncEvent::ReactionAdded(r) | SyncEvent::ReactionRemoved(r) => IgEvent::Reaction {
+                thread_id: r.thread_id.clone(),
+                item_id: r.item_id.clone(),
+                user_id: r.user_id,
+                emoji: match event {
+                    SyncEvent::ReactionAdded(_) => {
+                        Some(r.emoji.clone().unwrap_or_else(|| "❤️".to_string()))
+                    }
+                    _ => None,
+                },
+            },
+            SyncEvent::Seen {
+                thread_id,
+                user_id,
+                item_id,
+                ..
+            } => IgEvent::Seen {
+                thread_id: thread_id.clone(),
+                user_id: *user_id,
+                item_id: item_id.clone(),
+            },
+            SyncEvent::Typing(t) => IgEvent::Typing {
+                thread_id: t.thread_id.clone(),
+                user_id: t.sender_id?,
+                active: t.active,
+                ttl_ms: t.ttl_ms,
+            },
+            SyncEvent::ThreadAdded { thread_id, thread }
+            | SyncEvent::ThreadReplaced { thread_id, thread } => IgEvent::ThreadUpdated {
+                thread_id: thread_id.clone(),
+                thread: thread.clone(),
+            },
+            SyncEvent::ThreadRemoved { thread_id } => IgEvent::ThreadRemoved {
+                thread_id: thread_id.clone(),
+            },
+            SyncEvent::AdminChanged { .. }
+            | SyncEvent::ApprovalRequired { .. }
+            | SyncEvent::ThreadImage { .. }
+            | SyncEvent::UnseenCount { .. } => return None,
+        })
+    }
+}
+
+/// The inbox row of an event for a user.
+pub fn entry(mxid: &str, event: &IgEvent) -> NewInboxEntry {
+    NewInboxEntry {
+        source: SOURCE_INSTAGRAM.into(),
+        portal_key: event.thread_id().to_string(),
+        receiver: mxid.to_string(),
+        payload: serde_json::to_string(event).unwrap_or_default(),
+    }
+}
+
+fn room_of(portal: &PortalRow) -> Result<ruma::OwnedRoomId, ApplyError> {
+    let room = portal
+        .room_id
+        .as_deref()
+        .ok_or_else(|| ApplyError::Permanent("portal has no room".into()))?;
+    RoomId::parse(room).map_err(|e| ApplyError::Permanent(format!("bad room id {room}: {e}")))
+}
+
+/// Applies one stored Instagram event for the user it belongs to.
+pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Result<(), ApplyError> {
+    let event: IgEvent = serde_json::from_str(payload)
+        .map_err(|e| ApplyError::Permanent(format!("unreadable Instagram event: {e}")))?;
+    let Some(user) = bridge.users.get(receiver).map(|u| u.clone()) else {
+        return Err(ApplyError::Permanent(format!(
+            "{receiver} is no longer logged in to Instagram"
+        )));
+    };
+    match event {
+        IgEvent::Item {
+            thread_id,
+            item_id,
+            replaced,
+            item,
+        } => {
+            let mut item: ThreadItem = serde_json::from_value(item)
+                .map_err(|e| ApplyError::Permanent(format!("unreadable item {item_id}: {e}")))?;
+            if item.item_id.as_str().is_empty() {
+                item.item_id = crate::instagram::ids::ItemId::new(item_id);
+            }
+            let (portal, created) = portal::ensure_portal(bridge, &user, &thread_id, None).await?;
+            if let Some(thread) = created {
+                backfill(bridge, &user, &portal, &thread).await?;
+            }
+            apply_item(bridge, &user, &portal, &item, replaced).await
+        }
+        IgEvent::ItemRemoved { thread_id, item_id } => {
+            let Some(portal) = portal::find_portal(bridge, &thread_id, &user.mxid).await? else {
+                return Ok(());
+            };
+            let room = room_of(&portal)?;
+            let parts = bridge
+                .store
+                .get_message_parts(&item_id, &portal.receiver)
+                .await?;
+            for part in &parts {
+                if let Ok(event) = EventId::parse(&part.event_id)
+                    && let Err(e) = bridge
+                        .intents
+                        .bot()
+                        .redact(&room, &event, Some("Unsent on Instagram"))
+                        .await
+                {
+                    tracing::warn!("cannot redact unsent message: {e}");
+                }
+            }
+            bridge
+                .store
+                .delete_message(&item_id, &portal.receiver)
+                .await?;
+            Ok(())
+        }
+        IgEvent::Reaction {
+            thread_id,
+            item_id,
+            user_id,
+            emoji,
+        } => apply_reaction(bridge, &user, &thread_id, &item_id, user_id, emoji).await,
+        IgEvent::Seen {
+            thread_id,
+            user_id,
+            item_id,
+        } => {
+            if user_id == user.pk {
+                return Ok(());
+            }
+            let (Some(item_id), Some(portal)) = (
+                item_id,
+                portal::find_portal(bridge, &thread_id, &user.mxid).await?,
+            ) else {
+                return Ok(());
+            };
+            let room = room_of(&portal)?;
+            if let Some(part) = bridge
+                .store
+                .get_message_parts(&item_id, &portal.receiver)
+                .await?
+                .last()
+                && let Ok(event) = EventId::parse(&part.event_id)
+            {
+                ghost::ghost_intent(bridge, user_id)?
+                    .read_receipt(&room, &event)
+                    .await?;
+            }
+            Ok(())
+        }
+        IgEvent::ThreadUpdated { thread_id, thread } => {
+            let thread: Thread = serde_json::from_value(thread).map_err(|e| {
+                ApplyError::Permanent(format!("unreadable thread {thread_id}: {e}"))
+            })?;
+            match portal::find_portal(bridge, &thread_id, &user.mxid).await? {
+                Some(p) if p.room_id.is_some() => {
+                    portal::update_from_thread(bridge, &user, &p, &thread).await
+                }
+                _ => {
+                    let (portal, created) =
+                        portal::ensure_portal(bridge, &user, &thread_id, Some(thread)).await?;
+                    if let Some(thread) = created {
+                        backfill(bridge, &user, &portal, &thread).await?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+        IgEvent::ThreadRemoved { thread_id } => {
+            tracing::info!(
+                thread = thread_id,
+                user = user.mxid,
+                "thread removed on Instagram"
+            );
+            Ok(())
+        }
+        IgEvent::SyncThread { thread_id, create } => {
+            let existing = portal::find_portal(bridge, &thread_id, &user.mxid).await?;
+            if existing.is_none() && !create {
+                // Catch-up of a thread without a room: create it only if it has news.
+            }
+            let limit = bridge.config.backfill.initial_messages.max(1);
+            let thread = portal::fetch_thread(&user, &thread_id, limit).await?;
+            let (portal, created) =
+                portal::ensure_portal(bridge, &user, &thread_id, Some(thread.clone())).await?;
+            if created.is_none() {
+                portal::update_from_thread(bridge, &user, &portal, &thread).await?;
+            }
+            backfill(bridge, &user, &portal, &thread).await
+        }
+        IgEvent::Typing {
+            thread_id,
+            user_id,
+            active,
+            ttl_ms,
+        } => {
+            let ttl = std::time::Duration::from_millis(
+                ttl_ms.unwrap_or(12_000).clamp(1000, 60_000) as u64,
+            );
+            portal::ghost_typing(
+                bridge,
+                &user.mxid,
+                &thread_id,
+                user_id,
+                active.then_some(ttl),
+            )
+            .await
+        }
+    }
+}
+
+/// Bridges the thread's items newer than the last bridged one (all of the page for a new
+/// room, up to the configured history), oldest first.
+async fn backfill(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    portal: &PortalRow,
+    thread: &Thread,
+) -> Result<(), ApplyError> {
+    if !bridge.config.backfill.enabled {
+        return Ok(());
+    }
+    let last = bridge
+        .store
+        .last_message_in_thread(&portal.thread_id, &portal.receiver)
+        .await?
+        .map(|m| m.timestamp_us);
+    let mut items: Vec<&ThreadItem> = thread
+        .items
+        .iter()
+        .filter(|i| match (last, i.timestamp) {
+            (Some(last), Some(ts)) => ts.0 > last,
+            _ => true,
+        })
+        .take(bridge.config.backfill.initial_messages as usize)
+        .collect();
+    items.reverse();
+    for item in items {
+        apply_item(bridge, user, portal, item, false).await?;
+    }
+    Ok(())
+}
+
+fn content_hash(parts: &[to_matrix::Part]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p.content["body"].as_str().unwrap_or_default().as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..12])
+}
+
+/// A Matrix transaction id derived from the item, so a replayed send is deduplicated by the
+/// homeserver.
+fn txn_id(kind: &str, item_id: &str, receiver: &str, part: usize) -> OwnedTransactionId {
+    use sha2::Digest;
+    let r = hex::encode(&sha2::Sha256::digest(receiver.as_bytes())[..6]);
+    OwnedTransactionId::from(format!("mi.{kind}.{item_id}.{r}.{part}"))
+}
+
+/// Sends a new item to its portal, or an edit when a known item changed.
+pub async fn apply_item(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    portal: &PortalRow,
+    item: &ThreadItem,
+    replaced: bool,
+) -> Result<(), ApplyError> {
+    let item_id = item.item_id.as_str();
+    if item_id.is_empty() {
+        return Err(ApplyError::Permanent("item without item_id".into()));
+    }
+    let room = room_of(portal)?;
+    let receiver = portal.receiver.as_str();
+    let existing = bridge.store.get_message_parts(item_id, receiver).await?;
+    // Our own send, echoed back: already mapped when the send was acknowledged.
+    let echo = match (&item.client_context, existing.is_empty()) {
+        (Some(ctx), true) => bridge
+            .store
+            .get_message_by_client_context(ctx, receiver)
+            .await?
+            .is_some(),
+        _ => false,
+    };
+    if echo {
+        return Ok(());
+    }
+    let reply_event = match item.replied_to_message.as_deref() {
+        Some(replied) if !replied.item_id.as_str().is_empty() => bridge
+            .store
+            .get_message_parts(replied.item_id.as_str(), receiver)
+            .await?
+            .first()
+            .map(|m| m.event_id.clone()),
+        _ => None,
+    };
+    let users = portal::known_users(bridge, &portal.thread_id);
+    let ctx = MatrixCtx {
+        reply_to: reply_event.as_deref(),
+        users: &users,
+    };
+    let parts = to_matrix::item_to_parts(item, &ctx);
+    let hash = content_hash(&parts);
+    let sender_pk = item.user_id.map(|p| p.get()).unwrap_or(0);
+    let intent = ghost::ensure_ghost(bridge, user, sender_pk, None).await?;
+    if let Some(main) = existing.first() {
+        if !replaced || main.content_hash.as_deref() == Some(hash.as_str()) || parts.is_empty() {
+            return Ok(());
+        }
+        let content = to_matrix::edit_content(&main.event_id, &parts[0]);
+        let txn = txn_id(
+            &format!("edit{}", main.edit_count + 1),
+            item_id,
+            receiver,
+            0,
+        );
+        intent
+            .send_raw(&room, "m.room.message", txn, &content, None)
+            .await?;
+        bridge
+            .store
+            .record_edit(item_id, receiver, Some(&hash))
+            .await?;
+        return Ok(());
+    }
+    let ts = item
+        .timestamp_ms()
+        .and_then(|ms| UInt::new(ms.max(0) as u64))
+        .map(MilliSecondsSinceUnixEpoch);
+    for (i, part) in parts.iter().enumerate() {
+        let event_id = intent
+            .send_raw(
+                &room,
+                part.event_type,
+                txn_id("item", item_id, receiver, i),
+                &part.content,
+                ts,
+            )
+            .await?;
+        bridge
+            .store
+            .insert_message(&MessageRow {
+                item_id: item_id.to_string(),
+                receiver: receiver.to_string(),
+                part_index: i as i32,
+                thread_id: portal.thread_id.clone(),
+                room_id: room.to_string(),
+                event_id: event_id.to_string(),
+                sender_pk,
+                timestamp_us: item.timestamp.map(|t| t.0).unwrap_or(0),
+                client_context: item.client_context.clone(),
+                edit_count: 0,
+                content_hash: (i == 0).then(|| hash.clone()),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+async fn apply_reaction(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread_id: &str,
+    item_id: &str,
+    reactor: i64,
+    emoji: Option<String>,
+) -> Result<(), ApplyError> {
+    let Some(portal) = portal::find_portal(bridge, thread_id, &user.mxid).await? else {
+        return Ok(());
+    };
+    let room = room_of(&portal)?;
+    let receiver = portal.receiver.as_str();
+    let Some(target) = bridge
+        .store
+        .get_message_parts(item_id, receiver)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let existing = bridge
+        .store
+        .get_reaction(item_id, receiver, reactor)
+        .await?;
+    if existing.as_ref().map(|r| Some(r.emoji.as_str())) == Some(emoji.as_deref()) {
+        return Ok(());
+    }
+    if let Some(old) = &existing {
+        if let Ok(event) = EventId::parse(&old.event_id)
+            && let Err(e) = bridge.intents.bot().redact(&room, &event, None).await
+        {
+            tracing::warn!("cannot redact replaced reaction: {e}");
+        }
+        bridge
+            .store
+            .delete_reaction(item_id, receiver, reactor)
+            .await?;
+    }
+    let Some(emoji) = emoji else {
+        return Ok(());
+    };
+    let intent = ghost::ensure_ghost(bridge, user, reactor, None).await?;
+    let content = to_matrix::reaction_content(&target.event_id, &emoji);
+    let txn = txn_id(
+        &format!("react.{reactor}.{}", hex::encode(emoji.as_bytes())),
+        item_id,
+        receiver,
+        0,
+    );
+    let event_id = intent
+        .send_raw(&room, "m.reaction", txn, &content, None)
+        .await?;
+    bridge
+        .store
+        .upsert_reaction(&ReactionRow {
+            item_id: item_id.to_string(),
+            receiver: receiver.to_string(),
+            sender_pk: reactor,
+            room_id: room.to_string(),
+            event_id: event_id.to_string(),
+            emoji,
+            timestamp_us: crate::store::now_ms() * 1000,
+        })
+        .await?;
+    Ok(())
+}

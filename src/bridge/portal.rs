@@ -1,0 +1,311 @@
+//! One Instagram thread ↔ one Matrix room. DMs are per receiving user; groups are shared by
+//! every bridge user in them (their rows have an empty receiver).
+//!
+//! Everything here runs inside the thread's actor (see `dispatch`), so one thread's events
+//! never race.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ruma::api::client::room::create_room;
+use ruma::serde::Raw;
+use ruma::{OwnedRoomId, RoomId, UserId};
+use serde_json::json;
+
+use super::Bridge;
+use super::convert::to_matrix::KnownUser;
+use super::dispatch::ApplyError;
+use super::ghost;
+use super::user::IgUser;
+use crate::instagram::http::direct::Direction;
+use crate::instagram::ids::ThreadId;
+use crate::instagram::types::Thread;
+use crate::store::portals::PortalRow;
+
+/// The receiver key of a portal: the user for DMs, empty for groups.
+pub fn receiver_key(is_group: bool, mxid: &str) -> String {
+    if is_group {
+        String::new()
+    } else {
+        mxid.to_string()
+    }
+}
+
+/// The portal of a thread as one user sees it, if it exists.
+pub async fn find_portal(
+    bridge: &Bridge,
+    thread_id: &str,
+    mxid: &str,
+) -> Result<Option<PortalRow>, ApplyError> {
+    if let Some(p) = bridge.store.get_portal(thread_id, mxid).await? {
+        return Ok(Some(p));
+    }
+    Ok(bridge.store.get_portal(thread_id, "").await?)
+}
+
+/// Fetches a thread's first page over HTTP.
+pub async fn fetch_thread(
+    user: &IgUser,
+    thread_id: &str,
+    limit: u32,
+) -> Result<Thread, ApplyError> {
+    user.client
+        .thread(&ThreadId::new(thread_id), None, Direction::Older, limit)
+        .await
+        .map_err(|e| {
+            if e.is_transient() {
+                ApplyError::Transient(e.user_message())
+            } else {
+                ApplyError::Permanent(format!(
+                    "cannot read thread {thread_id}: {}",
+                    e.user_message()
+                ))
+            }
+        })
+}
+
+/// The thread's users as mention targets, remembered per thread.
+pub fn remember_users(bridge: &Bridge, thread: &Thread, own: Option<&IgUser>) {
+    let mut users: Vec<KnownUser> = thread
+        .users
+        .iter()
+        .map(|u| KnownUser {
+            pk: u.pk.get(),
+            username: u.username.clone(),
+            mxid: ghost::ghost_user_id(bridge, u.pk.get()),
+            display_name: ghost::display_name(bridge, u),
+        })
+        .collect();
+    if let Some(own) = own {
+        users.push(KnownUser {
+            pk: own.pk,
+            username: own.username.clone(),
+            mxid: own.mxid.clone(),
+            display_name: own.username.clone(),
+        });
+    }
+    bridge
+        .thread_users
+        .insert(thread.thread_id.to_string(), Arc::new(users));
+}
+
+/// The known users of a thread (empty when never seen).
+pub fn known_users(bridge: &Bridge, thread_id: &str) -> Arc<Vec<KnownUser>> {
+    bridge
+        .thread_users
+        .get(thread_id)
+        .map(|u| u.clone())
+        .unwrap_or_default()
+}
+
+/// Returns the user's portal of the thread with its room, creating the room when needed.
+/// `thread` is the thread when already at hand. The second value is the thread if it was
+/// fetched or given and the room was created now (the caller backfills it).
+pub async fn ensure_portal(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread_id: &str,
+    thread: Option<Thread>,
+) -> Result<(PortalRow, Option<Thread>), ApplyError> {
+    if let Some(p) = find_portal(bridge, thread_id, &user.mxid).await?
+        && let Some(room) = p.room_id.as_deref()
+    {
+        if p.is_group {
+            // A group portal is shared: make sure this user is in it too.
+            invite_user_once(bridge, room, &user.mxid).await;
+        }
+        return Ok((p, None));
+    }
+    let thread = match thread {
+        Some(t) => t,
+        None => {
+            fetch_thread(
+                user,
+                thread_id,
+                bridge.config.backfill.initial_messages.max(1),
+            )
+            .await?
+        }
+    };
+    let portal = create_portal_room(bridge, user, &thread).await?;
+    Ok((portal, Some(thread)))
+}
+
+async fn invite_user_once(bridge: &Bridge, room: &str, mxid: &str) {
+    let key = (room.to_string(), mxid.to_string());
+    if bridge.invited.contains(&key) {
+        return;
+    }
+    if let (Ok(room_id), Ok(user)) = (RoomId::parse(room), UserId::parse(mxid)) {
+        match bridge.intents.bot().invite(&room_id, &user).await {
+            Ok(()) => {
+                bridge.invited.insert(key);
+            }
+            Err(e) => tracing::debug!(room, mxid, "invite not sent: {e}"),
+        }
+    }
+}
+
+fn room_name(bridge: &Bridge, thread: &Thread, is_group: bool) -> Option<String> {
+    let templates = &bridge.config.bridge;
+    if is_group {
+        let title = thread.thread_title.clone().unwrap_or_else(|| {
+            thread
+                .users
+                .iter()
+                .map(|u| u.username.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        Some(templates.group_chat_name_template.replace("{name}", &title))
+            .filter(|n| !n.trim().is_empty())
+    } else {
+        let other = thread.users.first()?;
+        let name = other
+            .full_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(&other.username);
+        Some(
+            templates
+                .private_chat_name_template
+                .replace("{displayname}", name)
+                .replace("{username}", &other.username),
+        )
+        .filter(|n| !n.trim().is_empty())
+    }
+}
+
+fn bridge_state(
+    bridge: &Bridge,
+    thread: &Thread,
+    name: Option<&str>,
+) -> Vec<Raw<ruma::events::AnyInitialStateEvent>> {
+    let state_key = format!("net.matrix-instagram://instagram/{}", thread.thread_id);
+    let content = json!({
+        "bridgebot": bridge.bot.as_str(),
+        "protocol": { "id": "instagram", "displayname": "Instagram", "external_url": "https://www.instagram.com/" },
+        "channel": { "id": thread.thread_id.to_string(), "displayname": name },
+    });
+    ["m.bridge", "uk.half-shot.bridge"]
+        .iter()
+        .filter_map(|kind| {
+            let event = json!({ "type": kind, "state_key": state_key, "content": content });
+            serde_json::value::to_raw_value(&event)
+                .ok()
+                .map(Raw::from_json)
+        })
+        .collect()
+}
+
+async fn create_portal_room(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread: &Thread,
+) -> Result<PortalRow, ApplyError> {
+    let is_group = thread.is_group.unwrap_or(thread.users.len() > 1);
+    let receiver = receiver_key(is_group, &user.mxid);
+    let thread_id = thread.thread_id.to_string();
+    remember_users(bridge, thread, Some(user));
+    // Ghost profiles first, so the room shows names from the start.
+    let mut ghosts = Vec::new();
+    for u in &thread.users {
+        match ghost::ensure_ghost(bridge, user, u.pk.get(), Some(u)).await {
+            Ok(intent) => ghosts.push(intent),
+            Err(e) => tracing::warn!(pk = u.pk.get(), "ghost not ready: {e}"),
+        }
+    }
+    let name = room_name(bridge, thread, is_group);
+    let invitee = UserId::parse(&user.mxid)
+        .map_err(|e| ApplyError::Permanent(format!("bad user id {}: {e}", user.mxid)))?;
+    let mut request = create_room::v3::Request::new();
+    request.name = name.clone();
+    request.is_direct = !is_group;
+    request.invite = vec![invitee];
+    request.preset = Some(create_room::v3::RoomPreset::PrivateChat);
+    request.initial_state = bridge_state(bridge, thread, name.as_deref());
+    let room_id: OwnedRoomId = bridge.intents.bot().create_room(request).await?;
+    tracing::info!(thread = thread_id, room = %room_id, is_group, "created portal room");
+    let portal = PortalRow {
+        thread_id: thread_id.clone(),
+        receiver,
+        room_id: Some(room_id.to_string()),
+        is_group,
+        name: name.clone(),
+        name_set: name.is_some(),
+        pending: thread.pending.unwrap_or(false),
+        ..Default::default()
+    };
+    bridge.store.upsert_portal(&portal).await?;
+    bridge
+        .invited
+        .insert((room_id.to_string(), user.mxid.clone()));
+    for intent in ghosts {
+        if let Err(e) = intent.ensure_joined(&room_id).await {
+            tracing::warn!(ghost = %intent.user_id(), "ghost cannot join the portal: {e}");
+        }
+    }
+    Ok(portal)
+}
+
+/// Updates a group portal's name and members from a fresh thread.
+pub async fn update_from_thread(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    portal: &PortalRow,
+    thread: &Thread,
+) -> Result<(), ApplyError> {
+    remember_users(bridge, thread, Some(user));
+    let Some(room) = portal.room_id.as_deref() else {
+        return Ok(());
+    };
+    let room_id = RoomId::parse(room).map_err(|e| ApplyError::Permanent(e.to_string()))?;
+    for u in &thread.users {
+        let intent = ghost::ensure_ghost(bridge, user, u.pk.get(), Some(u)).await?;
+        intent.ensure_joined(&room_id).await?;
+    }
+    for u in &thread.left_users {
+        let intent = ghost::ghost_intent(bridge, u.pk.get())?;
+        if let Err(e) = intent.leave(&room_id).await {
+            tracing::debug!("ghost leave: {e}");
+        }
+    }
+    if portal.is_group {
+        let name = room_name(bridge, thread, true);
+        if name.is_some() && name != portal.name {
+            let content = ruma::events::room::name::RoomNameEventContent::new(
+                name.clone().unwrap_or_default(),
+            );
+            bridge
+                .intents
+                .bot()
+                .send_state(&room_id, "", &content)
+                .await?;
+            let mut updated = portal.clone();
+            updated.name = name;
+            updated.name_set = true;
+            bridge.store.upsert_portal(&updated).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Shows (or stops) a ghost typing in the user's portal of a thread.
+pub async fn ghost_typing(
+    bridge: &Arc<Bridge>,
+    mxid: &str,
+    thread_id: &str,
+    sender: i64,
+    ttl: Option<Duration>,
+) -> Result<(), ApplyError> {
+    let Some(portal) = find_portal(bridge, thread_id, mxid).await? else {
+        return Ok(());
+    };
+    let Some(room) = portal.room_id.as_deref() else {
+        return Ok(());
+    };
+    let room_id = RoomId::parse(room).map_err(|e| ApplyError::Permanent(e.to_string()))?;
+    let intent = ghost::ghost_intent(bridge, sender)?;
+    intent.typing(&room_id, ttl).await?;
+    Ok(())
+}
