@@ -4,8 +4,13 @@
 //!
 //! Run through `scripts/test`; on their own these tests fail with a message saying so.
 
+#[path = "../it/support/mod.rs"]
+mod support;
+
+mod bridging;
 mod matrix_client;
 mod skeleton;
+mod world;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -16,6 +21,8 @@ use matrix_instagram::config::Config;
 pub struct Env {
     pub homeserver: String,
     pub config: Config,
+    /// The fake Instagram the bridge talks to.
+    pub world: world::World,
 }
 
 /// The environment, with the bridge started once for the whole test process.
@@ -33,13 +40,18 @@ pub fn env() -> &'static Env {
         };
         let config = Config::load(config_path.as_ref())
             .unwrap_or_else(|e| panic!("bad e2e config {config_path}: {e}"));
-        start_bridge(config.clone());
-        Env { homeserver, config }
+        let (world, config) = start_bridge(config);
+        Env {
+            homeserver,
+            config,
+            world,
+        }
     })
 }
 
-/// Starts the bridge on a runtime of its own that lives as long as the test process.
-fn start_bridge(config: Config) {
+/// Starts the fake Instagram and the bridge (pointed at it) on a runtime of its own that
+/// lives as long as the test process.
+fn start_bridge(mut config: Config) -> (world::World, Config) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -48,17 +60,40 @@ fn start_bridge(config: Config) {
             .build()
             .expect("bridge runtime");
         runtime.block_on(async move {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info,matrix_instagram=debug".into()),
-                )
-                .with_test_writer()
-                .try_init();
-            let running = matrix_instagram::app::start(config)
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,matrix_instagram=debug".into());
+            // The bridge runs on its own thread: log to the file the script names (it prints
+            // the file when a test fails).
+            match std::env::var("MI_E2E_LOG")
+                .ok()
+                .and_then(|p| std::fs::File::create(p).ok())
+            {
+                Some(file) => {
+                    let _ = tracing_subscriber::fmt()
+                        .with_env_filter(filter)
+                        .with_ansi(false)
+                        .with_writer(std::sync::Mutex::new(file))
+                        .try_init();
+                }
+                None => {
+                    let _ = tracing_subscriber::fmt()
+                        .with_env_filter(filter)
+                        .with_test_writer()
+                        .try_init();
+                }
+            }
+            let world = world::World::start().await;
+            config.instagram.api_base_url = world.ig.api_base().parse().expect("fake api url");
+            config.instagram.upload_base_url =
+                world.ig.upload_base().parse().expect("fake upload url");
+            config.instagram.mqtt.host = "127.0.0.1".into();
+            config.instagram.mqtt.port = world.broker.plain_addr.port();
+            config.instagram.mqtt.tls = false;
+            config.instagram.min_request_gap_ms = 0;
+            let running = matrix_instagram::app::start(config.clone())
                 .await
                 .expect("the bridge starts");
-            let _ = ready_tx.send(());
+            let _ = ready_tx.send((world, config));
             // Keep the bridge alive until the process ends.
             std::future::pending::<()>().await;
             drop(running);
@@ -66,5 +101,5 @@ fn start_bridge(config: Config) {
     });
     ready_rx
         .recv_timeout(Duration::from_secs(60))
-        .expect("the bridge did not start within 60 s");
+        .expect("the bridge did not start within 60 s")
 }

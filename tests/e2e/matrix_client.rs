@@ -11,6 +11,8 @@ pub struct User {
     token: String,
     base: String,
     http: reqwest::Client,
+    /// The `next_batch` of the last incremental sync (Synapse caches identical initial syncs).
+    since: tokio::sync::Mutex<Option<String>>,
 }
 
 fn http() -> reqwest::Client {
@@ -64,6 +66,7 @@ impl User {
                 .to_string(),
             base: base.to_string(),
             http,
+            since: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -223,6 +226,130 @@ impl User {
             assert!(
                 Instant::now() < deadline,
                 "{user} never reached membership {membership} in {room} (is {now:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The next incremental sync (waits up to a second for news).
+    pub async fn sync_next(&self) -> Value {
+        let mut since = self.since.lock().await;
+        let path = match since.as_deref() {
+            Some(s) => format!("/_matrix/client/v3/sync?timeout=1000&since={s}"),
+            None => "/_matrix/client/v3/sync?timeout=0".to_string(),
+        };
+        let (status, body) = self.call(reqwest::Method::GET, &path, None).await;
+        assert_eq!(status, 200, "sync: {body}");
+        if let Some(next) = body["next_batch"].as_str() {
+            *since = Some(next.to_string());
+        }
+        body
+    }
+
+    /// Waits for an invite to a room whose invite state satisfies `pred`; returns the room id.
+    pub async fn wait_for_invite(&self, what: &str, pred: impl Fn(&[Value]) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let body = self.sync_next().await;
+            if let Some(invites) = body["rooms"]["invite"].as_object() {
+                for (room, data) in invites {
+                    let events = data["invite_state"]["events"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    if pred(&events) {
+                        return room.clone();
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no invite for {what} arrived; last sync: {body}"
+            );
+        }
+    }
+
+    /// Waits until `reader`'s read receipt in `room` points at `event_id`.
+    pub async fn wait_for_receipt(&self, room: &str, reader: &str, event_id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = self.sync_next().await;
+            let events = body["rooms"]["join"][room]["ephemeral"]["events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for e in events.iter().filter(|e| e["type"] == "m.receipt") {
+                if e["content"][event_id]["m.read"].get(reader).is_some() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no read receipt of {reader} on {event_id}"
+            );
+        }
+    }
+
+    pub async fn join(&self, room: &str) {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/_matrix/client/v3/join/{room}"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, 200, "join: {body}");
+    }
+
+    pub async fn send_event(&self, room: &str, event_type: &str, content: Value) -> String {
+        let txn = uuid::Uuid::new_v4().simple().to_string();
+        let (status, body) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/_matrix/client/v3/rooms/{room}/send/{event_type}/{txn}"),
+                Some(content),
+            )
+            .await;
+        assert_eq!(status, 200, "send {event_type}: {body}");
+        body["event_id"].as_str().expect("event_id").to_string()
+    }
+
+    pub async fn redact(&self, room: &str, event_id: &str) {
+        let txn = uuid::Uuid::new_v4().simple().to_string();
+        let (status, body) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/_matrix/client/v3/rooms/{room}/redact/{event_id}/{txn}"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, 200, "redact: {body}");
+    }
+
+    /// Fetches one event as this user sees it.
+    pub async fn event(&self, room: &str, event_id: &str) -> Value {
+        let (status, body) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/_matrix/client/v3/rooms/{room}/event/{event_id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "event: {body}");
+        body
+    }
+
+    /// Waits until an event is redacted (its content emptied).
+    pub async fn wait_redacted(&self, room: &str, event_id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let e = self.event(room, event_id).await;
+            if e["unsigned"]["redacted_because"].is_object() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{event_id} was never redacted: {e}"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -105,18 +105,18 @@ pub(crate) fn route(fake: &FakeInstagram, r: &Req, segs: &[&str]) -> Option<Resp
                     .accounts
                     .iter()
                     .filter(|a| a.username.to_lowercase().contains(&q))
-                    .map(|a| a.user_json())
+                    .map(|a| a.user_json(&st.base))
                     .collect();
                 Resp::ok(json!({"num_results": users.len(), "users": users}))
             }
             ("GET", ["users", pk, "info"]) => {
                 match pk.parse::<i64>().ok().and_then(|pk| st.account(pk)) {
-                    Some(a) => Resp::ok(json!({"user": a.user_json()})),
+                    Some(a) => Resp::ok(json!({"user": a.user_json(&st.base)})),
                     None => Resp::fail(404, "User not found"),
                 }
             }
             ("GET", ["users", name, "usernameinfo"]) => match st.account_by_name(name) {
-                Some(a) => Resp::ok(json!({"user": a.user_json()})),
+                Some(a) => Resp::ok(json!({"user": a.user_json(&st.base)})),
                 None => Resp::fail(404, "User not found"),
             },
             _ => return None,

@@ -201,6 +201,12 @@ impl FakeInstagram {
             challenge: None,
             login_error: None,
         });
+        // Its profile picture, served by the fake CDN (a JPEG header is all a sniffer needs).
+        let mut pic = vec![
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+        ];
+        pic.extend_from_slice(&pk.to_be_bytes());
+        self.add_cdn_object(&format!("pic/{pk}.jpg"), pic);
         self
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{Value, json};
 
 /// Two-factor settings of an account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TwoFactor {
     pub totp_code: Option<String>,
     pub sms_code: Option<String>,
@@ -35,11 +35,14 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn user_json(&self) -> Value {
+    /// The user as Instagram shows it; the profile picture is on the fake's own CDN (`base`),
+    /// so nothing outside loopback is ever fetched.
+    pub fn user_json(&self, base: &str) -> Value {
         json!({
             "pk": self.pk, "pk_id": self.pk.to_string(), "username": self.username,
             "full_name": self.full_name,
-            "profile_pic_url": format!("https://cdn.example/pic/{}.jpg", self.pk),
+            "profile_pic_url": format!("{base}/cdn/pic/{}.jpg", self.pk),
+            "profile_pic_id": format!("{}_pic", self.pk),
             "is_private": false, "is_verified": false,
             "interop_messaging_user_fbid": self.pk + 1_000_000,
         })
@@ -243,7 +246,7 @@ impl State {
 
     pub fn user_json(&self, pk: i64) -> Value {
         self.account(pk)
-            .map(Account::user_json)
+            .map(|a| a.user_json(&self.base))
             .unwrap_or_else(|| json!({"pk": pk, "username": format!("user{pk}"), "full_name": ""}))
     }
 

@@ -1,0 +1,363 @@
+//! The bridge end to end: a Matrix user logs in to the fake Instagram through the bot, gets a
+//! room per thread, and messages, reactions, unsends and read markers cross both ways.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::env;
+use crate::matrix_client::{User, unique};
+
+fn bot_id() -> String {
+    env().config.bot_user_id()
+}
+
+fn unique_pk() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static NEXT: AtomicI64 = AtomicI64::new(0);
+    let base = (std::process::id() as i64 % 10_000) * 1_000_000 + 17_000_000_000;
+    base + NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+fn ghost(pk: i64) -> String {
+    format!("@instagram_{pk}:{}", env().config.homeserver.domain)
+}
+
+fn body_is(e: &Value, body: &str) -> bool {
+    e["type"] == "m.room.message" && e["content"]["body"] == body
+}
+
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Logs a fresh Matrix user in to a fresh Instagram account with one DM thread; returns the
+/// user, their management room, the portal room, and the Instagram ids.
+struct Scene {
+    user: User,
+    management: String,
+    portal: String,
+    me_pk: i64,
+    bob_pk: i64,
+    thread: String,
+}
+
+async fn scene(history: &[&str]) -> Scene {
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let me_pk = unique_pk();
+    let bob_pk = unique_pk();
+    let me_name = format!("me_{me_pk}");
+    let bob_name = format!("bob_{bob_pk}");
+    w.ig.add_account(&me_name, "correct horse battery", me_pk);
+    w.ig.add_account(&bob_name, "unused", bob_pk);
+    let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
+    for text in history {
+        w.ig.push_text(&thread, bob_pk, text);
+    }
+
+    let user = User::register(&env.homeserver, &unique("igu")).await;
+    let management = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&management, &bot, None, |b| {
+        b.contains("Instagram bridge bot")
+    })
+    .await;
+    let login = user
+        .send_text(
+            &management,
+            &format!("login {me_name} correct horse battery"),
+        )
+        .await;
+    let answer = user
+        .wait_for_notice_after(&management, &bot, Some(&login), |_| true)
+        .await;
+    assert_eq!(
+        answer,
+        format!(
+            "Successfully logged in as @{me_name}. Your recent conversations will appear shortly."
+        )
+    );
+    // The message holding the password is gone from the room.
+    user.wait_redacted(&management, &login).await;
+
+    let expected_name = format!("{bob_name} full");
+    let portal = user
+        .wait_for_invite("the DM portal", |events| {
+            events.iter().any(|e| {
+                e["type"] == "m.room.name" && e["content"]["name"] == expected_name.as_str()
+            })
+        })
+        .await;
+    user.join(&portal).await;
+    Scene {
+        user,
+        management,
+        portal,
+        me_pk,
+        bob_pk,
+        thread,
+    }
+}
+
+#[tokio::test]
+async fn login_creates_portals_with_history_and_messages_cross_both_ways() {
+    let env = env();
+    let w = &env.world;
+    let s = scene(&["hello from before", "second old message"]).await;
+    let bob = ghost(s.bob_pk);
+
+    // Backfill: the history, in order, from the contact's ghost, with Instagram's timestamps.
+    let first = s
+        .user
+        .wait_for(&s.portal, "the backfilled history", |e| {
+            body_is(e, "second old message")
+        })
+        .await;
+    let timeline = s.user.timeline(&s.portal).await;
+    let history: Vec<&Value> = timeline
+        .iter()
+        .filter(|e| e["type"] == "m.room.message" && e["sender"] == bob.as_str())
+        .collect();
+    assert_eq!(
+        history
+            .iter()
+            .map(|e| e["content"]["body"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        vec!["hello from before", "second old message"]
+    );
+    let items = w.ig.items(&s.thread);
+    let ig_ts_ms = items[1]["timestamp"].as_i64().unwrap_or_default() / 1000;
+    assert_eq!(
+        first["origin_server_ts"].as_i64(),
+        Some(ig_ts_ms),
+        "original timestamp kept"
+    );
+    // The room is marked as a bridge room.
+    assert_eq!(
+        s.user.display_name(&bob).await.as_deref(),
+        Some(format!("bob_{} full (Instagram)", s.bob_pk).as_str())
+    );
+
+    // Instagram → Matrix, live over the realtime connection.
+    let live_id =
+        w.ig.push_text(&s.thread, s.bob_pk, "live hello <b>not bold</b>");
+    let live = s
+        .user
+        .wait_for(&s.portal, "the live message", |e| {
+            body_is(e, "live hello <b>not bold</b>")
+        })
+        .await;
+    assert_eq!(live["sender"], bob.as_str());
+    assert!(
+        live["content"].get("formatted_body").is_none(),
+        "never interpreted as HTML"
+    );
+
+    // Matrix → Instagram over the realtime connection, and its echo is not bridged back.
+    let mine = s.user.send_text(&s.portal, "hi from matrix").await;
+    wait_until("the send on /ig_send_message", || async {
+        w.sent_commands(s.me_pk)
+            .iter()
+            .any(|c| c["action"] == "send_item" && c["text"] == "hi from matrix")
+    })
+    .await;
+    let cmd = w
+        .sent_commands(s.me_pk)
+        .into_iter()
+        .find(|c| c["text"] == "hi from matrix")
+        .unwrap_or_default();
+    assert_eq!(cmd["thread_id"], s.thread.as_str());
+    assert_eq!(cmd["item_type"], "text");
+    assert!(
+        cmd["client_context"]
+            .as_str()
+            .is_some_and(|c| c.len() >= 18),
+        "{cmd}"
+    );
+    // A reply from Matrix carries the replied item.
+    let reply = s
+        .user
+        .send_event(
+            &s.portal,
+            "m.room.message",
+            json!({
+                "msgtype": "m.text",
+                "body": "> <@x:y> live hello\n\nanswering",
+                "m.relates_to": {"m.in_reply_to": {"event_id": live["event_id"]}},
+            }),
+        )
+        .await;
+    wait_until("the reply on /ig_send_message", || async {
+        w.sent_commands(s.me_pk)
+            .iter()
+            .any(|c| c["text"] == "answering")
+    })
+    .await;
+    let cmd = w
+        .sent_commands(s.me_pk)
+        .into_iter()
+        .find(|c| c["text"] == "answering")
+        .unwrap_or_default();
+    assert_eq!(cmd["replied_to_item_id"], live_id.as_str(), "{cmd}");
+    // Give the echoes time to arrive, then check nothing was doubled.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let timeline = s.user.timeline(&s.portal).await;
+    for (body, event) in [("hi from matrix", &mine), ("answering", &reply)] {
+        let copies: Vec<&Value> = timeline
+            .iter()
+            .filter(|e| {
+                e["type"] == "m.room.message"
+                    && e["content"]["body"]
+                        .as_str()
+                        .is_some_and(|b| b.ends_with(body))
+            })
+            .collect();
+        assert_eq!(copies.len(), 1, "{body} appears once: {copies:?}");
+        assert_eq!(copies[0]["event_id"], event.as_str());
+    }
+
+    // Instagram reaction → Matrix reaction from the ghost; removal → redaction.
+    w.react(s.bob_pk, &s.thread, &live_id, Some("😂"));
+    let reaction = s
+        .user
+        .wait_for(&s.portal, "the reaction", |e| {
+            e["type"] == "m.reaction" && e["content"]["m.relates_to"]["key"] == "😂"
+        })
+        .await;
+    assert_eq!(reaction["sender"], bob.as_str());
+    assert_eq!(
+        reaction["content"]["m.relates_to"]["event_id"],
+        live["event_id"]
+    );
+    w.react(s.bob_pk, &s.thread, &live_id, None);
+    s.user
+        .wait_redacted(&s.portal, reaction["event_id"].as_str().unwrap_or_default())
+        .await;
+
+    // Matrix reaction → Instagram reaction.
+    s.user
+        .send_event(
+            &s.portal,
+            "m.reaction",
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": live["event_id"], "key": "👍"}}),
+        )
+        .await;
+    wait_until("the reaction command", || async {
+        w.sent_commands(s.me_pk).iter().any(|c| {
+            c["item_type"] == "reaction" && c["emoji"] == "👍" && c["item_id"] == live_id.as_str()
+        })
+    })
+    .await;
+
+    // Unsend on Instagram → redaction in Matrix.
+    assert!(w.ig.remove_item(&s.thread, &live_id));
+    s.user
+        .wait_redacted(&s.portal, live["event_id"].as_str().unwrap_or_default())
+        .await;
+
+    // ping tells the truth.
+    let asked = s.user.send_text(&s.management, "ping").await;
+    let pong = s
+        .user
+        .wait_for_notice_after(&s.management, &bot_id(), Some(&asked), |_| true)
+        .await;
+    assert!(pong.contains(&format!("@me_{}", s.me_pk)), "{pong}");
+    assert!(pong.contains("Realtime connection: connected."), "{pong}");
+}
+
+#[tokio::test]
+async fn read_markers_cross_from_instagram() {
+    let env = env();
+    let w = &env.world;
+    let s = scene(&["are you there?"]).await;
+    let item = w.ig.items(&s.thread)[0]["item_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let backfilled = s
+        .user
+        .wait_for(&s.portal, "the history", |e| body_is(e, "are you there?"))
+        .await;
+    let target = backfilled["event_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(w.ig.mark_seen_as(s.bob_pk, &s.thread, &item));
+    s.user
+        .wait_for_receipt(&s.portal, &ghost(s.bob_pk), &target)
+        .await;
+}
+
+#[tokio::test]
+async fn login_with_two_factor_and_wrong_passwords() {
+    use crate::support::fake_instagram::TwoFactor;
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let pk = unique_pk();
+    let name = format!("tf_{pk}");
+    w.ig.add_account(&name, "s3cret pass", pk);
+    w.ig.set_two_factor(
+        &name,
+        TwoFactor {
+            totp_code: Some("123456".into()),
+            ..Default::default()
+        },
+    );
+    let user = User::register(&env.homeserver, &unique("tfu")).await;
+    let room = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&room, &bot, None, |b| b.contains("Instagram bridge bot"))
+        .await;
+
+    // A wrong password is refused with Instagram's reason, and the message is removed.
+    let wrong = user.send_text(&room, &format!("login {name} nope")).await;
+    let answer = user
+        .wait_for_notice_after(&room, &bot, Some(&wrong), |_| true)
+        .await;
+    assert!(answer.starts_with("Login failed:"), "{answer}");
+    user.wait_redacted(&room, &wrong).await;
+
+    // Step by step: username, password (removed), then the authenticator code.
+    let asked = user.send_text(&room, "login").await;
+    user.wait_for_notice_after(&room, &bot, Some(&asked), |b| b.contains("username"))
+        .await;
+    let asked = user.send_text(&room, &name).await;
+    user.wait_for_notice_after(&room, &bot, Some(&asked), |b| b.contains("password"))
+        .await;
+    let secret = user.send_text(&room, "s3cret pass").await;
+    let prompt = user
+        .wait_for_notice_after(&room, &bot, Some(&secret), |_| true)
+        .await;
+    assert!(prompt.contains("authenticator app"), "{prompt}");
+    user.wait_redacted(&room, &secret).await;
+    let bad = user.send_text(&room, "000000").await;
+    let retry = user
+        .wait_for_notice_after(&room, &bot, Some(&bad), |_| true)
+        .await;
+    assert!(retry.contains("Send the code again"), "{retry}");
+    let good = user.send_text(&room, "123456").await;
+    let done = user
+        .wait_for_notice_after(&room, &bot, Some(&good), |_| true)
+        .await;
+    assert!(
+        done.starts_with(&format!("Successfully logged in as @{name}")),
+        "{done}"
+    );
+    // The password never appears in what the user's client can see.
+    let timeline = user.timeline(&room).await;
+    assert!(
+        !serde_json::to_string(&timeline)
+            .unwrap_or_default()
+            .contains("s3cret"),
+        "the password is gone from the room"
+    );
+}

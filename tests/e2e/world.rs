@@ -1,0 +1,140 @@
+//! The fake Instagram world of the end-to-end tests: the fake HTTP API and the fake MQTToT
+//! broker sharing one state. What happens in the fake Instagram (a contact writes, reacts,
+//! unsends, reads, types) reaches every participant's realtime connection as Instagram would
+//! send it: iris patches on `/ig_message_sync`, typing on `/ig_realtime_sub`.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::support::fake_broker::{BrokerOptions, FakeBroker};
+use crate::support::fake_instagram::FakeInstagram;
+use crate::support::fake_instagram::state::FakeEvent;
+
+pub struct World {
+    pub ig: FakeInstagram,
+    pub broker: Arc<FakeBroker>,
+}
+
+impl World {
+    /// Starts both fakes and the glue between them on the current runtime.
+    pub async fn start() -> World {
+        let ig = FakeInstagram::start().await;
+        let check = ig.clone();
+        let broker = Arc::new(
+            FakeBroker::start(BrokerOptions {
+                password_check: Arc::new(move |p| check.account_for_mqtt_password(p)),
+            })
+            .await,
+        );
+        let world = World { ig, broker };
+        world.spawn_glue();
+        world
+    }
+
+    fn participants(&self, thread_id: &str) -> Vec<i64> {
+        self.ig
+            .thread(thread_id)
+            .map(|t| t.users)
+            .unwrap_or_default()
+    }
+
+    fn spawn_glue(&self) {
+        let mut events = self.ig.subscribe_events();
+        let ig = self.ig.clone();
+        let broker = self.broker.clone();
+        tokio::spawn(async move {
+            while let Ok(event) = events.recv().await {
+                let thread = match &event {
+                    FakeEvent::ItemAdded { thread_id, .. }
+                    | FakeEvent::ItemChanged { thread_id, .. }
+                    | FakeEvent::ItemRemoved { thread_id, .. }
+                    | FakeEvent::Seen { thread_id, .. }
+                    | FakeEvent::Typing { thread_id, .. }
+                    | FakeEvent::ThreadChanged { thread_id } => thread_id.clone(),
+                };
+                let users = ig.thread(&thread).map(|t| t.users).unwrap_or_default();
+                for pk in users {
+                    match &event {
+                        FakeEvent::ItemAdded { item, .. } | FakeEvent::ItemChanged { item, .. } => {
+                            let op = if matches!(event, FakeEvent::ItemAdded { .. }) {
+                                "add"
+                            } else {
+                                "replace"
+                            };
+                            let path = format!(
+                                "/direct_v2/threads/{thread}/items/{}",
+                                item["item_id"].as_str().unwrap_or_default()
+                            );
+                            broker.push_patch(pk, op, &path, &item.to_string());
+                        }
+                        FakeEvent::ItemRemoved { item_id, .. } => {
+                            let path = format!("/direct_v2/threads/{thread}/items/{item_id}");
+                            broker.push_patch(pk, "remove", &path, item_id);
+                        }
+                        FakeEvent::Seen {
+                            user_pk,
+                            item_id,
+                            timestamp,
+                            ..
+                        } => {
+                            let path = format!(
+                                "/direct_v2/threads/{thread}/participants/{user_pk}/has_seen"
+                            );
+                            let value =
+                                json!({"timestamp": timestamp.to_string(), "item_id": item_id});
+                            broker.push_patch(pk, "replace", &path, &value.to_string());
+                        }
+                        FakeEvent::Typing {
+                            user_pk, typing, ..
+                        } => {
+                            let value = json!({
+                                "timestamp": (chrono_us()).to_string(),
+                                "sender_id": user_pk.to_string(),
+                                "ttl": 12000,
+                                "activity_status": i32::from(*typing),
+                            });
+                            let body = json!({"event": "patch", "data": [{
+                                "op": "add",
+                                "path": format!("/direct_v2/threads/{thread}/activity_indicator_id/{}", uuid::Uuid::new_v4()),
+                                "value": value.to_string(),
+                            }]});
+                            broker.push_realtime_sub(pk, "direct", &body.to_string());
+                        }
+                        FakeEvent::ThreadChanged { .. } => {}
+                    }
+                }
+            }
+        });
+    }
+
+    /// A contact reacts (`Some`) or un-reacts (`None`): the fake's state changes and every
+    /// participant gets the reaction patch.
+    pub fn react(&self, pk: i64, thread_id: &str, item_id: &str, emoji: Option<&str>) {
+        assert!(self.ig.react_as(pk, thread_id, item_id, emoji), "react_as");
+        let path = format!("/direct_v2/threads/{thread_id}/items/{item_id}/reactions/emojis/{pk}");
+        let (op, value) = match emoji {
+            Some(e) => (
+                "add",
+                json!({"timestamp": chrono_us(), "emoji": e, "super_react_type": "none"})
+                    .to_string(),
+            ),
+            None => ("remove", pk.to_string()),
+        };
+        for user in self.participants(thread_id) {
+            self.broker.push_patch(user, op, &path, &value);
+        }
+    }
+
+    /// The `/ig_send_message` commands a user's connection sent.
+    pub fn sent_commands(&self, pk: i64) -> Vec<Value> {
+        self.broker.received_json(pk, "132")
+    }
+}
+
+fn chrono_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
