@@ -261,11 +261,6 @@ pub async fn start_user(
             }),
             _ => None,
         });
-    let cursor = match (fresh_login, stored_cursor) {
-        (false, Some(cursor)) => cursor,
-        _ => initial_sync(bridge, mxid, &client).await?,
-    };
-
     let user = Arc::new(IgUser {
         mxid: mxid.to_string(),
         pk,
@@ -278,6 +273,18 @@ pub async fn start_user(
         }),
         tasks: Mutex::new(Vec::new()),
     });
+    // Registered before anything is queued for it, so its events find it.
+    bridge.users.insert(mxid.to_string(), user.clone());
+    let cursor = match (fresh_login, stored_cursor) {
+        (false, Some(cursor)) => cursor,
+        _ => match initial_sync(bridge, mxid, &client).await {
+            Ok(c) => c,
+            Err(e) => {
+                bridge.users.remove(mxid);
+                return Err(e);
+            }
+        },
+    };
 
     let password = client
         .mqtt_password()
@@ -298,7 +305,6 @@ pub async fn start_user(
     let pump = tokio::spawn(pump_events(bridge.clone(), user.clone(), events));
     let persist = tokio::spawn(persist_session(bridge.clone(), user.clone()));
     lock(&user.tasks).extend([pump, persist]);
-    bridge.users.insert(mxid.to_string(), user.clone());
     Ok(user)
 }
 
