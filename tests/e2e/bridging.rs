@@ -361,3 +361,184 @@ async fn login_with_two_factor_and_wrong_passwords() {
         "the password is gone from the room"
     );
 }
+
+#[tokio::test]
+async fn edits_typing_receipts_unsends_and_failures() {
+    let env = env();
+    let w = &env.world;
+    let s = scene(&["first"]).await;
+    let bob = ghost(s.bob_pk);
+    s.user
+        .wait_for(&s.portal, "the history", |e| body_is(e, "first"))
+        .await;
+
+    // An edit on Instagram becomes an m.replace of the bridged event.
+    let typo_id = w.ig.push_text(&s.thread, s.bob_pk, "teh typo");
+    let typo = s
+        .user
+        .wait_for(&s.portal, "the typo", |e| body_is(e, "teh typo"))
+        .await;
+    let mut edited =
+        w.ig.items(&s.thread)
+            .into_iter()
+            .find(|i| i["item_id"] == typo_id.as_str())
+            .unwrap_or_default();
+    edited["text"] = json!("the typo, fixed");
+    w.broker.push_patch(
+        s.me_pk,
+        "replace",
+        &format!("/direct_v2/threads/{}/items/{typo_id}", s.thread),
+        &edited.to_string(),
+    );
+    let edit = s
+        .user
+        .wait_for(&s.portal, "the edit", |e| {
+            e["content"]["m.relates_to"]["rel_type"] == "m.replace"
+        })
+        .await;
+    assert_eq!(
+        edit["content"]["m.relates_to"]["event_id"],
+        typo["event_id"]
+    );
+    assert_eq!(edit["content"]["m.new_content"]["body"], "the typo, fixed");
+    assert_eq!(edit["sender"], bob.as_str());
+
+    // Your own message sent from the Instagram app shows up as your Instagram ghost.
+    w.ig.send_item_as(
+        s.me_pk,
+        &s.thread,
+        "text",
+        json!({"text": "sent from my phone"}),
+        "7000000000000000123",
+    );
+    let phone = s
+        .user
+        .wait_for(&s.portal, "the message from the app", |e| {
+            body_is(e, "sent from my phone")
+        })
+        .await;
+    assert_eq!(phone["sender"], ghost(s.me_pk).as_str());
+
+    // Typing both ways.
+    w.ig.set_typing_as(s.bob_pk, &s.thread, true);
+    s.user.wait_for_typing(&s.portal, &bob).await;
+    s.user.set_typing(&s.portal, true).await;
+    wait_until("indicate_activity on Instagram", || async {
+        w.sent_commands(s.me_pk).iter().any(|c| {
+            c["action"] == "indicate_activity"
+                && c["thread_id"] == s.thread.as_str()
+                && (c["activity_status"] == 1 || c["activity_status"] == "1")
+        })
+    })
+    .await;
+
+    // A Matrix read receipt marks the item seen on Instagram.
+    s.user
+        .send_receipt(&s.portal, typo["event_id"].as_str().unwrap_or_default())
+        .await;
+    wait_until("mark_seen on Instagram", || async {
+        w.sent_commands(s.me_pk)
+            .iter()
+            .any(|c| c["action"] == "mark_seen" && c["item_id"] == typo_id.as_str())
+    })
+    .await;
+
+    // Redacting your own message unsends it on Instagram.
+    let oops = s.user.send_text(&s.portal, "oops").await;
+    wait_until("the item on Instagram", || async {
+        w.ig.items(&s.thread).iter().any(|i| i["text"] == "oops")
+    })
+    .await;
+    let oops_id =
+        w.ig.items(&s.thread)
+            .into_iter()
+            .find(|i| i["text"] == "oops")
+            .and_then(|i| i["item_id"].as_str().map(str::to_string))
+            .unwrap_or_default();
+    // Wait until the bridge recorded the mapping (the send status arrives after it).
+    s.user
+        .wait_for(&s.portal, "the send status", |e| {
+            e["type"] == "com.beeper.message_send_status"
+                && e["content"]["m.relates_to"]["event_id"] == oops.as_str()
+        })
+        .await;
+    s.user.redact(&s.portal, &oops).await;
+    wait_until("the unsend on Instagram", || async {
+        !w.ig
+            .items(&s.thread)
+            .iter()
+            .any(|i| i["item_id"] == oops_id.as_str())
+    })
+    .await;
+    assert!(
+        w.ig.requests_to(&format!("items/{oops_id}/delete/")).len() == 1,
+        "one unsend request"
+    );
+
+    // A send Instagram refuses is reported in the room, never silently dropped.
+    w.refuse_sends(s.me_pk, Some("thread is locked"));
+    let refused = s.user.send_text(&s.portal, "this one fails").await;
+    let notice = s
+        .user
+        .wait_for_notice_after(&s.portal, &bot_id(), Some(&refused), |b| {
+            b.contains("not delivered")
+        })
+        .await;
+    assert!(notice.contains("thread is locked"), "{notice}");
+    let status = s
+        .user
+        .wait_for(&s.portal, "the failure status", |e| {
+            e["type"] == "com.beeper.message_send_status"
+                && e["content"]["m.relates_to"]["event_id"] == refused.as_str()
+        })
+        .await;
+    assert_eq!(status["content"]["status"], "FAIL");
+    w.refuse_sends(s.me_pk, None);
+}
+
+#[tokio::test]
+async fn group_threads_become_shared_rooms_with_every_member() {
+    let env = env();
+    let w = &env.world;
+    let s = scene(&[]).await;
+    let carol_pk = unique_pk();
+    w.ig.add_account(&format!("carol_{carol_pk}"), "unused", carol_pk);
+    let group =
+        w.ig.add_thread(&[s.bob_pk, s.me_pk, carol_pk], Some("Weekend plans"));
+    // A new thread appears by its first message over the realtime connection.
+    w.ig.push_text(&group, carol_pk, "who's in?");
+    let room = s
+        .user
+        .wait_for_invite("the group portal", |events| {
+            events
+                .iter()
+                .any(|e| e["type"] == "m.room.name" && e["content"]["name"] == "Weekend plans")
+        })
+        .await;
+    s.user.join(&room).await;
+    let first = s
+        .user
+        .wait_for(&room, "the group message", |e| body_is(e, "who's in?"))
+        .await;
+    assert_eq!(first["sender"], ghost(carol_pk).as_str());
+    for member in [ghost(s.bob_pk), ghost(carol_pk)] {
+        s.user.wait_membership(&room, &member, "join").await;
+    }
+    let mine = s.user.send_text(&room, "me!").await;
+    wait_until("the group send", || async {
+        w.ig.items(&group)
+            .iter()
+            .any(|i| i["text"] == "me!" && i["user_id"] == s.me_pk)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let copies = s
+        .user
+        .timeline(&room)
+        .await
+        .into_iter()
+        .filter(|e| body_is(e, "me!"))
+        .count();
+    assert_eq!(copies, 1, "the echo is not bridged back");
+    let _ = mine;
+}

@@ -290,6 +290,49 @@ impl User {
         }
     }
 
+    /// Waits until `who` is shown typing in `room`.
+    pub async fn wait_for_typing(&self, room: &str, who: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = self.sync_next().await;
+            let events = body["rooms"]["join"][room]["ephemeral"]["events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if events.iter().any(|e| {
+                e["type"] == "m.typing"
+                    && e["content"]["user_ids"]
+                        .as_array()
+                        .is_some_and(|ids| ids.iter().any(|i| i == who))
+            }) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{who} never typed in {room}");
+        }
+    }
+
+    pub async fn set_typing(&self, room: &str, typing: bool) {
+        let (status, body) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/_matrix/client/v3/rooms/{room}/typing/{}", self.user_id),
+                Some(json!({"typing": typing, "timeout": 10000})),
+            )
+            .await;
+        assert_eq!(status, 200, "typing: {body}");
+    }
+
+    pub async fn send_receipt(&self, room: &str, event_id: &str) {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/_matrix/client/v3/rooms/{room}/receipt/m.read/{event_id}"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, 200, "receipt: {body}");
+    }
+
     pub async fn join(&self, room: &str) {
         let (status, body) = self
             .call(

@@ -3,17 +3,20 @@
 //! unsends, reads, types) reaches every participant's realtime connection as Instagram would
 //! send it: iris patches on `/ig_message_sync`, typing on `/ig_realtime_sub`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::support::fake_broker::{BrokerOptions, FakeBroker};
+use crate::support::fake_broker::{AckMode, BrokerOptions, FakeBroker};
 use crate::support::fake_instagram::FakeInstagram;
 use crate::support::fake_instagram::state::FakeEvent;
 
 pub struct World {
     pub ig: FakeInstagram,
     pub broker: Arc<FakeBroker>,
+    /// Accounts whose realtime sends are refused, with the refusal message.
+    refusals: Arc<Mutex<HashMap<i64, String>>>,
 }
 
 impl World {
@@ -27,9 +30,32 @@ impl World {
             })
             .await,
         );
-        let world = World { ig, broker };
+        let refusals: Arc<Mutex<HashMap<i64, String>>> = Arc::default();
+        // Realtime sends act on the shared fake Instagram, which then publishes the created
+        // item to every participant (the sender's echo included), as Instagram does.
+        let (state, refused) = (ig.clone(), refusals.clone());
+        broker.set_ack_mode(AckMode::Delegate(Arc::new(move |pk, cmd| {
+            if let Some(message) = refused.lock().unwrap_or_else(|p| p.into_inner()).get(&pk) {
+                return Err(message.clone());
+            }
+            apply_command(&state, pk, cmd)
+        })));
+        let world = World {
+            ig,
+            broker,
+            refusals,
+        };
         world.spawn_glue();
         world
+    }
+
+    /// Makes Instagram refuse every realtime send of `pk` with `message` (`None`: accept again).
+    pub fn refuse_sends(&self, pk: i64, message: Option<&str>) {
+        let mut map = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        match message {
+            Some(m) => map.insert(pk, m.to_string()),
+            None => map.remove(&pk),
+        };
     }
 
     fn participants(&self, thread_id: &str) -> Vec<i64> {
@@ -129,6 +155,67 @@ impl World {
     /// The `/ig_send_message` commands a user's connection sent.
     pub fn sent_commands(&self, pk: i64) -> Vec<Value> {
         self.broker.received_json(pk, "132")
+    }
+}
+
+/// What Instagram does with an `/ig_send_message` command.
+fn apply_command(
+    ig: &FakeInstagram,
+    pk: i64,
+    cmd: &Value,
+) -> Result<Option<(String, i64)>, String> {
+    let thread = cmd["thread_id"].as_str().unwrap_or_default();
+    let ctx = cmd["client_context"].as_str().unwrap_or_default();
+    match (cmd["action"].as_str(), cmd["item_type"].as_str()) {
+        (Some("send_item"), Some("text")) => {
+            let mut fields = json!({"text": cmd["text"]});
+            if let Some(replied) = cmd["replied_to_item_id"].as_str() {
+                fields["replied_to_message"] = json!({"item_id": replied});
+            }
+            let item = ig
+                .send_item_as(pk, thread, "text", fields, ctx)
+                .ok_or("thread not found")?;
+            Ok(Some((
+                item["item_id"].as_str().unwrap_or_default().to_string(),
+                item["timestamp"].as_i64().unwrap_or_default(),
+            )))
+        }
+        (Some("send_item"), Some("link")) => {
+            let fields = json!({"link": {"text": cmd["link_text"], "client_context": ctx}});
+            let item = ig
+                .send_item_as(pk, thread, "link", fields, ctx)
+                .ok_or("thread not found")?;
+            Ok(Some((
+                item["item_id"].as_str().unwrap_or_default().to_string(),
+                item["timestamp"].as_i64().unwrap_or_default(),
+            )))
+        }
+        (Some("send_item"), Some("reaction")) => {
+            let item = cmd["item_id"].as_str().unwrap_or_default();
+            let emoji = cmd["emoji"]
+                .as_str()
+                .filter(|e| !e.is_empty() && cmd["reaction_status"] != "deleted");
+            if ig.react_as(pk, thread, item, emoji) {
+                Ok(None)
+            } else {
+                Err("item not found".into())
+            }
+        }
+        (Some("mark_seen"), _) => {
+            let item = cmd["item_id"].as_str().unwrap_or_default();
+            ig.mark_seen_as(pk, thread, item);
+            Ok(None)
+        }
+        (Some("indicate_activity"), _) => {
+            let on = match &cmd["activity_status"] {
+                Value::String(s) => s != "0",
+                Value::Number(n) => n.as_i64() != Some(0),
+                _ => false,
+            };
+            ig.set_typing_as(pk, thread, on);
+            Ok(None)
+        }
+        _ => Ok(None),
     }
 }
 

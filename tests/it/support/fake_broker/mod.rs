@@ -23,8 +23,14 @@ pub use connect_check::ConnectInfo;
 /// Maps a CONNECT password (`sessionid=…` / `authorization=Bearer …`) to the account's pk.
 pub type PasswordCheck = Arc<dyn Fn(&str) -> Option<i64> + Send + Sync>;
 
+/// Applies an `/ig_send_message` command of account `pk` somewhere else (the shared fake
+/// Instagram state): `Ok(Some((item_id, timestamp_us)))` for a created item, `Ok(None)` for a
+/// command that creates none, `Err(message)` for a refusal.
+pub type SendHandler =
+    Arc<dyn Fn(i64, &serde_json::Value) -> Result<Option<(String, i64)>, String> + Send + Sync>;
+
 /// How the broker answers `/ig_send_message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum AckMode {
     /// `item_ack` ok + echo of the created item on 146.
     Echo,
@@ -32,6 +38,20 @@ pub enum AckMode {
     Fail(String),
     /// No answer at all.
     Silent,
+    /// The handler applies the command; the ack reports its outcome. The echo is the
+    /// handler's business (the shared state publishes what it creates).
+    Delegate(SendHandler),
+}
+
+impl std::fmt::Debug for AckMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AckMode::Echo => f.write_str("Echo"),
+            AckMode::Fail(m) => write!(f, "Fail({m:?})"),
+            AckMode::Silent => f.write_str("Silent"),
+            AckMode::Delegate(_) => f.write_str("Delegate(..)"),
+        }
+    }
 }
 
 /// Start options.

@@ -193,6 +193,19 @@ fn on_command(inner: &Inner, pk: i64, cmd: &serde_json::Value, out: &mut Vec<Pac
     let thread_id = cmd["thread_id"].as_str().unwrap_or_default().to_owned();
     match inner.ack_mode() {
         AckMode::Silent => {}
+        AckMode::Delegate(handler) => {
+            let ack = match handler(pk, cmd) {
+                Ok(Some((item_id, ts))) => serde_json::json!({"action": "item_ack",
+                    "status_code": "200", "status": "ok",
+                    "payload": {"client_context": ctx, "item_id": item_id,
+                        "timestamp": ts.to_string(), "thread_id": thread_id}}),
+                Ok(None) => serde_json::json!({"action": "item_ack", "status_code": "200",
+                    "status": "ok", "payload": {"client_context": ctx}}),
+                Err(message) => serde_json::json!({"action": "item_ack", "status_code": "400",
+                    "status": "fail", "payload": {"client_context": ctx, "message": message}}),
+            };
+            out.push(publish(133, ack.to_string().as_bytes()));
+        }
         AckMode::Fail(message) => {
             let ack = serde_json::json!({"action": "item_ack", "status_code": "400",
                 "payload": {"client_context": ctx, "message": message}, "status": "fail"});
