@@ -2,6 +2,7 @@
 //! broker sharing one state. What happens in the fake Instagram (a contact writes, reacts,
 //! unsends, reads, types) reaches every participant's realtime connection as Instagram would
 //! send it: iris patches on `/ig_message_sync`, typing on `/ig_realtime_sub`.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
