@@ -218,6 +218,18 @@ pub struct BridgeConfig {
     pub management_room_text: ManagementRoomText,
     /// Send notices into rooms when something failed to bridge.
     pub bridge_notices: bool,
+    /// What to do with message requests (threads Instagram files as pending).
+    pub message_requests: MessageRequests,
+}
+
+/// The message-request policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageRequests {
+    /// Bridge them like any thread.
+    Bridge,
+    /// Tell the user and wait for `accept`.
+    Hold,
 }
 
 impl Default for BridgeConfig {
@@ -231,6 +243,7 @@ impl Default for BridgeConfig {
             permissions: BTreeMap::new(),
             management_room_text: ManagementRoomText::default(),
             bridge_notices: true,
+            message_requests: MessageRequests::Bridge,
         }
     }
 }

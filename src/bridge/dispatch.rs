@@ -29,6 +29,9 @@ pub enum ApplyError {
     /// Will never work (malformed event); logged and dropped.
     #[error("{0}")]
     Permanent(String),
+    /// Deliberately not applied (a held message request): no error.
+    #[error("{0}")]
+    Skipped(String),
 }
 
 /// Runs until `shutdown` turns true.
@@ -127,6 +130,10 @@ async fn apply_with_retries(
                     .events
                     .with_label_values(&[row.source.as_str()])
                     .inc();
+                break;
+            }
+            Err(ApplyError::Skipped(reason)) => {
+                tracing::info!(row = row.id, "not bridged: {reason}");
                 break;
             }
             Err(ApplyError::Permanent(reason)) => {

@@ -55,6 +55,8 @@ pub struct Bridge {
     pub invited: DashSet<(String, String)>,
     /// (room, user) pairs currently typing on the Matrix side.
     pub typing: DashSet<(String, String)>,
+    /// (thread, user) message requests already announced.
+    pub held_requests: DashSet<(String, String)>,
     me: Weak<Bridge>,
 }
 
@@ -83,6 +85,7 @@ impl Bridge {
             thread_users: DashMap::new(),
             invited: DashSet::new(),
             typing: DashSet::new(),
+            held_requests: DashSet::new(),
         })
     }
 

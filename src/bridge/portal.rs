@@ -127,8 +127,47 @@ pub async fn ensure_portal(
             .await?
         }
     };
+    if thread.pending == Some(true)
+        && bridge.config.bridge.message_requests == crate::config::MessageRequests::Hold
+    {
+        announce_request(bridge, user, &thread).await;
+        return Err(ApplyError::Skipped(format!(
+            "message request {thread_id} is held until `accept`"
+        )));
+    }
     let portal = create_portal_room(bridge, user, &thread).await?;
     Ok((portal, Some(thread)))
+}
+
+/// Tells the user about a held message request, once per thread and run.
+async fn announce_request(bridge: &Bridge, user: &IgUser, thread: &Thread) {
+    let key = (thread.thread_id.to_string(), user.mxid.clone());
+    if !bridge.held_requests.insert(key) {
+        return;
+    }
+    let from = thread
+        .users
+        .iter()
+        .map(|u| format!("@{}", u.username))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Ok(Some(row)) = bridge.store.get_user(&user.mxid).await else {
+        return;
+    };
+    let Some(room) = row
+        .management_room
+        .as_deref()
+        .and_then(|r| RoomId::parse(r).ok())
+    else {
+        return;
+    };
+    let text = format!(
+        "New message request from {from}. Send `accept {}` to bridge it.",
+        thread.thread_id
+    );
+    if let Err(e) = bridge.intents.bot().send_notice(&room, &text).await {
+        tracing::warn!("cannot announce a message request: {e}");
+    }
 }
 
 async fn invite_user_once(bridge: &Bridge, room: &str, mxid: &str) {

@@ -542,3 +542,65 @@ async fn group_threads_become_shared_rooms_with_every_member() {
     assert_eq!(copies, 1, "the echo is not bridged back");
     let _ = mine;
 }
+
+#[tokio::test]
+async fn message_requests_wait_for_accept() {
+    // The e2e config holds message requests (`bridge.message_requests: hold`).
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let s = scene(&[]).await;
+    let stranger = unique_pk();
+    let stranger_name = format!("stranger_{stranger}");
+    w.ig.add_account(&stranger_name, "unused", stranger);
+    let thread = w.ig.add_thread(&[stranger, s.me_pk], None);
+    w.ig.set_pending(&thread, s.me_pk);
+    w.ig.push_text(&thread, stranger, "hi, we haven't met");
+
+    let notice = s
+        .user
+        .wait_for_notice_after(&s.management, &bot, None, |b| {
+            b.contains("New message request")
+        })
+        .await;
+    assert!(notice.contains(&format!("@{stranger_name}")), "{notice}");
+    assert!(notice.contains(&format!("accept {thread}")), "{notice}");
+
+    let asked = s.user.send_text(&s.management, "requests").await;
+    let list = s
+        .user
+        .wait_for_notice_after(&s.management, &bot, Some(&asked), |_| true)
+        .await;
+    assert!(list.contains(&thread), "{list}");
+
+    let asked = s
+        .user
+        .send_text(&s.management, &format!("accept {thread}"))
+        .await;
+    let ok = s
+        .user
+        .wait_for_notice_after(&s.management, &bot, Some(&asked), |_| true)
+        .await;
+    assert!(ok.starts_with("Accepted"), "{ok}");
+    let expected = format!("{stranger_name} full");
+    let room = s
+        .user
+        .wait_for_invite("the accepted request", |events| {
+            events
+                .iter()
+                .any(|e| e["type"] == "m.room.name" && e["content"]["name"] == expected.as_str())
+        })
+        .await;
+    s.user.join(&room).await;
+    s.user
+        .wait_for(&room, "the request's message", |e| {
+            body_is(e, "hi, we haven't met")
+        })
+        .await;
+    assert!(
+        !w.ig
+            .thread(&thread)
+            .is_some_and(|t| t.pending_for.contains(&s.me_pk)),
+        "approved on Instagram"
+    );
+}
