@@ -181,6 +181,7 @@ async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<b
             }
         }
     }
+    learn_room_version(&bridge).await;
     let bot = bridge.intents.bot();
     let profile = &bridge.config.appservice.bot;
     if let Err(e) = bot.set_display_name(&profile.displayname).await {
@@ -195,6 +196,27 @@ async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<b
             }
             _ => tracing::warn!("appservice.bot.avatar is not an mxc:// URI; not set"),
         }
+    }
+}
+
+/// Asks which room version new rooms get: from version 12 on, room creators hold top power
+/// implicitly and must not be listed in the power levels.
+async fn learn_room_version(bridge: &Bridge) {
+    let request = ruma::api::client::discovery::get_capabilities::v3::Request::new();
+    match bridge.intents.client().send(request, None).await {
+        Ok(response) => {
+            let version = response.capabilities.room_versions.default;
+            let implicit = version
+                .as_str()
+                .parse::<u32>()
+                .map(|v| v >= 12)
+                .unwrap_or(true);
+            tracing::info!(%version, creators_implicit = implicit, "homeserver's default room version");
+            bridge
+                .creators_implicit
+                .store(implicit, std::sync::atomic::Ordering::Relaxed);
+        }
+        Err(e) => tracing::warn!("cannot read the homeserver's capabilities: {e}"),
     }
 }
 

@@ -57,6 +57,9 @@ pub struct Bridge {
     pub typing: DashSet<(String, String)>,
     /// (thread, user) message requests already announced.
     pub held_requests: DashSet<(String, String)>,
+    /// Whether new rooms give their creator implicit top power (room version 12+), so the
+    /// bot must not be listed in `m.room.power_levels`. Learned from the homeserver.
+    pub creators_implicit: std::sync::atomic::AtomicBool,
     me: Weak<Bridge>,
 }
 
@@ -86,6 +89,7 @@ impl Bridge {
             invited: DashSet::new(),
             typing: DashSet::new(),
             held_requests: DashSet::new(),
+            creators_implicit: std::sync::atomic::AtomicBool::new(true),
         })
     }
 

@@ -77,6 +77,9 @@ pub async fn apply(
     match kind {
         "m.room.message" => message(bridge, &user, portal, &room, event_id, value, &content).await,
         "m.reaction" => reaction(bridge, &user, portal, &room, event_id, &content).await,
+        "m.room.name" | "m.room.avatar" => {
+            room_state(bridge, &user, portal, &room, kind, &content).await
+        }
         "m.room.redaction" => {
             let redacts = value
                 .get("redacts")
@@ -307,6 +310,56 @@ async fn reaction(
                 format!("Your reaction was not delivered to Instagram: {e}")
             };
             notice(bridge, room, &why).await;
+        }
+    }
+    Ok(())
+}
+
+/// A group portal renamed (or its avatar changed) from Matrix.
+async fn room_state(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    portal: &PortalRow,
+    room: &RoomId,
+    kind: &str,
+    content: &Value,
+) -> Result<(), ApplyError> {
+    if !portal.is_group {
+        return Ok(());
+    }
+    if kind == "m.room.avatar" {
+        notice(bridge, room, "Instagram has no way for the bridge to change a group's photo, so it stays as it is there.").await;
+        return Ok(());
+    }
+    let name = content
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim();
+    if name.is_empty() || portal.name.as_deref() == Some(name) {
+        return Ok(());
+    }
+    match user
+        .client
+        .rename_thread(&ThreadId::new(&portal.thread_id), name)
+        .await
+    {
+        Ok(()) => {
+            let mut updated = portal.clone();
+            updated.name = Some(name.to_string());
+            updated.name_set = true;
+            bridge.store.upsert_portal(&updated).await?;
+        }
+        Err(e) => {
+            notice(
+                bridge,
+                room,
+                &format!(
+                    "Renaming the group on Instagram failed: {}",
+                    e.user_message()
+                ),
+            )
+            .await
         }
     }
     Ok(())

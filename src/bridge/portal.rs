@@ -263,6 +263,19 @@ async fn create_portal_room(
     request.invite = vec![invitee];
     request.preset = Some(create_room::v3::RoomPreset::PrivateChat);
     request.initial_state = bridge_state(bridge, thread, name.as_deref());
+    // The user may rename the room and change its avatar (bridged to Instagram for groups).
+    let mut users = serde_json::Map::new();
+    users.insert(user.mxid.clone(), json!(100));
+    if !bridge
+        .creators_implicit
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        users.insert(bridge.bot.to_string(), json!(100));
+    }
+    request.power_level_content_override =
+        serde_json::value::to_raw_value(&json!({ "users": users }))
+            .ok()
+            .map(Raw::from_json);
     let room_id: OwnedRoomId = bridge.intents.bot().create_room(request).await?;
     tracing::info!(thread = thread_id, room = %room_id, is_group, "created portal room");
     let portal = PortalRow {

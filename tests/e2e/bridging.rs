@@ -541,6 +541,15 @@ async fn group_threads_become_shared_rooms_with_every_member() {
         .count();
     assert_eq!(copies, 1, "the echo is not bridged back");
     let _ = mine;
+
+    // Renaming the room renames the group on Instagram.
+    s.user
+        .set_state(&room, "m.room.name", json!({"name": "Beach day"}))
+        .await;
+    wait_until("the rename on Instagram", || async {
+        w.ig.thread(&group).and_then(|t| t.title).as_deref() == Some("Beach day")
+    })
+    .await;
 }
 
 #[tokio::test]

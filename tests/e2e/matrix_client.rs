@@ -322,6 +322,17 @@ impl User {
         assert_eq!(status, 200, "typing: {body}");
     }
 
+    pub async fn set_state(&self, room: &str, event_type: &str, content: Value) {
+        let (status, body) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/_matrix/client/v3/rooms/{room}/state/{event_type}/"),
+                Some(content),
+            )
+            .await;
+        assert_eq!(status, 200, "state {event_type}: {body}");
+    }
+
     pub async fn send_receipt(&self, room: &str, event_id: &str) {
         let (status, body) = self
             .call(
