@@ -613,3 +613,111 @@ async fn message_requests_wait_for_accept() {
         "approved on Instagram"
     );
 }
+
+/// Sends a command in the management room and returns the bot's answer.
+async fn ask(user: &User, room: &str, command: &str) -> String {
+    let asked = user.send_text(room, command).await;
+    user.wait_for_notice_after(room, &bot_id(), Some(&asked), |_| true)
+        .await
+}
+
+#[tokio::test]
+async fn cookie_login_search_pm_and_logout() {
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let pk = unique_pk();
+    let name = format!("ck_{pk}");
+    let friend = unique_pk();
+    let friend_name = format!("friend_{friend}");
+    w.ig.add_account(&name, "unused", pk);
+    w.ig.add_account(&friend_name, "unused", friend);
+    let (_sessionid, authorization) = w.ig.issue_session(pk);
+
+    let user = User::register(&env.homeserver, &unique("cku")).await;
+    let room = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&room, &bot, None, |b| b.contains("Instagram bridge bot"))
+        .await;
+    let asked = user
+        .send_text(&room, &format!("login-cookies {authorization}"))
+        .await;
+    let answer = user
+        .wait_for_notice_after(&room, &bot, Some(&asked), |_| true)
+        .await;
+    assert!(
+        answer.starts_with(&format!("Successfully logged in as @{name}")),
+        "{answer}"
+    );
+    user.wait_redacted(&room, &asked).await;
+
+    let found = ask(&user, &room, &format!("search {friend_name}")).await;
+    assert!(found.contains(&format!("`{friend_name}`")), "{found}");
+    assert!(found.contains(&friend.to_string()), "{found}");
+
+    // `pm` opens the chat's room.
+    let thread = w.ig.add_thread(&[pk, friend], None);
+    let opened = ask(&user, &room, &format!("pm {friend_name}")).await;
+    assert!(opened.starts_with("Opening the chat"), "{opened}");
+    let expected = format!("{friend_name} full");
+    let portal = user
+        .wait_for_invite("the pm portal", |events| {
+            events
+                .iter()
+                .any(|e| e["type"] == "m.room.name" && e["content"]["name"] == expected.as_str())
+        })
+        .await;
+    user.join(&portal).await;
+    user.send_text(&portal, "opened with pm").await;
+    wait_until("the pm send", || async {
+        w.ig.items(&thread)
+            .iter()
+            .any(|i| i["text"] == "opened with pm")
+    })
+    .await;
+
+    // logout ends the session on Instagram and here.
+    assert_eq!(
+        ask(&user, &room, "logout").await,
+        "Logged out of Instagram."
+    );
+    assert!(
+        w.ig.requests_to("accounts/logout/")
+            .iter()
+            .any(|r| r.status == 200),
+        "the logout reached Instagram"
+    );
+    assert_eq!(ask(&user, &room, "ping").await, "You're not logged in.");
+}
+
+#[tokio::test]
+async fn login_through_a_challenge() {
+    use crate::support::fake_instagram::Challenge;
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let pk = unique_pk();
+    let name = format!("ch_{pk}");
+    w.ig.add_account(&name, "pass word", pk);
+    w.ig.set_challenge(
+        &name,
+        Some(Challenge {
+            code: "424242".into(),
+            first_step: "select_verify_method".into(),
+        }),
+    );
+    let user = User::register(&env.homeserver, &unique("chu")).await;
+    let room = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&room, &bot, None, |b| b.contains("Instagram bridge bot"))
+        .await;
+    let first = ask(&user, &room, &format!("login {name} pass word")).await;
+    assert!(first.contains("`sms` or `email`"), "{first}");
+    let sent = ask(&user, &room, "email").await;
+    assert!(sent.contains("security code"), "{sent}");
+    let wrong = ask(&user, &room, "111111").await;
+    assert!(wrong.contains("Send the code again"), "{wrong}");
+    let done = ask(&user, &room, "424242").await;
+    assert!(
+        done.starts_with(&format!("Successfully logged in as @{name}")),
+        "{done}"
+    );
+}
