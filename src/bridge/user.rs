@@ -479,7 +479,13 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
         // Probe the HTTP session before declaring the user logged out.
         match user.client.current_user().await {
             Err(e) if e.is_session_dead() => {
-                super::commands::session_lost(bridge, &user.mxid, &e.user_message()).await;
+                // In a task of its own: stopping the user ends this very pump.
+                let bridge = bridge.clone();
+                let mxid = user.mxid.clone();
+                let reason = e.user_message();
+                tokio::spawn(async move {
+                    super::commands::session_lost(&bridge, &mxid, &reason).await;
+                });
             }
             _ => {}
         }

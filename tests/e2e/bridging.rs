@@ -721,3 +721,28 @@ async fn login_through_a_challenge() {
         "{done}"
     );
 }
+
+#[tokio::test]
+async fn a_session_killed_on_instagram_logs_the_user_out_with_a_notice() {
+    let env = env();
+    let w = &env.world;
+    let s = scene(&[]).await;
+    // Instagram logs the session out (password changed elsewhere) and drops the connection.
+    w.ig.kill_sessions(s.me_pk, 1);
+    assert!(
+        w.broker.drop_connections(s.me_pk) >= 1,
+        "the bridge was connected"
+    );
+    // The reconnect is refused (CONNACK 5); the HTTP probe confirms the session is dead.
+    let notice = s
+        .user
+        .wait_for_notice_after(&s.management, &bot_id(), None, |b| {
+            b.contains("You were logged out of Instagram")
+        })
+        .await;
+    assert!(notice.contains("`login`"), "{notice}");
+    assert_eq!(
+        ask(&s.user, &s.management, "ping").await,
+        "You're not logged in."
+    );
+}
