@@ -34,6 +34,9 @@ pub struct IgUser {
     realtime: Mutex<Option<RealtimeClient>>,
     pub status: Mutex<Status>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// When the last resync started and the delay before the next one may start: a cursor
+    /// refused again right after a resync must not become a tight loop against Instagram.
+    resync: Mutex<(Option<std::time::Instant>, Duration)>,
 }
 
 /// Why a send to Instagram failed.
@@ -194,6 +197,16 @@ impl IgUser {
         Ok(())
     }
 
+    /// How long to wait before the next resync: none normally, growing (5 s doubling to 5 min)
+    /// while Instagram keeps refusing fresh cursors.
+    fn next_resync_delay(&self) -> Duration {
+        let mut state = lock(&self.resync);
+        let now = std::time::Instant::now();
+        let delay = resync_delay(state.0, state.1, now);
+        *state = (Some(now + delay), delay);
+        delay
+    }
+
     fn realtime_if_connected(&self) -> Option<RealtimeClient> {
         let connected = lock(&self.status).realtime == "connected";
         if connected { self.realtime() } else { None }
@@ -217,6 +230,20 @@ impl IgUser {
             task.abort();
         }
         self.set_status(|s| s.realtime = "stopped".into());
+    }
+}
+
+/// The wait before a resync, given when the previous one started and how long it waited.
+fn resync_delay(
+    last_start: Option<std::time::Instant>,
+    last_delay: Duration,
+    now: std::time::Instant,
+) -> Duration {
+    match last_start {
+        Some(last) if now < last + Duration::from_secs(60) => {
+            (last_delay * 2).clamp(Duration::from_secs(5), Duration::from_secs(300))
+        }
+        _ => Duration::ZERO,
     }
 }
 
@@ -272,6 +299,7 @@ pub async fn start_user(
             ..Default::default()
         }),
         tasks: Mutex::new(Vec::new()),
+        resync: Mutex::new((None, Duration::ZERO)),
     });
     // Registered before anything is queued for it, so its events find it.
     bridge.users.insert(mxid.to_string(), user.clone());
@@ -449,11 +477,26 @@ async fn pump_events(
                 }
             }
             RealtimeEvent::ResyncRequired { error_message, .. } => {
+                let delay = user.next_resync_delay();
                 tracing::warn!(
                     user = user.mxid,
+                    delay_s = delay.as_secs(),
                     "realtime cursor refused ({error_message}); resyncing"
                 );
-                spawn_catch_up(&bridge, &user, true);
+                if !delay.is_zero() {
+                    user.set_status(|s| {
+                        s.last_error = Some(format!(
+                            "Instagram keeps refusing the realtime cursor ({error_message}); \
+                             retrying in {} s",
+                            delay.as_secs()
+                        ))
+                    });
+                }
+                let (bridge, user) = (bridge.clone(), user.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    spawn_catch_up(&bridge, &user, true);
+                });
             }
             RealtimeEvent::Presence(_) | RealtimeEvent::RegionHint(_) => {}
         }
@@ -624,5 +667,39 @@ pub async fn restore_all(bridge: &Arc<Bridge>) {
             Ok(_) => tracing::info!(user = row.mxid, "reconnected to Instagram"),
             Err(e) => tracing::error!(user = row.mxid, "cannot reconnect to Instagram: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn repeated_resyncs_back_off() {
+        let now = Instant::now();
+        assert_eq!(resync_delay(None, Duration::ZERO, now), Duration::ZERO);
+        let d1 = resync_delay(Some(now), Duration::ZERO, now + Duration::from_secs(1));
+        assert_eq!(d1, Duration::from_secs(5));
+        let d2 = resync_delay(Some(now), d1, now + Duration::from_secs(2));
+        assert_eq!(d2, Duration::from_secs(10));
+        let capped = resync_delay(Some(now), Duration::from_secs(250), now);
+        assert_eq!(capped, Duration::from_secs(300));
+        // A resync long after the last one starts afresh.
+        let later = now + Duration::from_secs(61);
+        assert_eq!(resync_delay(Some(now), d2, later), Duration::ZERO);
+    }
+
+    #[test]
+    fn realtime_passwords_from_the_session() {
+        assert!(matches!(
+            realtime_password("authorization=Bearer IGT:2:abc"),
+            Some(realtime::Password::Authorization(a)) if a == "Bearer IGT:2:abc"
+        ));
+        assert!(matches!(
+            realtime_password("sessionid=1%3Ax"),
+            Some(realtime::Password::SessionId(s)) if s == "1%3Ax"
+        ));
+        assert!(realtime_password("cookie=1").is_none());
     }
 }

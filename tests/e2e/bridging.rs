@@ -745,4 +745,18 @@ async fn a_session_killed_on_instagram_logs_the_user_out_with_a_notice() {
         ask(&s.user, &s.management, "ping").await,
         "You're not logged in."
     );
+    // Told once: nothing more is said after that.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let told = s
+        .user
+        .timeline(&s.management)
+        .await
+        .iter()
+        .filter(|e| {
+            e["content"]["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("You were logged out of Instagram"))
+        })
+        .count();
+    assert_eq!(told, 1, "the user is told exactly once");
 }

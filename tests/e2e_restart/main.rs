@@ -1,8 +1,10 @@
-//! End-to-end restart test: the bridge is stopped and started again (same database, same
-//! registration) while messages keep coming on both sides. Nothing may be lost or doubled.
+//! End-to-end recovery tests: the bridge is stopped (gracefully, or killed with SIGKILL) and
+//! started again on the same database while messages keep coming on both sides, and the
+//! realtime cursor is refused ("resync required"). Nothing may be lost or doubled.
 //!
 //! A binary of its own because restarting the bridge would disturb the other end-to-end tests;
-//! `scripts/test` runs it after them against the same Synapse.
+//! `scripts/test` runs it after them against the same Synapse, one test at a time (they share
+//! the registration's port).
 
 #[path = "../it/support/mod.rs"]
 mod support;
@@ -13,6 +15,7 @@ mod matrix_client;
 #[path = "../e2e/world.rs"]
 mod world;
 
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use matrix_client::{User, unique};
@@ -20,7 +23,29 @@ use matrix_instagram::app::RunningBridge;
 use matrix_instagram::config::Config;
 use serde_json::Value;
 
-fn config_from_env() -> (Config, String) {
+struct Harness {
+    config: Config,
+    config_path: String,
+    homeserver: String,
+    world: world::World,
+}
+
+fn init_logs(suffix: &str) {
+    if let Some(file) = std::env::var("MI_E2E_LOG")
+        .ok()
+        .and_then(|p| std::fs::File::create(format!("{p}.{suffix}")).ok())
+    {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info,matrix_instagram=debug")
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    }
+}
+
+/// The script's config, pointed at a fresh fake Instagram and a fresh SQLite database.
+async fn harness(name: &str) -> Harness {
+    init_logs(name);
     let (Ok(config_path), Ok(homeserver)) = (
         std::env::var("MI_E2E_CONFIG"),
         std::env::var("MI_E2E_HOMESERVER"),
@@ -30,91 +55,179 @@ fn config_from_env() -> (Config, String) {
              (MI_E2E_CONFIG and MI_E2E_HOMESERVER are not set)"
         );
     };
-    let config = Config::load(config_path.as_ref())
+    let mut config = Config::load(config_path.as_ref())
         .unwrap_or_else(|e| panic!("bad e2e config {config_path}: {e}"));
-    (config, homeserver)
+    let world = world::World::start().await;
+    config.instagram.api_base_url = world.ig.api_base().parse().expect("fake api url");
+    config.instagram.upload_base_url = world.ig.upload_base().parse().expect("fake upload url");
+    config.instagram.mqtt.host = "127.0.0.1".into();
+    config.instagram.mqtt.port = world.broker.plain_addr.port();
+    config.instagram.mqtt.tls = false;
+    config.instagram.min_request_gap_ms = 0;
+    let dir = std::path::Path::new(&config_path)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| ".".into());
+    config.database.uri = format!("sqlite:{dir}/restart-{name}-{}.db", std::process::id());
+    Harness {
+        config,
+        config_path,
+        homeserver,
+        world,
+    }
+}
+
+impl Harness {
+    async fn start(&self) -> RunningBridge {
+        matrix_instagram::app::start(self.config.clone())
+            .await
+            .expect("the bridge starts")
+    }
+
+    /// The real binary, configured like the in-process bridge through environment overrides.
+    fn spawn_binary(&self, log: &str) -> Child {
+        let log_file = std::env::var("MI_E2E_LOG").ok().and_then(|p| {
+            std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(format!("{p}.{log}"))
+                .ok()
+        });
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_matrix-instagram"));
+        cmd.arg("-c")
+            .arg(&self.config_path)
+            .env("MATRIX_INSTAGRAM__DATABASE__URI", &self.config.database.uri)
+            .env(
+                "MATRIX_INSTAGRAM__INSTAGRAM__API_BASE_URL",
+                self.config.instagram.api_base_url.as_str(),
+            )
+            .env(
+                "MATRIX_INSTAGRAM__INSTAGRAM__UPLOAD_BASE_URL",
+                self.config.instagram.upload_base_url.as_str(),
+            )
+            .env(
+                "MATRIX_INSTAGRAM__INSTAGRAM__MQTT__HOST",
+                &self.config.instagram.mqtt.host,
+            )
+            .env(
+                "MATRIX_INSTAGRAM__INSTAGRAM__MQTT__PORT",
+                self.config.instagram.mqtt.port.to_string(),
+            )
+            .env("MATRIX_INSTAGRAM__INSTAGRAM__MQTT__TLS", "false")
+            .env("MATRIX_INSTAGRAM__INSTAGRAM__MIN_REQUEST_GAP_MS", "0")
+            .stdin(Stdio::null());
+        match log_file {
+            Some(f) => {
+                let err = f.try_clone().expect("log file");
+                cmd.stdout(f).stderr(err);
+            }
+            None => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
+        let child = cmd.spawn().expect("spawn the bridge binary");
+        let port = self.config.appservice.port;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the bridge binary did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        child
+    }
+
+    /// A Matrix user logged in to a fresh Instagram account with one DM thread (with history).
+    async fn scene(&self, tag: &str) -> (User, String, i64, i64, String) {
+        let w = &self.world;
+        let bot = self.config.bot_user_id();
+        let tag_sum: i64 = tag.bytes().map(i64::from).sum();
+        let me_pk = 31_000_000_000 + i64::from(std::process::id() % 10_000) * 1000 + tag_sum * 2;
+        let bob_pk = me_pk + 1;
+        let me_name = format!("{tag}_me_{me_pk}");
+        w.ig.add_account(&me_name, "pw pw", me_pk);
+        w.ig.add_account(&format!("{tag}_bob_{bob_pk}"), "x", bob_pk);
+        let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
+        w.ig.push_text(&thread, bob_pk, "before the restart");
+
+        let user = User::register(&self.homeserver, &unique(tag)).await;
+        let management = user.create_dm(&bot).await;
+        user.wait_for_notice_after(&management, &bot, None, |b| {
+            b.contains("Instagram bridge bot")
+        })
+        .await;
+        let login = user
+            .send_text(&management, &format!("login {me_name} pw pw"))
+            .await;
+        user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+            b.contains("Successfully")
+        })
+        .await;
+        let portal = user
+            .wait_for_invite("the portal", |events| {
+                events.iter().any(|e| e["type"] == "m.room.name")
+            })
+            .await;
+        user.join(&portal).await;
+        user.wait_for(&portal, "the history", |e| body_is(e, "before the restart"))
+            .await;
+        (user, portal, me_pk, bob_pk, thread)
+    }
+
+    /// Each body appears exactly once in Matrix and on Instagram.
+    async fn assert_once(&self, user: &User, portal: &str, thread: &str, bodies: &[&str]) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let timeline = user.timeline(portal).await;
+        for body in bodies {
+            let n = timeline.iter().filter(|e| body_is(e, body)).count();
+            assert_eq!(n, 1, "{body:?} appears {n} times in Matrix");
+            let m = self
+                .world
+                .ig
+                .items(thread)
+                .iter()
+                .filter(|i| i["text"] == *body)
+                .count();
+            assert_eq!(m, 1, "{body:?} appears {m} times on Instagram");
+        }
+    }
 }
 
 fn body_is(e: &Value, body: &str) -> bool {
     e["type"] == "m.room.message" && e["content"]["body"] == body
 }
 
-async fn start(config: &Config) -> RunningBridge {
-    matrix_instagram::app::start(config.clone())
-        .await
-        .expect("the bridge starts")
+async fn wait_until(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nothing_is_lost_or_doubled_across_a_bridge_restart() {
-    if let Some(file) = std::env::var("MI_E2E_LOG")
-        .ok()
-        .and_then(|p| std::fs::File::create(p).ok())
-    {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info,matrix_instagram=debug")
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
-            .try_init();
-    }
-    let (mut config, homeserver) = config_from_env();
-    let w = world::World::start().await;
-    config.instagram.api_base_url = w.ig.api_base().parse().expect("fake api url");
-    config.instagram.upload_base_url = w.ig.upload_base().parse().expect("fake upload url");
-    config.instagram.mqtt.host = "127.0.0.1".into();
-    config.instagram.mqtt.port = w.broker.plain_addr.port();
-    config.instagram.mqtt.tls = false;
-    config.instagram.min_request_gap_ms = 0;
-    let bot = config.bot_user_id();
-
-    let me_pk = 31_000_000_001 + i64::from(std::process::id() % 1000) * 10;
-    let bob_pk = me_pk + 1;
-    let me_name = format!("restart_me_{me_pk}");
-    w.ig.add_account(&me_name, "pw pw", me_pk);
-    w.ig.add_account(&format!("restart_bob_{bob_pk}"), "x", bob_pk);
-    let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
-    w.ig.push_text(&thread, bob_pk, "before the restart");
-
-    let bridge = start(&config).await;
-    let user = User::register(&homeserver, &unique("rst")).await;
-    let management = user.create_dm(&bot).await;
-    user.wait_for_notice_after(&management, &bot, None, |b| {
-        b.contains("Instagram bridge bot")
-    })
-    .await;
-    let login = user
-        .send_text(&management, &format!("login {me_name} pw pw"))
-        .await;
-    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
-        b.contains("Successfully")
-    })
-    .await;
-    let portal = user
-        .wait_for_invite("the portal", |events| {
-            events.iter().any(|e| e["type"] == "m.room.name")
-        })
-        .await;
-    user.join(&portal).await;
-    user.wait_for(&portal, "the history", |e| body_is(e, "before the restart"))
-        .await;
-    let first = user.send_text(&portal, "sent before the restart").await;
+async fn nothing_is_lost_or_doubled_across_a_graceful_restart() {
+    let h = harness("graceful").await;
+    let w = &h.world;
+    let bridge = h.start().await;
+    let (user, portal, _me, bob_pk, thread) = h.scene("grc").await;
+    user.send_text(&portal, "sent before the restart").await;
     wait_until("the first send", || {
         w.ig.items(&thread)
             .iter()
             .any(|i| i["text"] == "sent before the restart")
     })
     .await;
-    let _ = first;
 
     // Stop the bridge. Both sides keep talking.
     bridge.shutdown().await;
     w.ig.push_text(&thread, bob_pk, "while the bridge was down");
-    let offline = user
-        .send_text(&portal, "sent while the bridge was down")
+    user.send_text(&portal, "sent while the bridge was down")
         .await;
 
     // Start again on the same database: the user is reconnected without doing anything.
-    let bridge = start(&config).await;
+    let bridge = h.start().await;
     user.wait_for(
         &portal,
         "the Instagram message sent during the downtime",
@@ -127,41 +240,113 @@ async fn nothing_is_lost_or_doubled_across_a_bridge_restart() {
             .any(|i| i["text"] == "sent while the bridge was down")
     })
     .await;
-
-    // Live traffic works again, both ways.
     w.ig.push_text(&thread, bob_pk, "after the restart");
     user.wait_for(&portal, "a live message after the restart", |e| {
         body_is(e, "after the restart")
     })
     .await;
-
-    // Nothing doubled on either side.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let timeline = user.timeline(&portal).await;
-    for body in [
-        "before the restart",
-        "sent before the restart",
-        "while the bridge was down",
-        "sent while the bridge was down",
-        "after the restart",
-    ] {
-        let n = timeline.iter().filter(|e| body_is(e, body)).count();
-        assert_eq!(n, 1, "{body:?} appears {n} times in Matrix");
-        let m =
-            w.ig.items(&thread)
-                .iter()
-                .filter(|i| i["text"] == body)
-                .count();
-        assert_eq!(m, 1, "{body:?} appears {m} times on Instagram");
-    }
-    let _ = offline;
+    h.assert_once(
+        &user,
+        &portal,
+        &thread,
+        &[
+            "before the restart",
+            "sent before the restart",
+            "while the bridge was down",
+            "sent while the bridge was down",
+            "after the restart",
+        ],
+    )
+    .await;
     bridge.shutdown().await;
 }
 
-async fn wait_until(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_or_doubled_when_the_bridge_is_killed() {
+    let h = harness("kill").await;
+    let w = &h.world;
+    let mut child = h.spawn_binary("kill-1");
+    let (user, portal, _me, bob_pk, thread) = h.scene("kil").await;
+    user.send_text(&portal, "sent before the kill").await;
+    w.ig.push_text(&thread, bob_pk, "received before the kill");
+    user.wait_for(&portal, "the live message", |e| {
+        body_is(e, "received before the kill")
+    })
+    .await;
+    wait_until("the first send", || {
+        w.ig.items(&thread)
+            .iter()
+            .any(|i| i["text"] == "sent before the kill")
+    })
+    .await;
+
+    // SIGKILL: no shutdown code runs at all.
+    child.kill().expect("kill the bridge");
+    let _ = child.wait();
+    w.ig.push_text(&thread, bob_pk, "while the bridge was dead");
+    user.send_text(&portal, "sent while the bridge was dead")
+        .await;
+
+    let mut child = h.spawn_binary("kill-2");
+    user.wait_for(&portal, "the message sent while dead", |e| {
+        body_is(e, "while the bridge was dead")
+    })
+    .await;
+    wait_until("the Matrix message sent while dead", || {
+        w.ig.items(&thread)
+            .iter()
+            .any(|i| i["text"] == "sent while the bridge was dead")
+    })
+    .await;
+    h.assert_once(
+        &user,
+        &portal,
+        &thread,
+        &[
+            "before the restart",
+            "sent before the kill",
+            "received before the kill",
+            "while the bridge was dead",
+            "sent while the bridge was dead",
+        ],
+    )
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_cursor_resyncs_over_http_without_losing_messages() {
+    let h = harness("resync").await;
+    let w = &h.world;
+    let bridge = h.start().await;
+    let (user, portal, me_pk, bob_pk, thread) = h.scene("rsy").await;
+    // The connection drops and stays down for a while; a message arrives meanwhile and the
+    // broker no longer has the queue (iris answers IrisQueueOverflowException).
+    w.broker.refuse_next(2);
+    w.broker.set_iris_overflow(true);
+    assert!(w.broker.drop_connections(me_pk) >= 1);
+    w.ig.push_text(&thread, bob_pk, "missed while disconnected");
+    user.wait_for(&portal, "the missed message, via the HTTP resync", |e| {
+        body_is(e, "missed while disconnected")
+    })
+    .await;
+    w.broker.set_iris_overflow(false);
+    w.ig.push_text(&thread, bob_pk, "live again");
+    user.wait_for(&portal, "live traffic after the resync", |e| {
+        body_is(e, "live again")
+    })
+    .await;
+    h.assert_once(
+        &user,
+        &portal,
+        &thread,
+        &[
+            "before the restart",
+            "missed while disconnected",
+            "live again",
+        ],
+    )
+    .await;
+    bridge.shutdown().await;
 }
