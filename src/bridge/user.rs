@@ -454,7 +454,10 @@ async fn pump_events(
                         // reconnect.
                         tracing::error!(user = user.mxid, "cannot store a realtime batch: {e}");
                         if let Some(rt) = user.realtime() {
-                            let _ = rt.reconnect().await;
+                            // Not awaited here: the event loop may be waiting for this pump.
+                            tokio::spawn(async move {
+                                let _ = rt.reconnect().await;
+                            });
                         }
                     }
                 }

@@ -91,6 +91,12 @@ impl Store {
                         sqlx::query("PRAGMA busy_timeout = 5000")
                             .execute(&mut *conn)
                             .await?;
+                        // With WAL, NORMAL keeps every commit safe from a crash of the bridge
+                        // (only an OS crash or power loss can undo the last commits) and saves
+                        // an fsync per commit.
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })

@@ -89,6 +89,8 @@ pub struct EventLoop {
     backoff: Backoff,
     out: Output,
     connector: Option<Connector>,
+    /// The cursor the caller last confirmed (see [`super::RealtimeClient::update_cursor`]).
+    confirmed: super::SharedCursor,
 }
 
 impl EventLoop {
@@ -96,6 +98,7 @@ impl EventLoop {
         config: RealtimeConfig,
         params: ConnectParams,
         cursor: super::iris::Cursor,
+        confirmed: super::SharedCursor,
         requests: mpsc::Receiver<Request>,
         events: mpsc::Sender<RealtimeEvent>,
     ) -> Result<Self, Error> {
@@ -126,6 +129,7 @@ impl EventLoop {
             backoff,
             out: Output::default(),
             connector: None,
+            confirmed,
         })
     }
 
@@ -220,6 +224,10 @@ impl EventLoop {
     }
 
     async fn connect_and_run(&mut self) -> End {
+        // Subscribe from the latest cursor the caller confirmed.
+        if let Some(cursor) = self.confirmed.get() {
+            self.state.set_cursor(cursor);
+        }
         let deadline = self.config.connect_timeout;
         let conn = match timeout(deadline, self.handshake()).await {
             Ok(Ok(conn)) => conn,
@@ -256,7 +264,6 @@ impl EventLoop {
                 deadline,
             } => self.state.submit(cmd, reply, deadline, now, &mut self.out),
             Request::Foreground(fg) => self.state.set_foreground(fg, now, &mut self.out),
-            Request::UpdateCursor(c) => self.state.set_cursor(c),
             Request::Reconnect | Request::Shutdown => {}
         }
     }

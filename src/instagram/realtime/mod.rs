@@ -118,7 +118,6 @@ pub(crate) enum Request {
         deadline: Instant,
     },
     Foreground(bool),
-    UpdateCursor(Cursor),
     Reconnect,
     Shutdown,
 }
@@ -132,11 +131,27 @@ pub struct TextOptions {
     pub mentioned_user_ids: Vec<i64>,
 }
 
+/// The cursor the caller confirmed, shared with the event loop. A plain slot rather than a
+/// request: confirming must never wait for the event loop, which may itself be waiting for the
+/// caller to take events (that would deadlock under load).
+#[derive(Clone, Default)]
+pub(crate) struct SharedCursor(std::sync::Arc<std::sync::Mutex<Option<Cursor>>>);
+
+impl SharedCursor {
+    fn set(&self, cursor: Cursor) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(cursor);
+    }
+    pub(crate) fn get(&self) -> Option<Cursor> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The cheap, cloneable handle. Dropping every handle stops the client.
 #[derive(Clone)]
 pub struct RealtimeClient {
     tx: mpsc::Sender<Request>,
     send_timeout: Duration,
+    cursor: SharedCursor,
 }
 
 impl RealtimeClient {
@@ -150,9 +165,17 @@ impl RealtimeClient {
         let (tx, rx) = mpsc::channel(config.request_buffer.max(1));
         let (etx, erx) = mpsc::channel(config.event_buffer.max(1));
         let send_timeout = config.send_timeout;
-        let ev = eventloop::EventLoop::new(config, params, cursor, rx, etx)?;
+        let shared = SharedCursor::default();
+        let ev = eventloop::EventLoop::new(config, params, cursor, shared.clone(), rx, etx)?;
         tokio::spawn(ev.run());
-        Ok((RealtimeClient { tx, send_timeout }, erx))
+        Ok((
+            RealtimeClient {
+                tx,
+                send_timeout,
+                cursor: shared,
+            },
+            erx,
+        ))
     }
 
     /// As [`Self::start`], but every connection is opened by `connector` instead of TCP/TLS to
@@ -166,10 +189,18 @@ impl RealtimeClient {
         let (tx, rx) = mpsc::channel(config.request_buffer.max(1));
         let (etx, erx) = mpsc::channel(config.event_buffer.max(1));
         let send_timeout = config.send_timeout;
-        let mut ev = eventloop::EventLoop::new(config, params, cursor, rx, etx)?;
+        let shared = SharedCursor::default();
+        let mut ev = eventloop::EventLoop::new(config, params, cursor, shared.clone(), rx, etx)?;
         ev.set_connector(connector);
         tokio::spawn(ev.run());
-        Ok((RealtimeClient { tx, send_timeout }, erx))
+        Ok((
+            RealtimeClient {
+                tx,
+                send_timeout,
+                cursor: shared,
+            },
+            erx,
+        ))
     }
 
     async fn request(&self, req: Request) -> Result<(), Error> {
@@ -282,8 +313,10 @@ impl RealtimeClient {
     }
 
     /// Confirms the cursor the caller has durably stored; the next (re)subscribe starts there.
+    /// Never waits (safe to call from the task that consumes the events).
     pub async fn update_cursor(&self, cursor: Cursor) -> Result<(), Error> {
-        self.request(Request::UpdateCursor(cursor)).await
+        self.cursor.set(cursor);
+        Ok(())
     }
 
     /// Drops the connection and reconnects at once (e.g. after a resync).
