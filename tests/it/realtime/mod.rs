@@ -1,5 +1,6 @@
 //! Tests of the realtime client against the fake broker, split by topic.
 
+mod backpressure;
 mod connect;
 mod events;
 mod many;
