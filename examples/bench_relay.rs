@@ -1,6 +1,7 @@
 //! Instagram → Matrix relay through the bridge: throughput and the latency the bridge adds.
 //!
 //! `cargo run --release --example bench_relay -- [messages=5000] [rate=200] [sqlite|postgres://…]`
+//! (`BENCH_DB_CONNS=n` sets the database pool size)
 //!
 //! Runs the real bridge (in-process, real database) between the fake Instagram + fake MQTToT
 //! broker of `tests/it/support` and a minimal fake homeserver that answers every
@@ -172,6 +173,9 @@ async fn main() {
     config.instagram.mqtt.tls = false;
     config.instagram.min_request_gap_ms = 0;
     config.backfill.max_initial_conversations = 0;
+    if let Ok(n) = std::env::var("BENCH_DB_CONNS") {
+        config.database.max_open_conns = n.parse().unwrap_or(10);
+    }
     if std::env::var("RUST_LOG").is_ok() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())

@@ -160,6 +160,20 @@ impl Store {
         Ok(())
     }
 
+    /// Removes applied entries in one statement.
+    pub async fn inbox_remove_many(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // Only integers go into the statement.
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql = format!("DELETE FROM inbox WHERE id IN ({list})");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Counts a failed attempt to apply an entry; returns the new count.
     pub async fn inbox_bump_attempts(&self, id: i64) -> Result<i32> {
         let row = sqlx::query(

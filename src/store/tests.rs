@@ -239,9 +239,19 @@ async fn transactions_are_recorded_once_with_their_events() {
         assert!(pending[0].id < pending[1].id);
         assert_eq!(s.inbox_bump_attempts(pending[0].id).await.unwrap(), 1);
         s.inbox_remove(pending[0].id).await.unwrap();
+        s.inbox_remove_many(&[]).await.unwrap();
         let rest = s.inbox_pending(0, 10).await.unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(s.inbox_pending(rest[0].id, 10).await.unwrap().len(), 0);
+        // Several at once.
+        let more = s
+            .enqueue(&[entry("!c:x", "{}"), entry("!d:x", "{}")])
+            .await
+            .unwrap();
+        s.inbox_remove_many(&[rest[0].id, more[0], more[1]])
+            .await
+            .unwrap();
+        assert!(s.inbox_pending(0, 10).await.unwrap().is_empty());
     });
 }
 
