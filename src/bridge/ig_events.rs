@@ -394,15 +394,20 @@ pub async fn apply_item(
     let receiver = portal.receiver.as_str();
     let existing = bridge.store.get_message_parts(item_id, receiver).await?;
     // Our own send, echoed back: already mapped when the send was acknowledged.
-    let echo = match (&item.client_context, existing.is_empty()) {
-        (Some(ctx), true) => bridge
+    if let (Some(ctx), true) = (&item.client_context, existing.is_empty())
+        && let Some(sent) = bridge
             .store
             .get_message_by_client_context(ctx, receiver)
             .await?
-            .is_some(),
-        _ => false,
-    };
-    if echo {
+    {
+        // The ack carried no item id: the echo tells it, so later reactions, replies and
+        // unsends of this item find its Matrix event.
+        if sent.item_id.starts_with("pending:") {
+            bridge
+                .store
+                .set_message_item_id(&sent.item_id, item_id, receiver)
+                .await?;
+        }
         return Ok(());
     }
     let reply_event = match item.replied_to_message.as_deref() {

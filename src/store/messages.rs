@@ -161,6 +161,22 @@ impl Store {
         row.as_ref().map(message_from_row).transpose()
     }
 
+    /// Gives a message recorded under a provisional id its real Instagram item id.
+    pub async fn set_message_item_id(
+        &self,
+        old_item_id: &str,
+        new_item_id: &str,
+        receiver: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE messages SET item_id = $2 WHERE item_id = $1 AND receiver = $3")
+            .bind(old_item_id)
+            .bind(new_item_id)
+            .bind(receiver)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn delete_message(&self, item_id: &str, receiver: &str) -> Result<()> {
         sqlx::query("DELETE FROM messages WHERE item_id = $1 AND receiver = $2")
             .bind(item_id)

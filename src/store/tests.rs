@@ -166,6 +166,16 @@ async fn messages_are_unique_on_both_sides() {
             .unwrap();
         assert_eq!((last.part_index, last.edit_count), (0, 1));
         assert_eq!(last.content_hash.as_deref(), Some("h2"));
+        s.set_message_item_id(&m.item_id, "real-id", "@a:x")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_message_parts("real-id", "@a:x").await.unwrap().len(),
+            2
+        );
+        s.set_message_item_id("real-id", &m.item_id, "@a:x")
+            .await
+            .unwrap();
         s.delete_message(&m.item_id, "@a:x").await.unwrap();
         assert!(
             s.get_message_parts(&m.item_id, "@a:x")

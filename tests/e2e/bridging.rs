@@ -760,3 +760,38 @@ async fn a_session_killed_on_instagram_logs_the_user_out_with_a_notice() {
         .count();
     assert_eq!(told, 1, "the user is told exactly once");
 }
+
+#[tokio::test]
+async fn an_ack_without_item_id_is_completed_by_the_echo() {
+    let env = env();
+    let w = &env.world;
+    let s = scene(&[]).await;
+    w.bare_acks(s.me_pk, true);
+    let sent = s.user.send_text(&s.portal, "ack without id").await;
+    wait_until("the item on Instagram", || async {
+        w.ig.items(&s.thread)
+            .iter()
+            .any(|i| i["text"] == "ack without id")
+    })
+    .await;
+    let item_id =
+        w.ig.items(&s.thread)
+            .into_iter()
+            .find(|i| i["text"] == "ack without id")
+            .and_then(|i| i["item_id"].as_str().map(str::to_string))
+            .unwrap_or_default();
+    // Once the echo has arrived, a reaction on that item finds the Matrix event.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    w.react(s.bob_pk, &s.thread, &item_id, Some("🔥"));
+    let reaction = s
+        .user
+        .wait_for(&s.portal, "the reaction on the sent message", |e| {
+            e["type"] == "m.reaction" && e["content"]["m.relates_to"]["key"] == "🔥"
+        })
+        .await;
+    assert_eq!(
+        reaction["content"]["m.relates_to"]["event_id"],
+        sent.as_str()
+    );
+    w.bare_acks(s.me_pk, false);
+}

@@ -18,6 +18,8 @@ pub struct World {
     pub broker: Arc<FakeBroker>,
     /// Accounts whose realtime sends are refused, with the refusal message.
     refusals: Arc<Mutex<HashMap<i64, String>>>,
+    /// Accounts whose send acks carry no item id (the echo is then the only source of it).
+    bare_acks: Arc<Mutex<std::collections::HashSet<i64>>>,
 }
 
 impl World {
@@ -32,6 +34,8 @@ impl World {
             .await,
         );
         let refusals: Arc<Mutex<HashMap<i64, String>>> = Arc::default();
+        let bare_acks: Arc<Mutex<std::collections::HashSet<i64>>> = Arc::default();
+        let bare = bare_acks.clone();
         // Realtime sends act on the shared fake Instagram, which then publishes the created
         // item to every participant (the sender's echo included), as Instagram does.
         let (state, refused) = (ig.clone(), refusals.clone());
@@ -39,15 +43,30 @@ impl World {
             if let Some(message) = refused.lock().unwrap_or_else(|p| p.into_inner()).get(&pk) {
                 return Err(message.clone());
             }
-            apply_command(&state, pk, cmd)
+            let created = apply_command(&state, pk, cmd)?;
+            if bare.lock().unwrap_or_else(|p| p.into_inner()).contains(&pk) {
+                return Ok(None);
+            }
+            Ok(created)
         })));
         let world = World {
             ig,
             broker,
             refusals,
+            bare_acks,
         };
         world.spawn_glue();
         world
+    }
+
+    /// Makes the acks of `pk`'s sends carry no item id (`false`: normal acks again).
+    pub fn bare_acks(&self, pk: i64, on: bool) {
+        let mut set = self.bare_acks.lock().unwrap_or_else(|p| p.into_inner());
+        if on {
+            set.insert(pk);
+        } else {
+            set.remove(&pk);
+        }
     }
 
     /// Makes Instagram refuse every realtime send of `pk` with `message` (`None`: accept again).
