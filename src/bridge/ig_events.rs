@@ -55,10 +55,9 @@ pub enum IgEvent {
     ThreadRemoved {
         thread_id: String,
     },
-    /// Read the thread over HTTP and bridge what is missing; `create` makes the room if needed.
+    /// Read the thread over HTTP and bridge what is missing, making its room if needed.
     SyncThread {
         thread_id: String,
-        create: bool,
     },
     /// Typing (never stored: applied at once).
     Typing {
@@ -78,7 +77,7 @@ impl IgEvent {
             | IgEvent::Seen { thread_id, .. }
             | IgEvent::ThreadUpdated { thread_id, .. }
             | IgEvent::ThreadRemoved { thread_id }
-            | IgEvent::SyncThread { thread_id, .. }
+            | IgEvent::SyncThread { thread_id }
             | IgEvent::Typing { thread_id, .. } => thread_id,
         }
     }
@@ -293,11 +292,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             );
             Ok(())
         }
-        IgEvent::SyncThread { thread_id, create } => {
-            let existing = portal::find_portal(bridge, &thread_id, &user.mxid).await?;
-            if existing.is_none() && !create {
-                // Catch-up of a thread without a room: create it only if it has news.
-            }
+        IgEvent::SyncThread { thread_id } => {
             let limit = bridge.config.backfill.initial_messages.max(1);
             let thread = portal::fetch_thread(&user, &thread_id, limit).await?;
             let (portal, created) =
@@ -312,19 +307,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             user_id,
             active,
             ttl_ms,
-        } => {
-            let ttl = std::time::Duration::from_millis(
-                ttl_ms.unwrap_or(12_000).clamp(1000, 60_000) as u64,
-            );
-            portal::ghost_typing(
-                bridge,
-                &user.mxid,
-                &thread_id,
-                user_id,
-                active.then_some(ttl),
-            )
-            .await
-        }
+        } => portal::ghost_typing(bridge, &user.mxid, &thread_id, user_id, active, ttl_ms).await,
     }
 }
 

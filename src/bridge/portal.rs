@@ -342,14 +342,18 @@ pub async fn update_from_thread(
     Ok(())
 }
 
-/// Shows (or stops) a ghost typing in the user's portal of a thread.
+/// Shows (or stops) a ghost typing in the user's portal of a thread, for Instagram's `ttl`
+/// (12 s when absent, kept within 1–60 s).
 pub async fn ghost_typing(
     bridge: &Arc<Bridge>,
     mxid: &str,
     thread_id: &str,
     sender: i64,
-    ttl: Option<Duration>,
+    active: bool,
+    ttl_ms: Option<i64>,
 ) -> Result<(), ApplyError> {
+    let ttl =
+        active.then(|| Duration::from_millis(ttl_ms.unwrap_or(12_000).clamp(1_000, 60_000) as u64));
     let Some(portal) = find_portal(bridge, thread_id, mxid).await? else {
         return Ok(());
     };

@@ -371,7 +371,6 @@ pub async fn initial_sync(
             mxid,
             &IgEvent::SyncThread {
                 thread_id: thread.thread_id.to_string(),
-                create: true,
             },
         ));
     }
@@ -552,10 +551,8 @@ fn spawn_typing(
     let bridge = bridge.clone();
     let mxid = user.mxid.clone();
     tokio::spawn(async move {
-        let ttl = Duration::from_millis(ttl_ms.unwrap_or(12_000).clamp(1_000, 60_000) as u64);
         if let Err(e) =
-            super::portal::ghost_typing(&bridge, &mxid, &thread_id, sender, active.then_some(ttl))
-                .await
+            super::portal::ghost_typing(&bridge, &mxid, &thread_id, sender, active, ttl_ms).await
         {
             tracing::debug!("typing not bridged: {e}");
         }
@@ -594,7 +591,6 @@ pub async fn catch_up(
                 &user.mxid,
                 &IgEvent::SyncThread {
                     thread_id: t.thread_id.to_string(),
-                    create: false,
                 },
             )
         })

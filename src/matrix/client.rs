@@ -148,27 +148,15 @@ impl HomeserverClient {
     /// Asks the homeserver which spec versions it supports (once reachable).
     pub async fn refresh_versions(&self) -> Result<(), MatrixError> {
         let endpoint = "discovery::get_supported_versions";
+        let unreachable = |e: reqwest::Error| MatrixError::Unreachable {
+            endpoint,
+            attempts: 1,
+            reason: describe_reqwest_error(&e),
+        };
         let url = format!("{}/_matrix/client/versions", self.inner.base_url);
-        let response =
-            self.inner
-                .http
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| MatrixError::Unreachable {
-                    endpoint,
-                    attempts: 1,
-                    reason: describe_reqwest_error(&e),
-                })?;
+        let response = self.inner.http.get(url).send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| MatrixError::Unreachable {
-                endpoint,
-                attempts: 1,
-                reason: describe_reqwest_error(&e),
-            })?;
+        let body = response.bytes().await.map_err(unreachable)?;
         if status != 200 {
             let (errcode, message) = error_body(&body);
             return Err(MatrixError::Api {

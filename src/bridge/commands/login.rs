@@ -36,16 +36,13 @@ impl LoginFlow {
     }
 }
 
-async fn set_flow(bridge: &Bridge, mxid: &str, flow: Option<LoginFlow>) {
-    let mut flows = bridge.logins.lock().await;
-    match flow {
-        Some(f) => {
-            flows.insert(mxid.to_string(), f);
-        }
-        None => {
-            flows.remove(mxid);
-        }
-    }
+/// Keeps the user's login at `flow` until their next message.
+async fn await_next(ctx: &CommandContext<'_>, flow: LoginFlow) {
+    ctx.bridge
+        .logins
+        .lock()
+        .await
+        .insert(ctx.sender.to_string(), flow);
 }
 
 /// `login [username [password]]`.
@@ -65,17 +62,16 @@ pub async fn start(ctx: &CommandContext<'_>, args: &[&str]) -> Result<(), ApplyE
     }
     match args {
         [] => {
-            set_flow(ctx.bridge, ctx.sender.as_str(), Some(LoginFlow::Username)).await;
+            await_next(ctx, LoginFlow::Username).await;
             ctx.reply("Send your Instagram username (or `cancel`).")
                 .await
         }
         [username] => {
-            set_flow(
-                ctx.bridge,
-                ctx.sender.as_str(),
-                Some(LoginFlow::Password {
+            await_next(
+                ctx,
+                LoginFlow::Password {
                     username: username.to_string(),
-                }),
+                },
             )
             .await;
             ctx.reply("Send your Instagram password (the message will be removed at once).")
@@ -99,7 +95,7 @@ pub async fn continue_flow(ctx: &CommandContext<'_>, text: &str) -> Result<bool,
     match flow {
         LoginFlow::Username => {
             if input.is_empty() || input.contains(char::is_whitespace) {
-                set_flow(ctx.bridge, ctx.sender.as_str(), Some(LoginFlow::Username)).await;
+                await_next(ctx, LoginFlow::Username).await;
                 ctx.reply(
                     "That doesn't look like a username. Send your Instagram username, or `cancel`.",
                 )
@@ -107,12 +103,7 @@ pub async fn continue_flow(ctx: &CommandContext<'_>, text: &str) -> Result<bool,
                 return Ok(true);
             }
             let username = input.trim_start_matches('@').to_string();
-            set_flow(
-                ctx.bridge,
-                ctx.sender.as_str(),
-                Some(LoginFlow::Password { username }),
-            )
-            .await;
+            await_next(ctx, LoginFlow::Password { username }).await;
             ctx.reply("Send your Instagram password (the message will be removed at once).")
                 .await?;
         }
@@ -159,12 +150,7 @@ async fn handle_outcome(
                 ),
                 _ => "your two-factor code".to_string(),
             };
-            set_flow(
-                ctx.bridge,
-                ctx.sender.as_str(),
-                Some(LoginFlow::TwoFactor { client, state }),
-            )
-            .await;
+            await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
             ctx.reply(&format!(
                 "Two-factor authentication is on. Send {how}. You can also send \
                  `backup <code>` for a backup code, `resend-sms`, or `cancel`."
@@ -173,12 +159,7 @@ async fn handle_outcome(
         }
         Ok(LoginOutcome::ChallengeRequired(state)) => {
             let text = challenge_prompt(&state);
-            set_flow(
-                ctx.bridge,
-                ctx.sender.as_str(),
-                Some(LoginFlow::Challenge { client, state }),
-            )
-            .await;
+            await_next(ctx, LoginFlow::Challenge { client, state }).await;
             ctx.reply(&text).await
         }
         Err(e) => {
@@ -215,25 +196,19 @@ async fn two_factor(
     if lower == "resend-sms" || lower == "resend" {
         return match client.resend_two_factor_sms(&state).await {
             Ok(new_state) => {
-                set_flow(
-                    ctx.bridge,
-                    ctx.sender.as_str(),
-                    Some(LoginFlow::TwoFactor {
+                await_next(
+                    ctx,
+                    LoginFlow::TwoFactor {
                         client,
                         state: new_state,
-                    }),
+                    },
                 )
                 .await;
                 ctx.reply("A new code is on its way by SMS. Send it here.")
                     .await
             }
             Err(e) => {
-                set_flow(
-                    ctx.bridge,
-                    ctx.sender.as_str(),
-                    Some(LoginFlow::TwoFactor { client, state }),
-                )
-                .await;
+                await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
                 ctx.reply(&format!("Could not resend the SMS: {}", e.user_message()))
                     .await
             }
@@ -246,24 +221,14 @@ async fn two_factor(
     };
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.is_empty() || !code.chars().all(|c| c.is_ascii_digit()) {
-        set_flow(
-            ctx.bridge,
-            ctx.sender.as_str(),
-            Some(LoginFlow::TwoFactor { client, state }),
-        )
-        .await;
+        await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
         return ctx
             .reply("The code should be digits. Send it again, or `cancel`.")
             .await;
     }
     match client.two_factor_login(&state, &code, method, true).await {
         Err(e) if matches!(e, crate::instagram::Error::BadCode { .. }) => {
-            set_flow(
-                ctx.bridge,
-                ctx.sender.as_str(),
-                Some(LoginFlow::TwoFactor { client, state }),
-            )
-            .await;
+            await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
             ctx.reply(&format!(
                 "{} Send the code again, or `cancel`.",
                 e.user_message()
@@ -286,12 +251,7 @@ async fn challenge(
             "sms" | "phone" | "0" => ChallengeMethod::Sms,
             "email" | "mail" | "1" => ChallengeMethod::Email,
             _ => {
-                set_flow(
-                    ctx.bridge,
-                    ctx.sender.as_str(),
-                    Some(LoginFlow::Challenge { client, state }),
-                )
-                .await;
+                await_next(ctx, LoginFlow::Challenge { client, state }).await;
                 return ctx.reply("Reply `sms` or `email`, or `cancel`.").await;
             }
         };
@@ -303,12 +263,7 @@ async fn challenge(
     } else {
         match client.challenge_submit_code(&state, input).await {
             Err(e) if !e.is_session_dead() && !e.needs_user_action() => {
-                set_flow(
-                    ctx.bridge,
-                    ctx.sender.as_str(),
-                    Some(LoginFlow::Challenge { client, state }),
-                )
-                .await;
+                await_next(ctx, LoginFlow::Challenge { client, state }).await;
                 return ctx
                     .reply(&format!(
                         "{} Send the code again, or `cancel`.",

@@ -343,7 +343,6 @@ async fn enqueue_sync(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), A
         ctx.sender.as_str(),
         &IgEvent::SyncThread {
             thread_id: thread_id.to_string(),
-            create: true,
         },
     );
     ctx.bridge.store.enqueue(&[entry]).await?;
