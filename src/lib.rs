@@ -5,6 +5,7 @@
 //! - [`store`] keeps the bridge's state in PostgreSQL or SQLite and knows neither network;
 //! - [`matrix`] is the appservice server and homeserver client and knows nothing of Instagram;
 //! - [`instagram`] is the private API client and realtime client and knows nothing of Matrix;
+//! - [`media`] converts images, video and voice (a leaf: bytes and files, no network);
 //! - [`bridge`] is the only part that joins two of them;
 //! - [`app`] builds everything from the config and runs it until a signal.
 
@@ -13,6 +14,7 @@ pub mod bridge;
 pub mod config;
 pub mod instagram;
 pub mod matrix;
+pub mod media;
 pub mod metrics;
 pub mod store;
 pub mod tls;
