@@ -53,6 +53,8 @@ pub struct Config {
     #[serde(default)]
     pub backfill: BackfillConfig,
     #[serde(default)]
+    pub media: MediaConfig,
+    #[serde(default)]
     pub logging: LoggingConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -354,6 +356,40 @@ impl Default for BackfillConfig {
     }
 }
 
+/// Media conversion (video and voice go through an external ffmpeg).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// The ffmpeg binary; none: `ffmpeg` on `PATH`, and without one video and voice are
+    /// bridged unconverted or refused.
+    pub ffmpeg_path: Option<PathBuf>,
+    /// The largest media file converted or bridged, in megabytes.
+    pub max_size_mb: u64,
+    /// How long one ffmpeg run may take, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            ffmpeg_path: None,
+            max_size_mb: 100,
+            timeout_secs: 300,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// `max_size_mb` in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_size_mb.saturating_mul(1_000_000)
+    }
+
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -502,6 +538,12 @@ impl Config {
         }
         if self.instagram.mqtt.keepalive == 0 {
             return Err(key_error("instagram.mqtt.keepalive", "must be at least 1"));
+        }
+        if self.media.max_size_mb == 0 {
+            return Err(key_error("media.max_size_mb", "must be at least 1"));
+        }
+        if self.media.timeout_secs == 0 {
+            return Err(key_error("media.timeout_secs", "must be at least 1"));
         }
         if self.metrics.enabled && self.metrics.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(key_error(
@@ -721,6 +763,9 @@ bridge:
             Some(PermissionLevel::Relay)
         );
         assert_eq!(c.bot_user_id(), "@instagrambot:example.com");
+        assert_eq!(c.media.ffmpeg_path, None);
+        assert_eq!(c.media.max_bytes(), 100_000_000);
+        assert_eq!(c.media.timeout().as_secs(), 300);
         assert_eq!(c.ghost_localpart("123"), "instagram_123");
     }
 
@@ -771,6 +816,8 @@ bridge:
         let unknown = format!("{MINIMAL}bogus_section: 1\n");
         let e = err(&unknown, &[]);
         assert!(e.contains("bogus_section"), "{e}");
+        let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__MEDIA__MAX_SIZE_MB", "0")]);
+        assert_eq!(e, "config key `media.max_size_mb`: must be at least 1");
         let e = err("homeserver: [", &[]);
         assert!(e.contains("not valid YAML"), "{e}");
     }
