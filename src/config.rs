@@ -367,6 +367,9 @@ pub struct MediaConfig {
     pub max_size_mb: u64,
     /// How long one ffmpeg run may take, in seconds.
     pub timeout_secs: u64,
+    /// Send Instagram voice messages to Matrix as Ogg Opus (what Element and Beeper record and
+    /// play as voice messages) when ffmpeg is available; otherwise as Instagram's AAC.
+    pub voice_as_ogg: bool,
 }
 
 impl Default for MediaConfig {
@@ -375,6 +378,7 @@ impl Default for MediaConfig {
             ffmpeg_path: None,
             max_size_mb: 100,
             timeout_secs: 300,
+            voice_as_ogg: true,
         }
     }
 }

@@ -116,7 +116,7 @@ async fn upload_avatar(via: &IgUser, intent: &Intent, url: &str) -> Result<Strin
         .map_err(|e| e.user_message())?;
     let mime = sniff_image_mime(&bytes);
     let mxc = intent
-        .upload(bytes.to_vec(), mime, Some("avatar"))
+        .upload(bytes, mime)
         .await
         .map_err(|e| e.to_string())?;
     intent

@@ -435,7 +435,12 @@ pub async fn apply_item(
         .timestamp_ms()
         .and_then(|ms| UInt::new(ms.max(0) as u64))
         .map(MilliSecondsSinceUnixEpoch);
-    for (i, part) in parts.iter().enumerate() {
+    for (i, part) in parts.into_iter().enumerate() {
+        let part = if part.media.is_some() {
+            super::media::materialize(bridge, user, &intent, part).await
+        } else {
+            part
+        };
         let event_id = intent
             .send_raw(
                 &room,

@@ -76,7 +76,7 @@ pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError
     match event.kind {
         "m.room.member" => on_member(bridge, &event).await,
         "m.room.message" => on_message(bridge, &event, &value).await,
-        "m.reaction" | "m.room.redaction" | "m.room.name" | "m.room.avatar" => {
+        "m.reaction" | "m.sticker" | "m.room.redaction" | "m.room.name" | "m.room.avatar" => {
             if bridge.is_bridge_user(event.sender.as_str()) {
                 return Ok(());
             }

@@ -29,7 +29,9 @@ pub mod dispatch;
 pub mod ghost;
 pub mod ig_events;
 pub mod matrix_events;
+pub mod media;
 pub mod outgoing;
+pub mod outgoing_media;
 pub mod portal;
 pub mod user;
 
@@ -60,6 +62,8 @@ pub struct Bridge {
     /// Whether new rooms give their creator implicit top power (room version 12+), so the
     /// bot must not be listed in `m.room.power_levels`. Learned from the homeserver.
     pub creators_implicit: std::sync::atomic::AtomicBool,
+    /// The ffmpeg for media conversion, looked up on first use ([`Bridge::ffmpeg`]).
+    ffmpeg: tokio::sync::OnceCell<Option<crate::media::Ffmpeg>>,
     me: Weak<Bridge>,
 }
 
@@ -90,6 +94,7 @@ impl Bridge {
             typing: DashSet::new(),
             held_requests: DashSet::new(),
             creators_implicit: std::sync::atomic::AtomicBool::new(true),
+            ffmpeg: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -76,6 +76,11 @@ pub async fn apply(
     let content = value.get("content").cloned().unwrap_or(Value::Null);
     match kind {
         "m.room.message" => message(bridge, &user, portal, &room, event_id, value, &content).await,
+        "m.sticker" => {
+            let mut content = content;
+            content["msgtype"] = json!("m.sticker");
+            message(bridge, &user, portal, &room, event_id, value, &content).await
+        }
         "m.reaction" => reaction(bridge, &user, portal, &room, event_id, &content).await,
         "m.room.name" | "m.room.avatar" => {
             room_state(bridge, &user, portal, &room, kind, &content).await
@@ -211,6 +216,92 @@ async fn message(
                         &format!("Instagram refused the edit: {}", e.user_message()),
                     )
                     .await;
+                }
+            }
+            Ok(())
+        }
+        Outgoing::Media(media) => {
+            let ts_ms = value
+                .get("origin_server_ts")
+                .and_then(Value::as_i64)
+                .unwrap_or_else(crate::store::now_ms);
+            let client_context = client_context_for_event(event_id, ts_ms);
+            match super::outgoing_media::send(
+                bridge,
+                user,
+                &portal.thread_id,
+                &media,
+                &client_context,
+            )
+            .await
+            {
+                Ok(sent) => {
+                    let row = |item_id: Option<String>, event: String, cc: String| MessageRow {
+                        item_id: item_id.unwrap_or_else(|| format!("pending:{cc}")),
+                        receiver: receiver.to_string(),
+                        part_index: 0,
+                        thread_id: portal.thread_id.clone(),
+                        room_id: room.to_string(),
+                        event_id: event,
+                        sender_pk: user.pk,
+                        timestamp_us: ts_ms * 1000,
+                        client_context: Some(cc),
+                        edit_count: 0,
+                        content_hash: None,
+                    };
+                    bridge
+                        .store
+                        .insert_message(&row(
+                            sent.item_id,
+                            event_id.to_string(),
+                            client_context.clone(),
+                        ))
+                        .await?;
+                    send_status(bridge, room, event_id, None).await;
+                    // Instagram media has no caption: it follows as a text. Its row (under a
+                    // derived key, as the Matrix event already maps to the media) keeps the
+                    // echo from coming back.
+                    if let Some(caption) = media.caption.as_deref() {
+                        let caption_key = format!("{event_id}#caption");
+                        let cc = client_context_for_event(&caption_key, ts_ms);
+                        match user
+                            .send_text(&portal.thread_id, caption, &cc, None, &[])
+                            .await
+                        {
+                            Ok(item_id) => {
+                                bridge
+                                    .store
+                                    .insert_message(&row(item_id, caption_key, cc))
+                                    .await?;
+                            }
+                            Err(e) => {
+                                notice(
+                                    bridge,
+                                    room,
+                                    &format!("The caption was not delivered to Instagram: {e}"),
+                                )
+                                .await;
+                            }
+                        }
+                    }
+                }
+                Err(reason) => {
+                    let what = match media.msgtype.as_str() {
+                        "m.image" => "photo",
+                        "m.video" => "video",
+                        "m.audio" if media.voice => "voice message",
+                        "m.audio" => "audio",
+                        "m.sticker" => "sticker",
+                        _ => "file",
+                    };
+                    tracing::warn!(room = %room, "{what} not delivered to Instagram: {reason}");
+                    notice(
+                        bridge,
+                        room,
+                        &format!("Your {what} was not delivered to Instagram: {reason}."),
+                    )
+                    .await;
+                    send_status(bridge, room, event_id, Some(&reason)).await;
                 }
             }
             Ok(())

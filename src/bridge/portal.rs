@@ -297,6 +297,9 @@ async fn create_portal_room(
             tracing::warn!(ghost = %intent.user_id(), "ghost cannot join the portal: {e}");
         }
     }
+    let portal = super::media::sync_group_avatar(bridge, user, &portal, thread)
+        .await
+        .unwrap_or(portal);
     Ok(portal)
 }
 
@@ -322,6 +325,8 @@ pub async fn update_from_thread(
             tracing::debug!("ghost leave: {e}");
         }
     }
+    let synced = super::media::sync_group_avatar(bridge, user, portal, thread).await;
+    let portal = synced.as_ref().unwrap_or(portal);
     if portal.is_group {
         let name = room_name(bridge, thread, true);
         if name.is_some() && name != portal.name {

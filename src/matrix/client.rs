@@ -67,6 +67,18 @@ impl MatrixError {
     }
 }
 
+fn too_large(endpoint: &'static str, max_bytes: u64) -> MatrixError {
+    MatrixError::Api {
+        endpoint,
+        status: 413,
+        errcode: "M_TOO_LARGE".into(),
+        message: format!(
+            "the file is larger than the bridge's limit of {} MB",
+            max_bytes / 1_000_000
+        ),
+    }
+}
+
 struct Inner {
     http: reqwest::Client,
     base_url: String,
@@ -185,6 +197,173 @@ impl HomeserverClient {
             *guard = versions;
         }
         Ok(())
+    }
+
+    /// Uploads media as the bot or `user`; returns its `mxc://` URI. The bytes are shared
+    /// between retries, never copied.
+    pub async fn upload(
+        &self,
+        data: bytes::Bytes,
+        content_type: &str,
+        user: Option<&UserId>,
+    ) -> Result<ruma::OwnedMxcUri, MatrixError> {
+        let endpoint = "media::create_content";
+        let mut url = format!("{}/_matrix/media/v3/upload", self.inner.base_url);
+        if let Some(user) = user.filter(|u| **u != *self.inner.bot) {
+            url.push_str("?user_id=");
+            url.extend(url::form_urlencoded::byte_serialize(
+                user.as_str().as_bytes(),
+            ));
+        }
+        let policy = self.inner.retry;
+        let mut delay = policy.initial_delay;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .inner
+                .http
+                .post(&url)
+                .bearer_auth(&self.inner.as_token)
+                .header("content-type", content_type)
+                .body(data.clone())
+                .send()
+                .await;
+            let (retry, reason) = match result {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let body = resp.text().await.unwrap_or_default();
+                    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    if (200..300).contains(&status) {
+                        let uri = v["content_uri"].as_str().unwrap_or_default();
+                        return Some(ruma::OwnedMxcUri::from(uri))
+                            .filter(|u| u.is_valid())
+                            .ok_or_else(|| MatrixError::Protocol {
+                                endpoint,
+                                reason: "upload answer without a valid content_uri".into(),
+                            });
+                    }
+                    let err = MatrixError::Api {
+                        endpoint,
+                        status,
+                        errcode: v["errcode"].as_str().unwrap_or("").to_string(),
+                        message: v["error"]
+                            .as_str()
+                            .unwrap_or("")
+                            .chars()
+                            .take(200)
+                            .collect(),
+                    };
+                    if status != 429 && status < 500 {
+                        return Err(err);
+                    }
+                    let after = v["retry_after_ms"].as_u64().map(Duration::from_millis);
+                    (after, err.to_string())
+                }
+                Err(e) => (None, e.without_url().to_string()),
+            };
+            if attempt >= policy.max_attempts.max(1) {
+                return Err(MatrixError::Unreachable {
+                    endpoint,
+                    attempts: attempt,
+                    reason,
+                });
+            }
+            let wait = retry.unwrap_or(delay).min(policy.max_delay);
+            tracing::warn!(endpoint, attempt, "media upload failed, retrying: {reason}");
+            tokio::time::sleep(wait).await;
+            delay = (delay * 2).min(policy.max_delay);
+        }
+    }
+
+    /// Downloads a `mxc://` URI (authenticated media, falling back to the legacy endpoint on
+    /// homeservers without it), streaming and refusing more than `max_bytes`.
+    pub async fn download(&self, mxc: &str, max_bytes: u64) -> Result<Vec<u8>, MatrixError> {
+        let endpoint = "media::download";
+        let protocol = |reason: String| MatrixError::Protocol { endpoint, reason };
+        let Some((server, media_id)) = mxc
+            .strip_prefix("mxc://")
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(s, m)| !s.is_empty() && !m.is_empty() && !m.contains('/'))
+        else {
+            return Err(protocol(format!("not a mxc:// URI: {mxc:?}")));
+        };
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let (server, media_id) = (enc(server), enc(media_id));
+        let paths = [
+            format!("/_matrix/client/v1/media/download/{server}/{media_id}"),
+            format!("/_matrix/media/v3/download/{server}/{media_id}"),
+        ];
+        let mut last = None;
+        for path in paths {
+            let mut attempt = 0;
+            let response = loop {
+                attempt += 1;
+                let result = self
+                    .inner
+                    .http
+                    .get(format!("{}{path}", self.inner.base_url))
+                    .bearer_auth(&self.inner.as_token)
+                    .send()
+                    .await;
+                match result {
+                    Ok(r) if r.status().is_server_error() && attempt < 3 => {}
+                    Ok(r) => break r,
+                    Err(e) if attempt < 3 => {
+                        tracing::debug!("media download failed, retrying: {}", e.without_url());
+                    }
+                    Err(e) => {
+                        return Err(MatrixError::Unreachable {
+                            endpoint,
+                            attempts: attempt,
+                            reason: e.without_url().to_string(),
+                        });
+                    }
+                }
+                tokio::time::sleep(self.inner.retry.initial_delay * attempt).await;
+            };
+            let status = response.status().as_u16();
+            if !(200..300).contains(&status) {
+                let body = response.text().await.unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let err = MatrixError::Api {
+                    endpoint,
+                    status,
+                    errcode: v["errcode"].as_str().unwrap_or("").to_string(),
+                    message: v["error"]
+                        .as_str()
+                        .unwrap_or("")
+                        .chars()
+                        .take(200)
+                        .collect(),
+                };
+                // Homeservers without authenticated media answer 404 M_UNRECOGNIZED (or 405).
+                let unrecognized =
+                    status == 405 || (status == 404 && err.errcode() == Some("M_UNRECOGNIZED"));
+                last = Some(err);
+                if unrecognized {
+                    continue;
+                }
+                break;
+            }
+            if response.content_length().is_some_and(|n| n > max_bytes) {
+                return Err(too_large(endpoint, max_bytes));
+            }
+            let mut response = response;
+            let mut out = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| protocol(format!("download interrupted: {}", e.without_url())))?
+            {
+                if (out.len() + chunk.len()) as u64 > max_bytes {
+                    return Err(too_large(endpoint, max_bytes));
+                }
+                out.extend_from_slice(&chunk);
+            }
+            return Ok(out);
+        }
+        Err(last.unwrap_or_else(|| protocol("no download endpoint answered".into())))
     }
 
     /// Sends a request as the bot (`user = None`) or as the given user, retrying transient

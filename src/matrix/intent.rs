@@ -12,9 +12,9 @@ use ruma::api::client::membership::{
 };
 use ruma::api::client::profile::ProfileFieldValue;
 use ruma::api::client::{
-    appservice::request_ping, media::create_content, message::send_message_event,
-    profile::set_profile_field, receipt::create_receipt, redact::redact_event, room::create_room,
-    state::send_state_event, typing::create_typing_event,
+    appservice::request_ping, message::send_message_event, profile::set_profile_field,
+    receipt::create_receipt, redact::redact_event, room::create_room, state::send_state_event,
+    typing::create_typing_event,
 };
 use ruma::events::room::message::RoomMessageEventContent;
 use ruma::events::{AnyStateEventContent, MessageLikeEventContent, StateEventContent};
@@ -300,14 +300,12 @@ impl Intent {
     /// Uploads media; returns its `mxc://` URI.
     pub async fn upload(
         &self,
-        data: Vec<u8>,
+        data: impl Into<bytes::Bytes>,
         content_type: &str,
-        filename: Option<&str>,
     ) -> Result<OwnedMxcUri, MatrixError> {
-        let mut request = create_content::v3::Request::new(data);
-        request.content_type = Some(content_type.to_string());
-        request.filename = filename.map(str::to_string);
-        Ok(self.client().send(request, self.who()).await?.content_uri)
+        self.client()
+            .upload(data.into(), content_type, self.who())
+            .await
     }
 
     pub async fn redact(

@@ -8,26 +8,26 @@ use serde_json::{Value, json};
 use crate::env;
 use crate::matrix_client::{User, unique};
 
-fn bot_id() -> String {
+pub(crate) fn bot_id() -> String {
     env().config.bot_user_id()
 }
 
-fn unique_pk() -> i64 {
+pub(crate) fn unique_pk() -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
     static NEXT: AtomicI64 = AtomicI64::new(0);
     let base = (std::process::id() as i64 % 10_000) * 1_000_000 + 17_000_000_000;
     base + NEXT.fetch_add(1, Ordering::SeqCst)
 }
 
-fn ghost(pk: i64) -> String {
+pub(crate) fn ghost(pk: i64) -> String {
     format!("@instagram_{pk}:{}", env().config.homeserver.domain)
 }
 
-fn body_is(e: &Value, body: &str) -> bool {
+pub(crate) fn body_is(e: &Value, body: &str) -> bool {
     e["type"] == "m.room.message" && e["content"]["body"] == body
 }
 
-async fn wait_until<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn wait_until<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -41,16 +41,16 @@ where
 
 /// Logs a fresh Matrix user in to a fresh Instagram account with one DM thread; returns the
 /// user, their management room, the portal room, and the Instagram ids.
-struct Scene {
-    user: User,
-    management: String,
-    portal: String,
-    me_pk: i64,
-    bob_pk: i64,
-    thread: String,
+pub(crate) struct Scene {
+    pub(crate) user: User,
+    pub(crate) management: String,
+    pub(crate) portal: String,
+    pub(crate) me_pk: i64,
+    pub(crate) bob_pk: i64,
+    pub(crate) thread: String,
 }
 
-async fn scene(history: &[&str]) -> Scene {
+pub(crate) async fn scene(history: &[&str]) -> Scene {
     let env = env();
     let w = &env.world;
     let bot = bot_id();
@@ -505,6 +505,14 @@ async fn group_threads_become_shared_rooms_with_every_member() {
     w.ig.add_account(&format!("carol_{carol_pk}"), "unused", carol_pk);
     let group =
         w.ig.add_thread(&[s.bob_pk, s.me_pk, carol_pk], Some("Weekend plans"));
+    let photo = {
+        let img = image::RgbImage::from_pixel(24, 24, image::Rgb([10, 120, 200]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg)
+            .expect("jpeg");
+        out.into_inner()
+    };
+    w.ig.set_thread_image(&group, photo.clone(), 24, 24);
     // A new thread appears by its first message over the realtime connection.
     w.ig.push_text(&group, carol_pk, "who's in?");
     let room = s
@@ -521,6 +529,13 @@ async fn group_threads_become_shared_rooms_with_every_member() {
         .wait_for(&room, "the group message", |e| body_is(e, "who's in?"))
         .await;
     assert_eq!(first["sender"], ghost(carol_pk).as_str());
+    // The group's photo is the room's avatar.
+    let avatar = s
+        .user
+        .wait_for(&room, "the group photo", |e| e["type"] == "m.room.avatar")
+        .await;
+    let mxc = avatar["content"]["url"].as_str().unwrap_or_default();
+    assert_eq!(s.user.download(mxc).await, photo);
     for member in [ghost(s.bob_pk), ghost(carol_pk)] {
         s.user.wait_membership(&room, &member, "join").await;
     }

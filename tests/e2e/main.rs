@@ -9,6 +9,7 @@ mod support;
 
 mod bridging;
 mod matrix_client;
+mod media;
 mod skeleton;
 mod world;
 
@@ -90,6 +91,9 @@ fn start_bridge(mut config: Config) -> (world::World, Config) {
             config.instagram.mqtt.port = world.broker.plain_addr.port();
             config.instagram.mqtt.tls = false;
             config.instagram.min_request_gap_ms = 0;
+            if let Ok(ffmpeg) = std::env::var("MATRIX_INSTAGRAM_FFMPEG") {
+                config.media.ffmpeg_path = Some(ffmpeg.into());
+            }
             let running = matrix_instagram::app::start(config.clone())
                 .await
                 .expect("the bridge starts");

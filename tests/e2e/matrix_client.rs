@@ -368,6 +368,47 @@ impl User {
         body["event_id"].as_str().expect("event_id").to_string()
     }
 
+    /// Uploads a file to the homeserver's media repository; returns its `mxc://` URI.
+    pub async fn upload(&self, data: Vec<u8>, content_type: &str) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/_matrix/media/v3/upload", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(data)
+            .send()
+            .await
+            .expect("upload request");
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("upload response");
+        assert!(status.is_success(), "upload: {status} {body}");
+        body["content_uri"]
+            .as_str()
+            .expect("content_uri")
+            .to_string()
+    }
+
+    /// Downloads a `mxc://` URI (authenticated media).
+    pub async fn download(&self, mxc: &str) -> Vec<u8> {
+        let path = mxc.strip_prefix("mxc://").expect("an mxc:// URI");
+        let resp = self
+            .http
+            .get(format!(
+                "{}/_matrix/client/v1/media/download/{path}",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("download request");
+        assert!(
+            resp.status().is_success(),
+            "download {mxc}: {}",
+            resp.status()
+        );
+        resp.bytes().await.expect("download body").to_vec()
+    }
+
     pub async fn redact(&self, room: &str, event_id: &str) {
         let txn = uuid::Uuid::new_v4().simple().to_string();
         let (status, body) = self

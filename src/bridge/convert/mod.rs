@@ -1,6 +1,7 @@
 //! Pure conversions between Instagram items and Matrix event contents. No I/O: data in, data
 //! out, so that every rule is table-tested.
 
+pub mod media;
 pub mod to_instagram;
 pub mod to_matrix;
 

@@ -25,10 +25,27 @@ pub enum Outgoing {
         target_event: String,
         text: String,
     },
-    /// A message type Instagram has no text equivalent for (media is handled elsewhere).
+    /// A photo, video, audio, GIF, sticker or file, to fetch from the homeserver and convert.
+    Media(OutgoingMedia),
+    /// A message type Instagram has no equivalent for.
     Unsupported {
         msgtype: String,
     },
+}
+
+/// A Matrix media message, as the bridge needs it to send it to Instagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMedia {
+    /// `m.image`, `m.video`, `m.audio`, `m.file` or `m.sticker`.
+    pub msgtype: String,
+    pub mxc: String,
+    pub mimetype: Option<String>,
+    pub size: Option<u64>,
+    /// An `m.audio` recorded as a voice message (MSC3245).
+    pub voice: bool,
+    /// The caption (MSC2530: a `body` that differs from `filename`), sent as a text after.
+    pub caption: Option<String>,
+    pub reply_to_event: Option<String>,
 }
 
 /// Resolves a Matrix user id to an Instagram ghost: `(pk, username)`.
@@ -64,6 +81,12 @@ pub fn message_to_instagram(content: &Value, ghosts: &dyn GhostLookup) -> Outgoi
         .get("msgtype")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if matches!(
+        msgtype,
+        "m.image" | "m.video" | "m.audio" | "m.file" | "m.sticker"
+    ) {
+        return media_to_instagram(msgtype, content, ghosts);
+    }
     if !matches!(msgtype, "m.text" | "m.notice" | "m.emote") {
         return Outgoing::Unsupported {
             msgtype: msgtype.to_string(),
@@ -95,6 +118,40 @@ pub fn message_to_instagram(content: &Value, ghosts: &dyn GhostLookup) -> Outgoi
         text,
         reply_to_event,
         mentioned_pks,
+    })
+}
+
+fn media_to_instagram(msgtype: &str, content: &Value, ghosts: &dyn GhostLookup) -> Outgoing {
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    // Encrypted attachments (`file`) would need the room's keys; portals are not encrypted.
+    let Some(mxc) = str_of(content, "url").filter(|u| u.starts_with("mxc://")) else {
+        return Outgoing::Unsupported {
+            msgtype: format!("{msgtype} without a plain mxc:// URL"),
+        };
+    };
+    let info = content.get("info").cloned().unwrap_or(Value::Null);
+    let body = str_of(content, "body").unwrap_or_default();
+    let caption = match str_of(content, "filename") {
+        Some(filename) if !body.trim().is_empty() && body != filename => {
+            Some(render(content, false, ghosts).0)
+        }
+        _ => None,
+    };
+    let reply_to_event = content
+        .get("m.relates_to")
+        .and_then(|r| r.get("m.in_reply_to"))
+        .and_then(|r| r.get("event_id"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Outgoing::Media(OutgoingMedia {
+        msgtype: msgtype.to_string(),
+        mxc,
+        mimetype: str_of(&info, "mimetype"),
+        size: info.get("size").and_then(Value::as_u64),
+        voice: content.get("org.matrix.msc3245.voice").is_some()
+            || content.get("org.matrix.msc3245.voice.v2").is_some(),
+        caption,
+        reply_to_event,
     })
 }
 
@@ -380,8 +437,48 @@ mod tests {
         assert_eq!(
             convert(json!({"msgtype":"m.file","body":"a.pdf"})),
             Outgoing::Unsupported {
-                msgtype: "m.file".into()
+                msgtype: "m.file without a plain mxc:// URL".into()
             }
         );
+        assert_eq!(
+            convert(json!({"msgtype":"m.location","body":"here","geo_uri":"geo:1,2"})),
+            Outgoing::Unsupported {
+                msgtype: "m.location".into()
+            }
+        );
+    }
+
+    #[test]
+    fn media_messages_carry_what_the_bridge_needs() {
+        assert_eq!(
+            convert(
+                json!({"msgtype":"m.image","body":"cat.png","url":"mxc://hs/abc",
+                "info":{"mimetype":"image/png","size":1234}})
+            ),
+            Outgoing::Media(OutgoingMedia {
+                msgtype: "m.image".into(),
+                mxc: "mxc://hs/abc".into(),
+                mimetype: Some("image/png".into()),
+                size: Some(1234),
+                voice: false,
+                caption: None,
+                reply_to_event: None,
+            })
+        );
+        // MSC2530 caption, voice flag and reply.
+        let Outgoing::Media(m) = convert(json!({"msgtype":"m.audio","body":"listen",
+            "filename":"voice.ogg","url":"mxc://hs/v","org.matrix.msc3245.voice":{},
+            "m.relates_to":{"m.in_reply_to":{"event_id":"$r"}}}))
+        else {
+            panic!("not media");
+        };
+        assert!(m.voice);
+        assert_eq!(m.caption.as_deref(), Some("listen"));
+        assert_eq!(m.reply_to_event.as_deref(), Some("$r"));
+        // Encrypted attachments (no `url`) are refused with a reason.
+        assert!(matches!(
+            convert(json!({"msgtype":"m.video","body":"v.mp4","file":{"url":"mxc://hs/e"}})),
+            Outgoing::Unsupported { .. }
+        ));
     }
 }

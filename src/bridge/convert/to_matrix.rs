@@ -7,7 +7,8 @@
 use serde_json::{Value, json};
 
 use super::escape_html;
-use crate::instagram::types::{ItemKind, ThreadItem};
+use super::media::{self, MediaSource};
+use crate::instagram::types::{ItemKind, Link, Location, ThreadItem};
 
 /// One Instagram user of the thread, as the converter needs to know them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub struct MatrixCtx<'a> {
 pub struct Part {
     pub event_type: &'static str,
     pub content: Value,
+    /// Media to fetch, upload and fill in ([`super::media::fill_media`]) before sending.
+    pub media: Option<MediaSource>,
 }
 
 fn message(msgtype: &str, body: String, html: Option<String>, mentions: Vec<String>) -> Value {
@@ -106,6 +109,7 @@ fn text_part(text: &str, ctx: &MatrixCtx<'_>) -> Part {
     Part {
         event_type: "m.room.message",
         content: with_reply(message("m.text", body, html, mentions), ctx.reply_to),
+        media: None,
     }
 }
 
@@ -113,27 +117,93 @@ fn notice_part(text: String, ctx: &MatrixCtx<'_>) -> Part {
     Part {
         event_type: "m.room.message",
         content: with_reply(message("m.notice", text, None, vec![]), ctx.reply_to),
+        media: None,
     }
 }
 
-fn instagram_post_link(code: Option<&str>) -> Option<String> {
-    code.filter(|c| !c.is_empty())
-        .map(|c| format!("https://www.instagram.com/p/{c}/"))
+/// A link message: its text, with Beeper's link preview when Instagram sent one.
+fn link_part(link: &Link, ctx: &MatrixCtx<'_>) -> Part {
+    let lc = link.link_context.as_ref();
+    let url = lc
+        .and_then(|c| c.link_url.clone())
+        .filter(|u| !u.is_empty());
+    let text = link
+        .text
+        .clone()
+        .filter(|t| !t.is_empty())
+        .or_else(|| url.clone())
+        .unwrap_or_default();
+    let mut part = text_part(&text, ctx);
+    if let (Some(url), Some(lc)) = (url, lc)
+        && (lc.link_title.is_some() || lc.link_summary.is_some())
+    {
+        let mut preview = json!({ "matched_url": url, "og:url": url });
+        if let Some(t) = lc.link_title.as_deref().filter(|t| !t.is_empty()) {
+            preview["og:title"] = json!(t);
+        }
+        if let Some(d) = lc.link_summary.as_deref().filter(|d| !d.is_empty()) {
+            preview["og:description"] = json!(d);
+        }
+        part.content["com.beeper.linkpreviews"] = json!([preview]);
+    }
+    part
 }
 
-/// Converts an item to the Matrix events that represent it (usually one).
+/// A shared location: `m.location` when it has coordinates, else its name as text.
+fn location_part(loc: &Location, ctx: &MatrixCtx<'_>) -> Part {
+    let name = loc
+        .name
+        .clone()
+        .or_else(|| loc.short_name.clone())
+        .unwrap_or_else(|| "a place".into());
+    let mut body = format!("Shared a location: {name}");
+    if let Some(address) = loc.address.as_deref().filter(|a| !a.is_empty()) {
+        body.push_str(&format!(", {address}"));
+    }
+    if let Some(pk) = loc.pk.as_deref().filter(|p| !p.is_empty()) {
+        body.push_str(&format!(
+            "\nhttps://www.instagram.com/explore/locations/{pk}/"
+        ));
+    }
+    match (loc.lat, loc.lng) {
+        (Some(lat), Some(lng)) if lat.is_finite() && lng.is_finite() => {
+            let geo = format!("geo:{lat},{lng}");
+            Part {
+                event_type: "m.room.message",
+                content: with_reply(
+                    json!({
+                        "msgtype": "m.location",
+                        "body": body,
+                        "geo_uri": geo,
+                        "org.matrix.msc3488.location": { "uri": geo, "description": name },
+                        "m.mentions": {},
+                    }),
+                    ctx.reply_to,
+                ),
+                media: None,
+            }
+        }
+        _ => notice_part(body, ctx),
+    }
+}
+
+/// Converts an item to the Matrix events that represent it (usually one; shares carry their
+/// media and a text with the link). Media parts are completed by the bridge after upload.
 pub fn item_to_parts(item: &ThreadItem, ctx: &MatrixCtx<'_>) -> Vec<Part> {
     let part = match item.kind() {
         ItemKind::Text(text) => text_part(text, ctx),
-        ItemKind::Link(link) => {
-            let text = link
-                .text
-                .clone()
-                .or_else(|| link.link_context.as_ref().and_then(|c| c.link_url.clone()))
-                .unwrap_or_default();
-            text_part(&text, ctx)
-        }
+        ItemKind::Link(link) => link_part(link, ctx),
         ItemKind::Like(like) => text_part(like, ctx),
+        ItemKind::Media(m) => return media::direct_media(m, ctx),
+        ItemKind::RavenMedia(v) => return media::raven(v, ctx),
+        ItemKind::Voice(v) => return media::voice(v, ctx),
+        ItemKind::AnimatedMedia(a) => return media::animated(a, ctx),
+        ItemKind::MediaShare(m) => return media::post_share(m, None, ctx),
+        ItemKind::DirectMediaShare(d) => return media::direct_share(d, ctx),
+        ItemKind::Clip(c) => return media::clip(c, ctx),
+        ItemKind::StoryShare(s) => return media::story(s, ctx),
+        ItemKind::ReelShare(r) => return media::reel_share(r, ctx),
+        ItemKind::Xma(t, entries) => return media::xma(t, entries, ctx),
         ItemKind::ActionLog(log) => notice_part(
             log.description
                 .clone()
@@ -158,30 +228,23 @@ pub fn item_to_parts(item: &ThreadItem, ctx: &MatrixCtx<'_>) -> Vec<Part> {
                 .unwrap_or_else(|| "Video call event".into()),
             ctx,
         ),
-        ItemKind::MediaShare(media) => {
-            let link = instagram_post_link(media.code.as_deref());
+        ItemKind::Profile(user) => {
+            let name = user.full_name.as_deref().filter(|n| !n.is_empty());
             notice_part(
-                match link {
-                    Some(link) => format!("Shared a post: {link}"),
-                    None => "Shared a post (open Instagram to see it).".into(),
+                match name {
+                    Some(n) => format!(
+                        "Shared a profile: {n} (@{u}) https://www.instagram.com/{u}/",
+                        u = user.username
+                    ),
+                    None => format!(
+                        "Shared a profile: @{u} https://www.instagram.com/{u}/",
+                        u = user.username
+                    ),
                 },
                 ctx,
             )
         }
-        ItemKind::Profile(user) => notice_part(
-            format!(
-                "Shared a profile: https://www.instagram.com/{}/",
-                user.username
-            ),
-            ctx,
-        ),
-        ItemKind::Location(loc) => notice_part(
-            format!(
-                "Shared a location: {}",
-                loc.name.clone().unwrap_or_else(|| "(unnamed)".into())
-            ),
-            ctx,
-        ),
+        ItemKind::Location(loc) => location_part(loc, ctx),
         other => {
             let what = describe_kind(&other, item);
             notice_part(
@@ -197,21 +260,6 @@ pub fn item_to_parts(item: &ThreadItem, ctx: &MatrixCtx<'_>) -> Vec<Part> {
 
 fn describe_kind(kind: &ItemKind<'_>, item: &ThreadItem) -> String {
     match kind {
-        ItemKind::Media(_) => "Sent a photo or video".into(),
-        ItemKind::RavenMedia(_) => "Sent a disappearing photo or video".into(),
-        ItemKind::Voice(_) => "Sent a voice message".into(),
-        ItemKind::AnimatedMedia(_) => "Sent a GIF or sticker".into(),
-        ItemKind::DirectMediaShare(_) => "Shared a post".into(),
-        ItemKind::Clip(_) => "Shared a reel".into(),
-        ItemKind::StoryShare(_) => "Shared a story".into(),
-        ItemKind::ReelShare(_) => "Replied to or mentioned a story".into(),
-        ItemKind::Xma(t, entries) => {
-            let link = entries.iter().find_map(|x| x.target_url.clone());
-            match link {
-                Some(url) => format!("Shared {} ({url})", t.trim_start_matches("xma_")),
-                None => format!("Shared {}", t.trim_start_matches("xma_")),
-            }
-        }
         ItemKind::Unknown { item_type, .. } if !item_type.is_empty() => {
             format!("Unsupported Instagram message type `{item_type}`")
         }
@@ -340,10 +388,6 @@ mod tests {
             (
                 r#"{"item_id":"1","item_type":"video_call_event","video_call_event":{"action":"video_call_started","description":"Bob started a video chat"}}"#,
                 "Bob started a video chat",
-            ),
-            (
-                r#"{"item_id":"1","item_type":"media_share","media_share":{"id":"9","code":"ABC123","media_type":1}}"#,
-                "Shared a post: https://www.instagram.com/p/ABC123/",
             ),
         ];
         for (json, want) in cases {

@@ -44,6 +44,17 @@ impl MediaKind {
     }
 }
 
+/// What an uploaded media is sent as.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attachment {
+    /// `photo_attachment` (a JPEG).
+    Photo,
+    /// `video_attachment` (an H.264/AAC MP4).
+    Video,
+    /// `voice_attachment` (AAC `.m4a`) with its waveform: values in 0..1 at 10 Hz.
+    Voice(Vec<f32>),
+}
+
 /// An uploaded media, ready to broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadedMedia {
@@ -115,13 +126,7 @@ impl InstagramClient {
         ctx: &ClientContext,
     ) -> Result<SendAck, Error> {
         let m = self.upload(MediaKind::Image, jpeg, "image/jpeg").await?;
-        let extra = vec![
-            ("attachment_fbid", m.media_id),
-            ("allow_full_aspect_ratio", "true".into()),
-            ("ae_dual_send", "false".into()),
-            ("btt_dual_send", "false".into()),
-        ];
-        self.send_attachment("photo_attachment", target, ctx, extra)
+        self.broadcast_media(&Attachment::Photo, &m, target, ctx)
             .await
     }
 
@@ -133,11 +138,7 @@ impl InstagramClient {
         ctx: &ClientContext,
     ) -> Result<SendAck, Error> {
         let m = self.upload(MediaKind::Video, mp4, "video/mp4").await?;
-        let extra = vec![
-            ("attachment_fbid", m.media_id.clone()),
-            ("video_result", m.media_id),
-        ];
-        self.send_attachment("video_attachment", target, ctx, extra)
+        self.broadcast_media(&Attachment::Video, &m, target, ctx)
             .await
     }
 
@@ -151,14 +152,48 @@ impl InstagramClient {
         ctx: &ClientContext,
     ) -> Result<SendAck, Error> {
         let m = self.upload(MediaKind::Voice, m4a, "audio/mp4").await?;
-        let extra = vec![
-            ("attachment_fbid", m.media_id),
-            ("waveform", serde_json::json!(waveform).to_string()),
-            ("waveform_sampling_frequency_hz", "10".into()),
-            ("upload_id", m.upload_id),
-        ];
-        self.send_attachment("voice_attachment", target, ctx, extra)
+        self.broadcast_media(&Attachment::Voice(waveform.to_vec()), &m, target, ctx)
             .await
+    }
+
+    /// Sends uploaded media into a thread (the second step of [`Self::send_photo`] and its
+    /// siblings). Callers retry this step alone on Instagram's transient media errors (HTTP
+    /// 500/503, "transcode not finished"), with the same `ctx`.
+    pub async fn broadcast_media(
+        &self,
+        attachment: &Attachment,
+        m: &UploadedMedia,
+        target: &SendTarget,
+        ctx: &ClientContext,
+    ) -> Result<SendAck, Error> {
+        let (item_type, extra) = match attachment {
+            Attachment::Photo => (
+                "photo_attachment",
+                vec![
+                    ("attachment_fbid", m.media_id.clone()),
+                    ("allow_full_aspect_ratio", "true".into()),
+                    ("ae_dual_send", "false".into()),
+                    ("btt_dual_send", "false".into()),
+                ],
+            ),
+            Attachment::Video => (
+                "video_attachment",
+                vec![
+                    ("attachment_fbid", m.media_id.clone()),
+                    ("video_result", m.media_id.clone()),
+                ],
+            ),
+            Attachment::Voice(waveform) => (
+                "voice_attachment",
+                vec![
+                    ("attachment_fbid", m.media_id.clone()),
+                    ("waveform", serde_json::json!(waveform).to_string()),
+                    ("waveform_sampling_frequency_hz", "10".into()),
+                    ("upload_id", m.upload_id.clone()),
+                ],
+            ),
+        };
+        self.send_attachment(item_type, target, ctx, extra).await
     }
 
     /// Downloads a CDN URL with only `User-Agent` and `Accept-Language`, no credentials.

@@ -49,6 +49,6 @@ pub use config::{AppVersion, HttpConfig};
 pub use device::Device;
 pub use direct::{Direction, InboxKind, ReplyTo, SendTarget};
 pub use login::{ChallengeMethod, ChallengeState, LoginOutcome, TwoFactorMethod, TwoFactorState};
-pub use media::{MediaKind, UploadedMedia};
+pub use media::{Attachment, MediaKind, UploadedMedia};
 pub use session::Session;
 pub use users::UserPresence;

@@ -79,7 +79,7 @@ async fn video_and_voice() {
     let target = SendTarget::Thread(tid.clone());
     c.send_video(
         &target,
-        Bytes::from_static(b"mp4-bytes"),
+        Bytes::from_static(b"\0\0\0\x18ftypmp42mp4-bytes"),
         &ClientContext::generate(),
     )
     .await
@@ -94,7 +94,7 @@ async fn video_and_voice() {
     assert_eq!(bc.field("video_result"), bc.field("attachment_fbid"));
     c.send_voice(
         &target,
-        Bytes::from_static(b"m4a-bytes"),
+        Bytes::from_static(b"\0\0\0\x18ftypM4A m4a-bytes"),
         &[0.0, 0.5, 1.0],
         &ClientContext::generate(),
     )
@@ -118,7 +118,7 @@ async fn video_and_voice() {
         .download_media(v.media.as_ref().unwrap().best_url().unwrap(), 1 << 20)
         .await
         .unwrap();
-    assert_eq!(&data[..], b"m4a-bytes");
+    assert_eq!(&data[..], b"\0\0\0\x18ftypM4A m4a-bytes");
     let ItemKind::Media(m) = th.items[1].kind() else {
         panic!()
     };

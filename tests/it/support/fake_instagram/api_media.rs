@@ -52,8 +52,24 @@ pub(crate) fn rupload(fake: &FakeInstagram, r: &Req, rest: &str) -> Resp {
             &format!("missing {type_header}/user-agent/x-entity-type"),
         );
     }
-    let id = (st.next_counter() + 18_000_000_000_000_000).to_string();
+    // Instagram takes only these formats per upload kind (PROTOCOL C.5): photos must be JPEG,
+    // videos MP4, voice AAC in MP4. The bytes must be what the header says.
     let mime = h("x-entity-type").unwrap_or_default().to_owned();
+    let is_mp4 = r.raw.get(4..8) == Some(b"ftyp".as_slice());
+    let fits = match kind {
+        "messenger_image" => mime == "image/jpeg" && r.raw.starts_with(&[0xff, 0xd8, 0xff]),
+        "messenger_gif" => mime == "image/gif" && r.raw.starts_with(b"GIF8"),
+        "messenger_video" => mime == "video/mp4" && is_mp4,
+        "messenger_audio" => mime == "audio/mp4" && is_mp4,
+        _ => true,
+    };
+    if !fits {
+        return Resp::fail(
+            400,
+            &format!("{kind} does not take {mime} (or the bytes are not {mime})"),
+        );
+    }
+    let id = (st.next_counter() + 18_000_000_000_000_000).to_string();
     st.media.insert(id.clone(), (mime, r.raw.to_vec()));
     let n: i64 = id.parse().unwrap_or_default();
     Resp::json(200, json!({"media_id": n, "status": "ok"}))

@@ -283,6 +283,19 @@ impl FakeInstagram {
         id
     }
 
+    /// Sets a group's photo to bytes served on the CDN (a new photo id each time).
+    pub fn set_thread_image(&self, thread_id: &str, data: Vec<u8>, width: u32, height: u32) {
+        let n = self.st().next_counter();
+        let url = self.add_cdn_object(&format!("thread_image/{thread_id}/{n}.jpg"), data);
+        self.st()
+            .thread_mut(thread_id)
+            .expect("thread")
+            .thread_image = Some(json!({
+            "id": format!("{n}_1"), "media_type": 1, "original_width": width, "original_height": height,
+            "image_versions2": {"candidates": [{"width": width, "height": height, "url": url}]},
+        }));
+    }
+
     /// Marks a thread as a pending request for `pk`.
     pub fn set_pending(&self, thread_id: &str, pk: i64) {
         self.st()

@@ -79,6 +79,8 @@ pub struct ThreadRec {
     /// user pk → (item_id, timestamp µs)
     pub last_seen: HashMap<i64, (String, i64)>,
     pub typing: HashMap<i64, bool>,
+    /// The group photo (`thread_image`, a media object), if set.
+    pub thread_image: Option<Value>,
 }
 
 impl ThreadRec {
@@ -305,7 +307,7 @@ impl State {
                 )
             })
             .collect();
-        json!({
+        let mut thread = json!({
             "thread_id": t.thread_id, "thread_v2_id": t.thread_v2_id,
             "users": others,
             "left_users": t.left_users.iter().map(|&u| self.user_json(u)).collect::<Vec<_>>(),
@@ -321,6 +323,10 @@ impl State {
             "has_older": has_older, "has_newer": false,
             "oldest_cursor": oldest, "newest_cursor": newest,
             "items": newest_first,
-        })
+        });
+        if let Some(image) = &t.thread_image {
+            thread["thread_image"] = image.clone();
+        }
+        thread
     }
 }

@@ -1,0 +1,347 @@
+//! Media between the two sides: Instagram → Matrix fetches a part's media from the CDN (as
+//! the item arrives, since the URLs expire), converts what Matrix clients play badly, uploads
+//! it and completes the part; Matrix → Instagram lives in [`super::outgoing_media`]. A file
+//! that cannot be fetched or converted becomes a notice with the reason, never silence.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Bridge;
+use super::convert::media::{
+    MediaKind, MediaSource, Thumbnail, Uploaded, fill_media, msc1767_waveform,
+};
+use super::convert::to_matrix::Part;
+use super::user::IgUser;
+use crate::instagram::Error as IgError;
+use crate::matrix::intent::Intent;
+use crate::media::{self, Ffmpeg};
+
+/// The longest side of thumbnails sent to Matrix.
+const THUMBNAIL_SIDE: u32 = 800;
+/// Points of a Matrix voice waveform.
+const MATRIX_WAVEFORM_POINTS: usize = 100;
+/// Delays between download attempts (CDN hiccups).
+const DOWNLOAD_RETRIES: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(3)];
+
+impl Bridge {
+    /// The ffmpeg to use, found once (the configured path, else `PATH`).
+    pub async fn ffmpeg(&self) -> Option<&Ffmpeg> {
+        self.ffmpeg
+            .get_or_init(|| async {
+                let cfg = &self.config.media;
+                match Ffmpeg::locate(cfg.ffmpeg_path.as_deref()).await {
+                    Ok(Some(f)) => {
+                        tracing::info!(path = %f.path().display(), version = f.version(), "ffmpeg found");
+                        Some(f.with_limits(cfg.timeout(), cfg.max_bytes()))
+                    }
+                    Ok(None) => {
+                        tracing::warn!(
+                            "ffmpeg not found: videos and voice messages are bridged without conversion where possible"
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        None
+                    }
+                }
+            })
+            .await
+            .as_ref()
+    }
+}
+
+/// Why a media part could not be completed: a sentence for the user.
+struct Failed(String);
+
+impl From<media::MediaError> for Failed {
+    fn from(e: media::MediaError) -> Self {
+        Failed(e.to_string())
+    }
+}
+
+impl From<crate::matrix::MatrixError> for Failed {
+    fn from(e: crate::matrix::MatrixError) -> Self {
+        Failed(format!("the homeserver refused the upload ({e})"))
+    }
+}
+
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Self {
+        Failed(format!("a temporary file failed ({e})"))
+    }
+}
+
+/// Downloads a CDN URL, retrying transient failures.
+async fn download(user: &IgUser, url: &str, max: u64) -> Result<bytes::Bytes, Failed> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut attempt = 0;
+    loop {
+        match user.client.download_media(url, max).await {
+            Ok(bytes) => return Ok(bytes),
+            Err(IgError::NotFound { .. }) => {
+                return Err(Failed(
+                    "Instagram no longer serves the file (the link expired)".into(),
+                ));
+            }
+            Err(e) if e.is_transient() && attempt < DOWNLOAD_RETRIES.len() => {
+                tracing::debug!(attempt, "media download failed, retrying: {e}");
+                tokio::time::sleep(DOWNLOAD_RETRIES[attempt]).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(Failed(format!("the download failed: {}", e.user_message()))),
+        }
+    }
+}
+
+/// Completes a media part: fetch, convert, upload, fill. On failure, a notice saying what
+/// could not be brought over and why (keeping the reply relation).
+pub async fn materialize(bridge: &Arc<Bridge>, user: &IgUser, intent: &Intent, part: Part) -> Part {
+    let Some(source) = part.media.clone() else {
+        return part;
+    };
+    match fetch_and_upload(bridge, user, intent, &source).await {
+        Ok(uploaded) => {
+            let mut content = part.content;
+            fill_media(&mut content, source.kind, &uploaded);
+            Part {
+                event_type: part.event_type,
+                content,
+                media: None,
+            }
+        }
+        Err(Failed(reason)) => {
+            tracing::warn!(what = %source.what, "media not bridged: {reason}");
+            let mut content = json!({
+                "msgtype": "m.notice",
+                "body": format!("Couldn't bring over {} from Instagram: {reason}.", source.what),
+                "m.mentions": {},
+            });
+            if let Some(rel) = part.content.get("m.relates_to") {
+                content["m.relates_to"] = rel.clone();
+            }
+            Part {
+                event_type: "m.room.message",
+                content,
+                media: None,
+            }
+        }
+    }
+}
+
+async fn fetch_and_upload(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    intent: &Intent,
+    source: &MediaSource,
+) -> Result<Uploaded, Failed> {
+    let max = bridge.config.media.max_bytes();
+    let bytes = download(user, &source.url, max).await?;
+    let sniffed = media::sniff_mime(&bytes);
+    match source.kind {
+        MediaKind::Voice => voice(bridge, intent, source, bytes, sniffed).await,
+        MediaKind::Video => video(bridge, user, intent, source, bytes, sniffed).await,
+        MediaKind::Gif if sniffed.is_some_and(|m| m.starts_with("video/")) => {
+            video(bridge, user, intent, source, bytes, sniffed).await
+        }
+        MediaKind::Image | MediaKind::Gif | MediaKind::Sticker => {
+            let info = media::image::inspect(&bytes)?;
+            let size = bytes.len() as u64;
+            let mxc = intent.upload(bytes, info.mime).await?;
+            Ok(Uploaded {
+                mxc: mxc.to_string(),
+                mimetype: info.mime.to_string(),
+                size,
+                width: Some(info.width).filter(|w| *w > 0).or(source.width),
+                height: Some(info.height).filter(|h| *h > 0).or(source.height),
+                ..Default::default()
+            })
+        }
+    }
+}
+
+async fn video(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    intent: &Intent,
+    source: &MediaSource,
+    bytes: bytes::Bytes,
+    sniffed: Option<&'static str>,
+) -> Result<Uploaded, Failed> {
+    let mime = sniffed.unwrap_or("video/mp4");
+    let mut up = Uploaded {
+        mimetype: mime.to_string(),
+        size: bytes.len() as u64,
+        width: source.width,
+        height: source.height,
+        duration_ms: source.duration_ms,
+        ..Default::default()
+    };
+    // Instagram's cover image is the thumbnail; ffmpeg makes one when there is none.
+    let mut still = None;
+    if let Some(url) = source.thumbnail_url.as_deref() {
+        match download(user, url, bridge.config.media.max_bytes()).await {
+            Ok(b) => {
+                match tokio::task::spawn_blocking(move || {
+                    media::image::thumbnail(&b, THUMBNAIL_SIDE)
+                })
+                .await
+                {
+                    Ok(Ok(jpeg)) => still = Some(jpeg),
+                    Ok(Err(e)) => tracing::debug!("video cover unusable: {e}"),
+                    Err(e) => tracing::debug!("video cover not converted: {e}"),
+                }
+            }
+            Err(Failed(e)) => tracing::debug!("video cover not fetched: {e}"),
+        }
+    }
+    if let Some(ffmpeg) = bridge.ffmpeg().await
+        && (still.is_none() || up.width.is_none() || up.duration_ms.is_none())
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("in");
+        tokio::fs::write(&path, &bytes).await?;
+        match ffmpeg.video_thumbnail(&path, THUMBNAIL_SIDE).await {
+            Ok(t) => {
+                up.width = up.width.or(Some(t.width));
+                up.height = up.height.or(Some(t.height));
+                up.duration_ms = up.duration_ms.or(t.duration_ms);
+                if still.is_none() {
+                    still = Some(t.thumbnail);
+                }
+            }
+            Err(e) => tracing::debug!("no video thumbnail: {e}"),
+        }
+    }
+    if let Some(jpeg) = still {
+        let (w, h, size) = (jpeg.width, jpeg.height, jpeg.bytes.len() as u64);
+        let mxc = intent.upload(jpeg.bytes, "image/jpeg").await?;
+        up.thumbnail = Some(Thumbnail {
+            mxc: mxc.to_string(),
+            mimetype: "image/jpeg".into(),
+            size,
+            width: w,
+            height: h,
+        });
+    }
+    up.mxc = intent.upload(bytes, mime).await?.to_string();
+    Ok(up)
+}
+
+async fn voice(
+    bridge: &Arc<Bridge>,
+    intent: &Intent,
+    source: &MediaSource,
+    bytes: bytes::Bytes,
+    sniffed: Option<&'static str>,
+) -> Result<Uploaded, Failed> {
+    let ig_waveform = || {
+        msc1767_waveform(&media::waveform::resample(
+            &source.waveform,
+            source.waveform.len().min(MATRIX_WAVEFORM_POINTS),
+        ))
+    };
+    if bridge.config.media.voice_as_ogg
+        && let Some(ffmpeg) = bridge.ffmpeg().await
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("in");
+        tokio::fs::write(&path, &bytes).await?;
+        match ffmpeg.to_matrix_voice(&path, dir.path()).await {
+            Ok(v) => {
+                let ogg = tokio::fs::read(&v.path).await?;
+                let mxc = intent.upload(ogg, v.mime).await?;
+                let waveform = if v.waveform.is_empty() {
+                    ig_waveform()
+                } else {
+                    v.waveform
+                };
+                return Ok(Uploaded {
+                    mxc: mxc.to_string(),
+                    mimetype: v.mime.to_string(),
+                    size: v.size,
+                    duration_ms: Some(v.duration_ms)
+                        .filter(|d| *d > 0)
+                        .or(source.duration_ms),
+                    waveform,
+                    ..Default::default()
+                });
+            }
+            Err(e) => tracing::warn!("voice message not converted, sending it as is: {e}"),
+        }
+    }
+    let mime = match sniffed {
+        Some(m) if m.starts_with("audio/") => m,
+        // Instagram's voice messages are AAC in MP4.
+        _ => "audio/mp4",
+    };
+    let size = bytes.len() as u64;
+    let mxc = intent.upload(bytes, mime).await?;
+    Ok(Uploaded {
+        mxc: mxc.to_string(),
+        mimetype: mime.to_string(),
+        size,
+        duration_ms: source.duration_ms,
+        waveform: ig_waveform(),
+        ..Default::default()
+    })
+}
+
+/// Sets a group portal's avatar from the thread's `thread_image` when it changed (by its id).
+/// Failures are logged: a missing group photo is not worth stopping the thread for.
+pub async fn sync_group_avatar(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    portal: &crate::store::portals::PortalRow,
+    thread: &crate::instagram::types::Thread,
+) -> Option<crate::store::portals::PortalRow> {
+    let image = thread.thread_image.as_ref()?;
+    let candidate = image.best_image()?;
+    let id = image
+        .id
+        .clone()
+        .or_else(|| image.pk.clone())
+        .unwrap_or_else(|| candidate.url.clone());
+    if !portal.is_group || portal.avatar_id.as_deref() == Some(id.as_str()) {
+        return None;
+    }
+    let room = ruma::RoomId::parse(portal.room_id.as_deref()?).ok()?;
+    let bytes = match download(user, &candidate.url, bridge.config.media.max_bytes()).await {
+        Ok(b) => b,
+        Err(Failed(e)) => {
+            tracing::warn!(thread = %portal.thread_id, "group photo not fetched: {e}");
+            return None;
+        }
+    };
+    let info = match media::image::inspect(&bytes) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(thread = %portal.thread_id, "group photo unusable: {e}");
+            return None;
+        }
+    };
+    let bot = bridge.intents.bot();
+    let mxc = match bot.upload(bytes, info.mime).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("group photo not uploaded: {e}");
+            return None;
+        }
+    };
+    let mut content = ruma::events::room::avatar::RoomAvatarEventContent::new();
+    content.url = Some(mxc.clone());
+    if let Err(e) = bot.send_state(&room, "", &content).await {
+        tracing::warn!("group photo not set: {e}");
+        return None;
+    }
+    let mut updated = portal.clone();
+    updated.avatar_id = Some(id);
+    updated.avatar_mxc = Some(mxc.to_string());
+    updated.avatar_set = true;
+    if let Err(e) = bridge.store.upsert_portal(&updated).await {
+        tracing::warn!("group photo not recorded: {e}");
+    }
+    Some(updated)
+}

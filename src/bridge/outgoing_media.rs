@@ -1,0 +1,206 @@
+//! Matrix → Instagram media: fetch the file from the homeserver, convert it to what Instagram
+//! takes (JPEG photos; H.264/AAC MP4 videos; AAC voice messages with a waveform), upload it
+//! to rupload and broadcast it, retrying Instagram's transient media errors with the same
+//! `client_context`. Every failure ends in a notice saying why.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::Bridge;
+use super::convert::to_instagram::OutgoingMedia;
+use super::user::IgUser;
+use crate::instagram::Error as IgError;
+use crate::instagram::http::{Attachment, MediaKind as IgMediaKind, SendTarget};
+use crate::instagram::ids::{ClientContext, ThreadId};
+use crate::media::{self, Ffmpeg, MediaError};
+
+/// The longest side of photos sent to Instagram.
+const MAX_PHOTO_SIDE: u32 = 1920;
+/// Delays between broadcast attempts after a transient media error.
+const BROADCAST_RETRIES: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// What a Matrix media became on Instagram.
+pub struct Sent {
+    pub item_id: Option<String>,
+}
+
+/// Sends a Matrix media message. `Err` is the sentence for the failure notice.
+pub async fn send(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread_id: &str,
+    media: &OutgoingMedia,
+    client_context: &str,
+) -> Result<Sent, String> {
+    let max = bridge.config.media.max_bytes();
+    let too_big = || {
+        format!(
+            "the file is larger than the bridge's limit of {} MB",
+            bridge.config.media.max_size_mb
+        )
+    };
+    if media.size.is_some_and(|s| s > max) {
+        return Err(too_big());
+    }
+    let declared = media.mimetype.as_deref().unwrap_or("");
+    let kind = match media.msgtype.as_str() {
+        "m.image" | "m.sticker" => "image",
+        "m.video" => "video",
+        "m.audio" => "audio",
+        // A file is sent when it is a photo, video or sound Instagram can carry.
+        _ => match declared.split('/').next() {
+            Some(k @ ("image" | "video" | "audio")) => k,
+            _ => {
+                return Err(
+                    "Instagram has no file attachments: only photos, videos and voice messages can be sent"
+                        .into(),
+                );
+            }
+        },
+    };
+    let bytes = bridge
+        .intents
+        .client()
+        .download(&media.mxc, max)
+        .await
+        .map_err(|e| match e.errcode() {
+            Some("M_TOO_LARGE") => too_big(),
+            _ => format!("the file could not be fetched from the homeserver ({e})"),
+        })?;
+    let sniffed = media::sniff_mime(&bytes).unwrap_or(declared);
+    let ffmpeg = bridge.ffmpeg().await;
+    let (upload_kind, mime, attachment, data) = match kind {
+        "image" => image(ffmpeg, bytes, sniffed).await?,
+        "video" => video(ffmpeg, bytes, sniffed).await?,
+        _ => voice(ffmpeg, bytes, sniffed).await?,
+    };
+    let uploaded = user
+        .client
+        .upload(upload_kind, Bytes::from(data), mime)
+        .await
+        .map_err(|e| format!("Instagram refused the upload: {}", e.user_message()))?;
+    let target = SendTarget::Thread(ThreadId::new(thread_id));
+    let ctx = ClientContext::new(client_context);
+    let mut attempt = 0;
+    loop {
+        match user
+            .client
+            .broadcast_media(&attachment, &uploaded, &target, &ctx)
+            .await
+        {
+            Ok(ack) => {
+                return Ok(Sent {
+                    item_id: ack
+                        .item()
+                        .and_then(|p| p.item_id.as_ref())
+                        .map(|i| i.as_str().to_string()),
+                });
+            }
+            Err(e) if retryable(&e) && attempt < BROADCAST_RETRIES.len() => {
+                tracing::info!(attempt, "Instagram media send failed, retrying: {e}");
+                tokio::time::sleep(BROADCAST_RETRIES[attempt]).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(format!("Instagram refused it: {}", e.user_message())),
+        }
+    }
+}
+
+/// Instagram's transient media errors: 5xx on the broadcast, a video still transcoding.
+fn retryable(e: &IgError) -> bool {
+    if e.is_transient() {
+        return true;
+    }
+    let text = e.to_string().to_ascii_lowercase();
+    text.contains("transcode")
+        || matches!(
+            e,
+            IgError::Api {
+                status: 500..=599,
+                ..
+            }
+        )
+}
+
+fn why(e: MediaError) -> String {
+    e.to_string()
+}
+
+type Prepared = (IgMediaKind, &'static str, Attachment, Vec<u8>);
+
+async fn image(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Prepared, String> {
+    // An animated GIF plays on Instagram as a video; without ffmpeg its first frame is sent.
+    if mime == "image/gif"
+        && let Some(ffmpeg) = ffmpeg
+        && media::image::inspect(&bytes).is_ok_and(|i| i.animated)
+    {
+        return video(Some(ffmpeg), bytes, mime).await;
+    }
+    let jpeg = tokio::task::spawn_blocking(move || media::image::to_jpeg(&bytes, MAX_PHOTO_SIDE))
+        .await
+        .map_err(|e| format!("the conversion stopped ({e})"))?
+        .map_err(why)?;
+    Ok((
+        IgMediaKind::Image,
+        "image/jpeg",
+        Attachment::Photo,
+        jpeg.bytes,
+    ))
+}
+
+async fn video(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Prepared, String> {
+    let Some(ffmpeg) = ffmpeg else {
+        // Without ffmpeg only an MP4 can go, as it is.
+        if mime == "video/mp4" {
+            return Ok((IgMediaKind::Video, "video/mp4", Attachment::Video, bytes));
+        }
+        return Err(why(MediaError::FfmpegMissing { what: "this video" }));
+    };
+    let dir = tempfile::tempdir().map_err(|e| format!("a temporary file failed ({e})"))?;
+    let input = dir.path().join("input");
+    tokio::fs::write(&input, &bytes)
+        .await
+        .map_err(|e| format!("a temporary file failed ({e})"))?;
+    drop(bytes);
+    let out = ffmpeg
+        .to_instagram_video(&input, dir.path())
+        .await
+        .map_err(why)?;
+    let data = tokio::fs::read(&out.path)
+        .await
+        .map_err(|e| format!("a temporary file failed ({e})"))?;
+    Ok((IgMediaKind::Video, "video/mp4", Attachment::Video, data))
+}
+
+async fn voice(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, _mime: &str) -> Result<Prepared, String> {
+    let Some(ffmpeg) = ffmpeg else {
+        return Err(why(MediaError::FfmpegMissing {
+            what: "this voice message",
+        }));
+    };
+    let dir = tempfile::tempdir().map_err(|e| format!("a temporary file failed ({e})"))?;
+    let input = dir.path().join("input");
+    tokio::fs::write(&input, &bytes)
+        .await
+        .map_err(|e| format!("a temporary file failed ({e})"))?;
+    drop(bytes);
+    let out = ffmpeg
+        .to_instagram_voice(&input, dir.path())
+        .await
+        .map_err(why)?;
+    let data = tokio::fs::read(&out.path)
+        .await
+        .map_err(|e| format!("a temporary file failed ({e})"))?;
+    Ok((
+        IgMediaKind::Voice,
+        "audio/mp4",
+        Attachment::Voice(out.waveform),
+        data,
+    ))
+}
