@@ -343,6 +343,16 @@ async fn backfill(
     Ok(())
 }
 
+/// The [`content_hash`] of a message whose only part has this body (an edit sent from
+/// Matrix records it, so that its echo is recognised).
+pub fn body_hash(body: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(body.as_bytes());
+    h.update([0]);
+    hex::encode(&h.finalize()[..12])
+}
+
 fn content_hash(parts: &[to_matrix::Part]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
@@ -413,6 +423,15 @@ pub async fn apply_item(
     let intent = ghost::ensure_ghost(bridge, user, sender_pk, None).await?;
     if let Some(main) = existing.first() {
         if !replaced || main.content_hash.as_deref() == Some(hash.as_str()) || parts.is_empty() {
+            return Ok(());
+        }
+        // First sight of Instagram's version of a message sent from Matrix (a reaction or
+        // other update replaced the item): remember it, there is nothing to edit.
+        if main.content_hash.is_none() {
+            bridge
+                .store
+                .record_edit(item_id, receiver, Some(&hash))
+                .await?;
             return Ok(());
         }
         let content = to_matrix::edit_content(&main.event_id, &parts[0]);

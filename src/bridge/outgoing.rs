@@ -204,18 +204,23 @@ async fn message(
                 .await;
             match result {
                 Ok(_) => {
+                    // Its echo from Instagram carries the same text: not an edit to bridge back.
+                    let hash = super::ig_events::body_hash(&text);
                     bridge
                         .store
-                        .record_edit(&target.item_id, receiver, None)
+                        .record_edit(&target.item_id, receiver, Some(&hash))
                         .await?;
+                    send_status(bridge, room, event_id, None).await;
                 }
                 Err(e) => {
+                    let reason = e.user_message();
                     notice(
                         bridge,
                         room,
-                        &format!("Instagram refused the edit: {}", e.user_message()),
+                        &format!("Instagram refused the edit: {reason}"),
                     )
                     .await;
+                    send_status(bridge, room, event_id, Some(&reason)).await;
                 }
             }
             Ok(())

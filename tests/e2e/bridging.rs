@@ -810,3 +810,73 @@ async fn an_ack_without_item_id_is_completed_by_the_echo() {
     );
     w.bare_acks(s.me_pk, false);
 }
+
+#[tokio::test]
+async fn matrix_edits_and_the_reconnect_and_sync_commands() {
+    let w = &env().world;
+    let s = scene(&[]).await;
+    let me = ghost(s.me_pk);
+    let orig = s.user.send_text(&s.portal, "helo wrld").await;
+    let find_mine = || {
+        w.ig.items(&s.thread)
+            .into_iter()
+            .find(|i| i["user_id"] == s.me_pk && i["item_type"] == "text")
+    };
+    wait_until("the message on Instagram", || async {
+        find_mine().is_some()
+    })
+    .await;
+
+    // An edit from Matrix edits the Instagram message, and its echo is not bridged back.
+    let edit = s
+        .user
+        .send_event(
+            &s.portal,
+            "m.room.message",
+            json!({"msgtype": "m.text", "body": "* hello world",
+                   "m.new_content": {"msgtype": "m.text", "body": "hello world"},
+                   "m.relates_to": {"rel_type": "m.replace", "event_id": orig}}),
+        )
+        .await;
+    wait_until("the edit on Instagram", || async {
+        find_mine().is_some_and(|i| i["text"] == "hello world" && i["edit_count"] == 1)
+    })
+    .await;
+    s.user
+        .wait_for(&s.portal, "the edit's delivery status", |e| {
+            e["type"] == "com.beeper.message_send_status"
+                && e["content"]["m.relates_to"]["event_id"] == edit.as_str()
+                && e["content"]["status"] == "SUCCESS"
+        })
+        .await;
+    // A reaction on Instagram replaces the item there; that is not an edit either.
+    let item_id = find_mine()
+        .and_then(|i| i["item_id"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    w.react(s.bob_pk, &s.thread, &item_id, Some("👍"));
+    s.user
+        .wait_for(&s.portal, "the reaction", |e| {
+            e["type"] == "m.reaction" && e["content"]["m.relates_to"]["key"] == "👍"
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let echoed = s.user.timeline(&s.portal).await.into_iter().any(|e| {
+        e["sender"] == me.as_str() && e["content"]["m.relates_to"]["rel_type"] == "m.replace"
+    });
+    assert!(!echoed, "the edit came back from Instagram as a new edit");
+
+    // `reconnect` reconnects, and messages keep flowing.
+    assert_eq!(
+        ask(&s.user, &s.management, "reconnect").await,
+        "Reconnecting to Instagram."
+    );
+    w.ig.push_text(&s.thread, s.bob_pk, "after the reconnect");
+    s.user
+        .wait_for(&s.portal, "a message after the reconnect", |e| {
+            body_is(e, "after the reconnect")
+        })
+        .await;
+    // `sync` re-reads the inbox.
+    let answer = ask(&s.user, &s.management, "sync").await;
+    assert!(answer.starts_with("Catching up on "), "{answer}");
+}
