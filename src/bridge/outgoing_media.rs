@@ -204,3 +204,73 @@ async fn voice(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, _mime: &str) -> Result<P
         data,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn without_ffmpeg_only_what_needs_no_conversion_goes() {
+        // An MP4 passes as it is; anything else is refused with the reason.
+        let mp4 = b"\0\0\0\x18ftypmp42rest".to_vec();
+        let (kind, mime, attachment, data) = video(None, mp4.clone(), "video/mp4")
+            .await
+            .expect("an mp4 passes");
+        assert_eq!(
+            (kind, mime, attachment),
+            (IgMediaKind::Video, "video/mp4", Attachment::Video)
+        );
+        assert_eq!(data, mp4);
+        let err = video(None, b"\x1aE\xdf\xa3webm".to_vec(), "video/webm")
+            .await
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            err,
+            "ffmpeg is not installed, so this video can't be converted"
+        );
+        let err = voice(None, b"OggS".to_vec(), "audio/ogg")
+            .await
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("ffmpeg is not installed"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn photos_become_jpeg_and_garbage_is_refused() {
+        let img = ::image::RgbaImage::from_pixel(8, 6, ::image::Rgba([1, 2, 3, 128]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, ::image::ImageFormat::Png)
+            .expect("png");
+        let (kind, mime, attachment, data) = image(None, png.into_inner(), "image/png")
+            .await
+            .expect("converted");
+        assert_eq!(
+            (kind, mime, attachment),
+            (IgMediaKind::Image, "image/jpeg", Attachment::Photo)
+        );
+        assert!(data.starts_with(&[0xff, 0xd8, 0xff]));
+        let err = image(None, b"not an image".to_vec(), "image/png")
+            .await
+            .err()
+            .unwrap_or_default();
+        assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn transient_media_errors_are_retried() {
+        assert!(retryable(&IgError::Transient {
+            message: "reset".into()
+        }));
+        assert!(retryable(&IgError::from_response(
+            500,
+            r#"{"message":"Transcode not finished yet.","status":"fail"}"#,
+            None
+        )));
+        assert!(!retryable(&IgError::from_response(
+            400,
+            r#"{"message":"bad photo attachment","status":"fail"}"#,
+            None
+        )));
+    }
+}

@@ -500,3 +500,171 @@ async fn transient_media_errors_are_retried_and_captions_follow() {
         "the caption came back"
     );
 }
+
+#[tokio::test]
+async fn instagram_shares_stickers_view_once_and_places() {
+    let w = &env().world;
+    let s = scene(&[]).await;
+    let bob = ghost(s.bob_pk);
+    let tag = s.bob_pk;
+    let cdn = |name: &str, data: Vec<u8>| w.ig.add_cdn_object(&format!("{tag}/{name}"), data);
+    let image =
+        |url: &str, side: u32| json!({"candidates": [{"width": side, "height": side, "url": url}]});
+
+    // A post with two photos: both images, then author, caption and link.
+    let (a, b) = (cdn("a.jpg", jpeg(30, 30)), cdn("b.jpg", jpeg(20, 20)));
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "media_share",
+        json!({"media_share": {"id": format!("{tag}7_3"), "media_type": 8, "code": "PostCode7",
+            "user": {"pk": 3, "username": "photog"}, "caption": {"text": "two views"},
+            "carousel_media": [
+                {"id": "c1", "media_type": 1, "image_versions2": image(&a, 30)},
+                {"id": "c2", "media_type": 1, "image_versions2": image(&b, 20)}]}}),
+    );
+    message_from(&s, &bob, |e| {
+        body_is(
+            e,
+            "Shared a post by @photog:\ntwo views\nhttps://www.instagram.com/p/PostCode7/",
+        )
+    })
+    .await;
+    let sizes: Vec<u64> = s
+        .user
+        .timeline(&s.portal)
+        .await
+        .iter()
+        .filter(|e| e["content"]["msgtype"] == "m.image")
+        .filter_map(|e| e["content"]["info"]["w"].as_u64())
+        .collect();
+    assert_eq!(sizes, vec![30, 20], "every carousel item, in order");
+
+    // A story with its photo and a link to it.
+    let st = cdn("story.jpg", jpeg(9, 16));
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "story_share",
+        json!({"story_share": {"text": "", "media": {"id": "555_3", "media_type": 1,
+            "user": {"pk": 3, "username": "photog"}, "image_versions2": image(&st, 16)}}}),
+    );
+    message_from(&s, &bob, |e| {
+        body_is(
+            e,
+            "Shared a story by @photog\nhttps://www.instagram.com/stories/photog/555/",
+        )
+    })
+    .await;
+
+    // A sticker is an m.sticker event.
+    let sticker = cdn("sticker.gif", gif_two_frames());
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "animated_media",
+        json!({"animated_media": {"id": "st", "is_sticker": true,
+            "images": {"fixed_height": {"url": sticker, "width": 20, "height": 10}}}}),
+    );
+    let e = s
+        .user
+        .wait_for(&s.portal, "the sticker", |e| {
+            e["type"] == "m.sticker" && e["sender"] == bob.as_str()
+        })
+        .await;
+    assert_eq!(e["content"]["info"]["mimetype"], "image/gif");
+    assert!(
+        e["content"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("mxc://"))
+    );
+
+    // View-once media: announced as such, then the photo; an expired one is a notice.
+    let r = cdn("raven.jpg", jpeg(12, 12));
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "raven_media",
+        json!({"visual_media": {"view_mode": "once", "seen_count": 0,
+            "media": {"id": format!("{tag}8_3"), "media_type": 1, "image_versions2": image(&r, 12)}}}),
+    );
+    message_from(&s, &bob, |e| {
+        e["content"]["body"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("Sent a view-once photo or video"))
+    })
+    .await;
+    message_from(&s, &bob, |e| e["content"]["info"]["w"] == 12).await;
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "raven_media",
+        json!({"visual_media": {"view_mode": "once", "media": {"media_type": 1}}}),
+    );
+    message_from(&s, &bob, |e| {
+        e["content"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("has expired or was already viewed"))
+    })
+    .await;
+
+    // A newer-format reel share (XMA) with a video preview, and a place.
+    let preview = cdn("xma.jpg", jpeg(9, 16));
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "xma_clip",
+        json!({"xma_clip": [{"target_url": "https://www.instagram.com/reel/XmaReel/",
+            "title_text": "skater", "preview_url": preview, "preview_url_mime_type": "image/jpeg"}]}),
+    );
+    message_from(&s, &bob, |e| {
+        body_is(
+            e,
+            "Shared a reel by skater\nhttps://www.instagram.com/reel/XmaReel/",
+        )
+    })
+    .await;
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "location",
+        json!({"location": {"pk": 77, "name": "Harbour", "lat": 59.9, "lng": 10.7}}),
+    );
+    let e = message_from(&s, &bob, |e| e["content"]["msgtype"] == "m.location").await;
+    assert_eq!(e["content"]["geo_uri"], "geo:59.9,10.7");
+}
+
+#[tokio::test]
+async fn matrix_stickers_and_files_without_a_url() {
+    let w = &env().world;
+    let s = scene(&[]).await;
+    // A sticker from Element is sent as a photo.
+    let mxc = s.user.upload(png_with_alpha(16, 16), "image/png").await;
+    s.user
+        .send_event(
+            &s.portal,
+            "m.sticker",
+            json!({"body": "wave", "url": mxc, "info": {"mimetype": "image/png", "w": 16, "h": 16}}),
+        )
+        .await;
+    wait_until("the sticker on Instagram", || async {
+        newest_item(&w.ig.items(&s.thread), "media").is_some()
+    })
+    .await;
+    // An encrypted attachment (no plain URL) gets a notice, never silence.
+    s.user
+        .send_event(
+            &s.portal,
+            "m.room.message",
+            json!({"msgtype": "m.image", "body": "secret.jpg", "file": {"url": "mxc://x/y"}}),
+        )
+        .await;
+    s.user
+        .wait_for(&s.portal, "the notice", |e| {
+            e["content"]["msgtype"] == "m.notice"
+                && e["content"]["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("can't be sent to Instagram"))
+        })
+        .await;
+}
