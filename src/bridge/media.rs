@@ -253,10 +253,11 @@ async fn voice(
             Ok(v) => {
                 let ogg = tokio::fs::read(&v.path).await?;
                 let mxc = intent.upload(ogg, v.mime).await?;
-                let waveform = if v.waveform.is_empty() {
-                    ig_waveform()
-                } else {
+                // Instagram's own waveform is what its app shows; ours is the fallback.
+                let waveform = if source.waveform.is_empty() {
                     v.waveform
+                } else {
+                    ig_waveform()
                 };
                 return Ok(Uploaded {
                     mxc: mxc.to_string(),

@@ -557,6 +557,36 @@ async fn group_threads_become_shared_rooms_with_every_member() {
     assert_eq!(copies, 1, "the echo is not bridged back");
     let _ = mine;
 
+    // On Instagram, Bob adds Dave, removes Carol and renames the group: the room follows.
+    let dave_pk = unique_pk();
+    w.ig.add_account(&format!("dave_{dave_pk}"), "unused", dave_pk);
+    assert!(w.ig.change_group_as(
+        s.bob_pk,
+        &group,
+        &[dave_pk],
+        &[carol_pk],
+        Some("Long weekend")
+    ));
+    s.user
+        .wait_for(&room, "the rename from Instagram", |e| {
+            e["type"] == "m.room.name" && e["content"]["name"] == "Long weekend"
+        })
+        .await;
+    s.user.wait_membership(&room, &ghost(dave_pk), "join").await;
+    s.user
+        .wait_membership(&room, &ghost(carol_pk), "leave")
+        .await;
+    let log = s
+        .user
+        .wait_for(&room, "the action log notice", |e| {
+            e["content"]["msgtype"] == "m.notice"
+                && e["content"]["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("named the group Long weekend"))
+        })
+        .await;
+    assert_eq!(log["sender"], ghost(s.bob_pk).as_str());
+
     // Renaming the room renames the group on Instagram.
     s.user
         .set_state(&room, "m.room.name", json!({"name": "Beach day"}))
@@ -864,6 +894,27 @@ async fn matrix_edits_and_the_reconnect_and_sync_commands() {
         e["sender"] == me.as_str() && e["content"]["m.relates_to"]["rel_type"] == "m.replace"
     });
     assert!(!echoed, "the edit came back from Instagram as a new edit");
+
+    // A reaction Instagram refuses as an emoji is removed, and the user is told why.
+    w.refuse_sends(s.me_pk, Some("invalid unicode emoji"));
+    let bad = s
+        .user
+        .send_event(
+            &s.portal,
+            "m.reaction",
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": orig, "key": "lol"}}),
+        )
+        .await;
+    s.user
+        .wait_for(&s.portal, "the refused-emoji notice", |e| {
+            body_is(
+                e,
+                "Instagram doesn't accept lol as a reaction, so it was removed.",
+            )
+        })
+        .await;
+    s.user.wait_redacted(&s.portal, &bad).await;
+    w.refuse_sends(s.me_pk, None);
 
     // `reconnect` reconnects, and messages keep flowing.
     assert_eq!(

@@ -147,7 +147,13 @@ impl World {
                             }]});
                             broker.push_realtime_sub(pk, "direct", &body.to_string());
                         }
-                        FakeEvent::ThreadChanged { .. } => {}
+                        // Instagram sends the changed thread (members, title, photo).
+                        FakeEvent::ThreadChanged { .. } => {
+                            if let Some(view) = ig.thread_view(&thread, pk) {
+                                let path = format!("/direct_v2/inbox/threads/{thread}");
+                                broker.push_patch(pk, "replace", &path, &view.to_string());
+                            }
+                        }
                     }
                 }
             }

@@ -130,6 +130,72 @@ impl FakeInstagram {
         removed
     }
 
+    /// A contact changes a group the way the Instagram app does: adds (`added`) and removes
+    /// (`removed`) members and/or renames it; an `action_log` item says what happened, and
+    /// [`FakeEvent::ThreadChanged`] tells the participants.
+    pub fn change_group_as(
+        &self,
+        actor: i64,
+        thread_id: &str,
+        added: &[i64],
+        removed: &[i64],
+        title: Option<&str>,
+    ) -> bool {
+        {
+            let mut st = self.st();
+            let Some(th) = st
+                .thread_mut(thread_id)
+                .filter(|t| t.users.contains(&actor))
+            else {
+                return false;
+            };
+            let mut what = Vec::new();
+            for pk in added {
+                if !th.users.contains(pk) {
+                    th.users.push(*pk);
+                    th.left_users.retain(|u| u != pk);
+                    what.push(format!("added {pk}"));
+                }
+            }
+            for pk in removed {
+                if th.users.contains(pk) {
+                    th.users.retain(|u| u != pk);
+                    th.left_users.push(*pk);
+                    what.push(format!("removed {pk}"));
+                }
+            }
+            if let Some(t) = title {
+                th.title = Some(t.to_owned());
+                what.push(format!("named the group {t}"));
+            }
+            let description = format!("{actor} {}.", what.join(", "));
+            let id = st.next_item_id();
+            let ts = st.now_us();
+            st.seq_id += 1;
+            let item = json!({"item_id": id, "user_id": actor, "timestamp": ts, "item_type": "action_log",
+                "action_log": {"description": description}});
+            if let Some(th) = st.thread_mut(thread_id) {
+                th.items.push(item.clone());
+            }
+            drop(st);
+            self.emit(FakeEvent::ItemAdded {
+                thread_id: thread_id.to_owned(),
+                item,
+            });
+        }
+        self.emit(FakeEvent::ThreadChanged {
+            thread_id: thread_id.to_owned(),
+        });
+        true
+    }
+
+    /// The thread as `viewer` gets it (`/direct_v2/threads/{id}/`), with its newest items.
+    pub fn thread_view(&self, thread_id: &str, viewer: i64) -> Option<Value> {
+        let st = self.st();
+        let th = st.thread(thread_id)?.clone();
+        Some(st.thread_json(&th, viewer, 1, None))
+    }
+
     /// Registers a reel for `GET clips/item/?clips_media_id=`.
     pub fn add_clip(&self, clips_media_id: &str, media: Value) {
         self.st().clips.insert(clips_media_id.to_owned(), media);
