@@ -134,6 +134,25 @@ fn why(e: MediaError) -> String {
 
 type Prepared = (IgMediaKind, &'static str, Attachment, Vec<u8>);
 
+/// Runs an ffmpeg conversion on `bytes` through a temporary directory (the input is dropped
+/// from memory once written); returns the output file's bytes and what else it gave.
+async fn through_file<T, F, Fut>(bytes: Vec<u8>, convert: F) -> Result<(Vec<u8>, T), String>
+where
+    F: FnOnce(std::path::PathBuf, std::path::PathBuf) -> Fut,
+    Fut: std::future::Future<Output = Result<(std::path::PathBuf, T), MediaError>>,
+{
+    let tmp = |e: std::io::Error| format!("a temporary file failed ({e})");
+    let dir = tempfile::tempdir().map_err(tmp)?;
+    let input = dir.path().join("input");
+    tokio::fs::write(&input, &bytes).await.map_err(tmp)?;
+    drop(bytes);
+    let (out, extra) = convert(input, dir.path().to_path_buf())
+        .await
+        .map_err(why)?;
+    let data = tokio::fs::read(&out).await.map_err(tmp)?;
+    Ok((data, extra))
+}
+
 async fn image(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Prepared, String> {
     // An animated GIF plays on Instagram as a video; without ffmpeg its first frame is sent.
     if mime == "image/gif"
@@ -162,19 +181,11 @@ async fn video(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Pr
         }
         return Err(why(MediaError::FfmpegMissing { what: "this video" }));
     };
-    let dir = tempfile::tempdir().map_err(|e| format!("a temporary file failed ({e})"))?;
-    let input = dir.path().join("input");
-    tokio::fs::write(&input, &bytes)
-        .await
-        .map_err(|e| format!("a temporary file failed ({e})"))?;
-    drop(bytes);
-    let out = ffmpeg
-        .to_instagram_video(&input, dir.path())
-        .await
-        .map_err(why)?;
-    let data = tokio::fs::read(&out.path)
-        .await
-        .map_err(|e| format!("a temporary file failed ({e})"))?;
+    let (data, ()) = through_file(bytes, |input, dir| async move {
+        let out = ffmpeg.to_instagram_video(&input, &dir).await?;
+        Ok((out.path, ()))
+    })
+    .await?;
     Ok((IgMediaKind::Video, "video/mp4", Attachment::Video, data))
 }
 
@@ -184,23 +195,15 @@ async fn voice(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, _mime: &str) -> Result<P
             what: "this voice message",
         }));
     };
-    let dir = tempfile::tempdir().map_err(|e| format!("a temporary file failed ({e})"))?;
-    let input = dir.path().join("input");
-    tokio::fs::write(&input, &bytes)
-        .await
-        .map_err(|e| format!("a temporary file failed ({e})"))?;
-    drop(bytes);
-    let out = ffmpeg
-        .to_instagram_voice(&input, dir.path())
-        .await
-        .map_err(why)?;
-    let data = tokio::fs::read(&out.path)
-        .await
-        .map_err(|e| format!("a temporary file failed ({e})"))?;
+    let (data, waveform) = through_file(bytes, |input, dir| async move {
+        let out = ffmpeg.to_instagram_voice(&input, &dir).await?;
+        Ok((out.path, out.waveform))
+    })
+    .await?;
     Ok((
         IgMediaKind::Voice,
         "audio/mp4",
-        Attachment::Voice(out.waveform),
+        Attachment::Voice(waveform),
         data,
     ))
 }

@@ -67,6 +67,21 @@ impl MatrixError {
     }
 }
 
+/// A Matrix error answer (`errcode`, `error`) as a [`MatrixError::Api`].
+fn api_error(endpoint: &'static str, status: u16, body: &serde_json::Value) -> MatrixError {
+    MatrixError::Api {
+        endpoint,
+        status,
+        errcode: body["errcode"].as_str().unwrap_or("").to_string(),
+        message: body["error"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect(),
+    }
+}
+
 fn too_large(endpoint: &'static str, max_bytes: u64) -> MatrixError {
     MatrixError::Api {
         endpoint,
@@ -243,17 +258,7 @@ impl HomeserverClient {
                                 reason: "upload answer without a valid content_uri".into(),
                             });
                     }
-                    let err = MatrixError::Api {
-                        endpoint,
-                        status,
-                        errcode: v["errcode"].as_str().unwrap_or("").to_string(),
-                        message: v["error"]
-                            .as_str()
-                            .unwrap_or("")
-                            .chars()
-                            .take(200)
-                            .collect(),
-                    };
+                    let err = api_error(endpoint, status, &v);
                     if status != 429 && status < 500 {
                         return Err(err);
                     }
@@ -326,17 +331,7 @@ impl HomeserverClient {
             if !(200..300).contains(&status) {
                 let body = response.text().await.unwrap_or_default();
                 let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                let err = MatrixError::Api {
-                    endpoint,
-                    status,
-                    errcode: v["errcode"].as_str().unwrap_or("").to_string(),
-                    message: v["error"]
-                        .as_str()
-                        .unwrap_or("")
-                        .chars()
-                        .take(200)
-                        .collect(),
-                };
+                let err = api_error(endpoint, status, &v);
                 // Homeservers without authenticated media answer 404 M_UNRECOGNIZED (or 405).
                 let unrecognized =
                     status == 405 || (status == 404 && err.errcode() == Some("M_UNRECOGNIZED"));

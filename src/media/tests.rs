@@ -48,6 +48,30 @@ fn make(ffmpeg: &Ffmpeg, dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     out
 }
 
+/// A sample from one lavfi source encoded with one codec (`stream` is `-c:v` or `-c:a`).
+fn lavfi(ffmpeg: &Ffmpeg, dir: &Path, name: &str, src: &str, stream: &str, codec: &str) -> PathBuf {
+    make(
+        ffmpeg,
+        dir,
+        name,
+        &["-f", "lavfi", "-i", src, stream, codec],
+    )
+}
+
+/// A VP9/Opus WebM, `a.webm`.
+fn vp9_webm(ffmpeg: &Ffmpeg, dir: &Path) -> PathBuf {
+    let args = ["-f", "lavfi", "-i", TESTSRC, "-f", "lavfi", "-i", SINE];
+    let codecs = [
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        "realtime",
+        "-c:a",
+        "libopus",
+    ];
+    make(ffmpeg, dir, "a.webm", &[&args[..], &codecs[..]].concat())
+}
+
 const TESTSRC: &str = "testsrc=size=320x240:rate=25:duration=1";
 const SINE: &str = "sine=frequency=440:duration=1";
 
@@ -107,52 +131,12 @@ async fn probes_generated_samples() {
     let ffmpeg = ffmpeg_or_skip!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let webm = make(
-        &ffmpeg,
-        d,
-        "a.webm",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            TESTSRC,
-            "-f",
-            "lavfi",
-            "-i",
-            SINE,
-            "-c:v",
-            "libvpx-vp9",
-            "-deadline",
-            "realtime",
-            "-c:a",
-            "libopus",
-        ],
-    );
-    let avi = make(
-        &ffmpeg,
-        d,
-        "a.avi",
-        &["-f", "lavfi", "-i", TESTSRC, "-c:v", "mpeg4"],
-    );
+    let webm = vp9_webm(&ffmpeg, d);
+    let avi = lavfi(&ffmpeg, d, "a.avi", TESTSRC, "-c:v", "mpeg4");
     let mp4 = h264_mp4(&ffmpeg, d, "a.mp4", false);
-    let ogg = make(
-        &ffmpeg,
-        d,
-        "a.ogg",
-        &["-f", "lavfi", "-i", SINE, "-c:a", "libopus"],
-    );
-    let m4a = make(
-        &ffmpeg,
-        d,
-        "a.m4a",
-        &["-f", "lavfi", "-i", SINE, "-c:a", "aac"],
-    );
-    let mp3 = make(
-        &ffmpeg,
-        d,
-        "a.mp3",
-        &["-f", "lavfi", "-i", SINE, "-c:a", "libmp3lame"],
-    );
+    let ogg = lavfi(&ffmpeg, d, "a.ogg", SINE, "-c:a", "libopus");
+    let m4a = lavfi(&ffmpeg, d, "a.m4a", SINE, "-c:a", "aac");
+    let mp3 = lavfi(&ffmpeg, d, "a.mp3", SINE, "-c:a", "libmp3lame");
 
     let cases = [
         (&webm, "video/webm", Some(("vp9", 320, 240)), Some("opus")),
@@ -214,27 +198,7 @@ async fn fitting_mp4_passes_and_others_are_remuxed() {
 async fn webm_and_odd_avi_are_transcoded() {
     let ffmpeg = ffmpeg_or_skip!();
     let dir = tempfile::tempdir().unwrap();
-    let webm = make(
-        &ffmpeg,
-        dir.path(),
-        "a.webm",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            TESTSRC,
-            "-f",
-            "lavfi",
-            "-i",
-            SINE,
-            "-c:v",
-            "libvpx-vp9",
-            "-deadline",
-            "realtime",
-            "-c:a",
-            "libopus",
-        ],
-    );
+    let webm = vp9_webm(&ffmpeg, dir.path());
     let out = tempfile::tempdir().unwrap();
     let done = ffmpeg.to_instagram_video(&webm, out.path()).await.unwrap();
     assert_eq!(done.action, Action::Transcoded);
@@ -254,12 +218,7 @@ async fn webm_and_odd_avi_are_transcoded() {
 
     // Odd sides become even; no audio stays no audio.
     let odd = "testsrc=size=321x241:rate=25:duration=0.4";
-    let avi = make(
-        &ffmpeg,
-        dir.path(),
-        "odd.avi",
-        &["-f", "lavfi", "-i", odd, "-c:v", "mpeg4"],
-    );
+    let avi = lavfi(&ffmpeg, dir.path(), "odd.avi", odd, "-c:v", "mpeg4");
     let done = ffmpeg.to_instagram_video(&avi, out.path()).await.unwrap();
     assert_eq!((done.width, done.height), (320, 240));
     let probe = ffmpeg.probe(&done.path).await.unwrap();
@@ -322,12 +281,7 @@ async fn voice_for_instagram_is_m4a_with_a_waveform() {
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let sine = "sine=frequency=440:duration=3";
-    let ogg = make(
-        &ffmpeg,
-        dir.path(),
-        "v.ogg",
-        &["-f", "lavfi", "-i", sine, "-c:a", "libopus"],
-    );
+    let ogg = lavfi(&ffmpeg, dir.path(), "v.ogg", sine, "-c:a", "libopus");
     let voice = ffmpeg.to_instagram_voice(&ogg, out.path()).await.unwrap();
     assert_eq!(voice.mime, "audio/mp4");
     assert_eq!(sniff_mime(&head(&voice.path)), Some("audio/mp4"));
@@ -375,12 +329,7 @@ async fn voice_for_matrix_is_ogg_opus_with_an_msc3245_waveform() {
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let sine = "sine=frequency=300:duration=4";
-    let m4a = make(
-        &ffmpeg,
-        dir.path(),
-        "v.m4a",
-        &["-f", "lavfi", "-i", sine, "-c:a", "aac"],
-    );
+    let m4a = lavfi(&ffmpeg, dir.path(), "v.m4a", sine, "-c:a", "aac");
     let voice = ffmpeg.to_matrix_voice(&m4a, out.path()).await.unwrap();
     assert_eq!(voice.mime, "audio/ogg");
     assert_eq!(sniff_mime(&head(&voice.path)), Some("audio/ogg"));
@@ -426,12 +375,7 @@ async fn video_thumbnails() {
 
     // A clip shorter than the seek point still gives its first frame.
     let short = "testsrc=size=100x60:rate=25:duration=0.2";
-    let avi = make(
-        &ffmpeg,
-        dir.path(),
-        "short.avi",
-        &["-f", "lavfi", "-i", short, "-c:v", "mpeg4"],
-    );
+    let avi = lavfi(&ffmpeg, dir.path(), "short.avi", short, "-c:v", "mpeg4");
     let thumb = ffmpeg.video_thumbnail(&avi, 800).await.unwrap();
     assert_eq!((thumb.thumbnail.width, thumb.thumbnail.height), (100, 60));
 }
@@ -461,12 +405,7 @@ async fn bad_input_gives_typed_errors() {
     assert!(matches!(err, MediaError::Io(_)), "{err}");
 
     // The wrong kind of media.
-    let ogg = make(
-        &ffmpeg,
-        dir.path(),
-        "a.ogg",
-        &["-f", "lavfi", "-i", SINE, "-c:a", "libopus"],
-    );
+    let ogg = lavfi(&ffmpeg, dir.path(), "a.ogg", SINE, "-c:a", "libopus");
     let err = ffmpeg
         .to_instagram_video(&ogg, out.path())
         .await
@@ -477,12 +416,7 @@ async fn bad_input_gives_typed_errors() {
     );
     let err = ffmpeg.video_thumbnail(&ogg, 100).await.unwrap_err();
     assert!(matches!(err, MediaError::Unsupported { .. }), "{err}");
-    let avi = make(
-        &ffmpeg,
-        dir.path(),
-        "a.avi",
-        &["-f", "lavfi", "-i", TESTSRC, "-c:v", "mpeg4"],
-    );
+    let avi = lavfi(&ffmpeg, dir.path(), "a.avi", TESTSRC, "-c:v", "mpeg4");
     let err = ffmpeg
         .to_instagram_voice(&avi, out.path())
         .await
