@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::Bridge;
 use super::convert::media::{
-    MediaKind, MediaSource, Thumbnail, Uploaded, fill_media, msc1767_waveform,
+    MediaKind, MediaSource, Thumbnail, Uploaded, fill_media, msc1767_waveform, source_of,
 };
 use super::convert::to_matrix::Part;
 use super::user::IgUser;
@@ -102,9 +102,18 @@ pub async fn materialize(bridge: &Arc<Bridge>, user: &IgUser, intent: &Intent, p
     let Some(source) = part.media.clone() else {
         return part;
     };
+    // A reel shared in the newer format comes with a still: its full video, when Instagram
+    // gives it, is what the user wants.
+    let source = match full_reel(user, &source).await {
+        Some(video) => video,
+        None => source,
+    };
     match fetch_and_upload(bridge, user, intent, &source).await {
         Ok(uploaded) => {
             let mut content = part.content;
+            if source.kind == MediaKind::Video && content.get("msgtype").is_some() {
+                content["msgtype"] = json!("m.video");
+            }
             fill_media(&mut content, source.kind, &uploaded);
             Part {
                 event_type: part.event_type,
@@ -129,6 +138,23 @@ pub async fn materialize(bridge: &Arc<Bridge>, user: &IgUser, intent: &Intent, p
             }
         }
     }
+}
+
+/// The full video of a reel share (`clips/item`), with the share's still as its thumbnail.
+async fn full_reel(user: &IgUser, source: &MediaSource) -> Option<MediaSource> {
+    let clip = source.clip_id.as_deref()?;
+    let media = match user.client.clip_info(clip).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::debug!(clip, "reel not found, sending its preview: {e}");
+            return None;
+        }
+    };
+    let mut video = source_of(&media, &source.what).filter(|s| s.kind == MediaKind::Video)?;
+    if video.thumbnail_url.is_none() {
+        video.thumbnail_url = Some(source.url.clone());
+    }
+    Some(video)
 }
 
 async fn fetch_and_upload(

@@ -623,6 +623,50 @@ async fn instagram_shares_stickers_view_once_and_places() {
         )
     })
     .await;
+    // A reel share that names its clip: the full video from `clips/item`, not the still.
+    let reel_mp4 = generate(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=90x160:rate=10:duration=1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        "mp4",
+    );
+    let reel_url = cdn("full-reel.mp4", reel_mp4.clone());
+    let clip_id = format!("{tag}9_5");
+    w.ig.add_clip(
+        &clip_id,
+        json!({"id": clip_id, "media_type": 2, "product_type": "clips", "code": "FullReel",
+            "video_versions": [{"width": 90, "height": 160, "url": reel_url}]}),
+    );
+    let still = cdn("reel-still.jpg", jpeg(9, 16));
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "xma_clip",
+        json!({"xma_clip": [{"target_url": format!("https://www.instagram.com/reel/FullReel/?id={clip_id}"),
+            "title_text": "runner", "preview_url": still, "preview_url_mime_type": "image/jpeg"}]}),
+    );
+    let e = message_from(&s, &bob, |e| {
+        e["content"]["msgtype"] == "m.video" && e["content"]["info"]["h"] == 160
+    })
+    .await;
+    assert_eq!(
+        s.user
+            .download(e["content"]["url"].as_str().unwrap_or_default())
+            .await,
+        reel_mp4
+    );
+    assert_eq!(
+        e["content"]["info"]["thumbnail_info"]["mimetype"],
+        "image/jpeg"
+    );
+
     w.ig.push_item(
         &s.thread,
         s.bob_pk,

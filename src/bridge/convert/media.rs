@@ -37,6 +37,8 @@ pub struct MediaSource {
     pub waveform: Vec<f32>,
     /// What the notice says if the media cannot be fetched ("a photo", "a reel").
     pub what: String,
+    /// A reel whose full video `GET clips/item/` gives (the preview is only a still).
+    pub clip_id: Option<String>,
 }
 
 /// What the homeserver upload produced, to complete a media part.
@@ -190,6 +192,7 @@ pub fn source_of(media: &Media, what: &str) -> Option<MediaSource> {
                 .map(|d| (d * 1000.0).round() as u64),
             waveform: vec![],
             what: what.to_string(),
+            clip_id: None,
         });
     }
     let image = image?;
@@ -202,6 +205,7 @@ pub fn source_of(media: &Media, what: &str) -> Option<MediaSource> {
         duration_ms: None,
         waveform: vec![],
         what: what.to_string(),
+        clip_id: None,
     })
 }
 
@@ -253,6 +257,17 @@ fn text(body: String, ctx: &MatrixCtx<'_>, notice: bool) -> Part {
         content,
         media: None,
     }
+}
+
+/// The reel id in an XMA share's `target_url` (`…?id=<clip>_<owner>`), for `clips/item`.
+pub fn clip_id_of(target_url: &str) -> Option<String> {
+    let url = url::Url::parse(target_url).ok()?;
+    let id = url
+        .query_pairs()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.into_owned())?;
+    let valid = !id.is_empty() && id.chars().all(|c| c.is_ascii_digit() || c == '_');
+    valid.then_some(id)
 }
 
 /// The canonical link of a post or reel.
@@ -388,6 +403,7 @@ pub fn voice(voice: &VoiceMedia, ctx: &MatrixCtx<'_>) -> Vec<Part> {
                 .filter(|d| *d > 0),
             waveform: audio.waveform_data.iter().map(|v| *v as f32).collect(),
             what: "a voice message".into(),
+            clip_id: None,
         },
         ctx,
     )]
@@ -425,6 +441,7 @@ pub fn animated(anim: &AnimatedMedia, ctx: &MatrixCtx<'_>) -> Vec<Part> {
             duration_ms: None,
             waveform: vec![],
             what: if sticker { "a sticker" } else { "a GIF" }.into(),
+            clip_id: None,
         },
         ctx,
     )]
@@ -585,6 +602,12 @@ pub fn xma(item_type: &str, entries: &[Xma], ctx: &MatrixCtx<'_>) -> Vec<Part> {
                 MediaKind::Image
             };
             let info = x.preview_url_info.as_ref();
+            let reel = matches!(item_type, "xma_clip" | "xma_reel_share");
+            let clip_id = x
+                .target_url
+                .as_deref()
+                .filter(|_| reel)
+                .and_then(clip_id_of);
             parts.push(media_part(
                 MediaSource {
                     url: url.to_string(),
@@ -595,6 +618,7 @@ pub fn xma(item_type: &str, entries: &[Xma], ctx: &MatrixCtx<'_>) -> Vec<Part> {
                     duration_ms: None,
                     waveform: vec![],
                     what: what.to_string(),
+                    clip_id,
                 },
                 ctx,
             ));

@@ -342,3 +342,22 @@ fn nothing_to_download_is_never_silent() {
         );
     }
 }
+
+#[test]
+fn reel_ids_come_from_the_target_url() {
+    assert_eq!(
+        clip_id_of("https://www.instagram.com/reel/Abc/?id=3141592_2718&igsh=x").as_deref(),
+        Some("3141592_2718")
+    );
+    assert_eq!(clip_id_of("https://www.instagram.com/reel/Abc/"), None);
+    assert_eq!(clip_id_of("https://x/?id=../../etc"), None);
+    assert_eq!(clip_id_of("not a url"), None);
+    let p = parts(
+        json!({"item_id": "1", "item_type": "xma_clip", "xma_clip": [{
+        "target_url": "https://www.instagram.com/reel/Abc/?id=77_9", "preview_url": "https://cdn/p.jpg"}]}),
+    );
+    assert_eq!(
+        p[0].media.as_ref().and_then(|m| m.clip_id.as_deref()),
+        Some("77_9")
+    );
+}
