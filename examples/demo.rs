@@ -62,6 +62,8 @@ async fn help() -> &'static str {
      POST /send?from=carol&to=group&text=hi  carol writes in the Book club group\n\
      POST /typing?from=bob                   bob starts typing\n\
      POST /react?from=alice&emoji=😂         alice reacts to your last message to her\n\
+     POST /photo?from=bob                    bob sends a photo\n\
+     POST /share?from=carol                  carol shares a post (photo, caption, link)\n\
      GET  /messages?with=alice               what the fake Instagram holds for that thread\n"
 }
 
@@ -85,6 +87,63 @@ async fn send(
         Ok((pk, thread)) => {
             let text = q.get("text").cloned().unwrap_or_else(|| "hello".into());
             let id = demo.world.ig.push_text(&thread, pk, &text);
+            axum::Json(json!({"item_id": id})).into_response()
+        }
+        Err(e) => (axum::http::StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+/// A generated picture served on the fake CDN; returns its URL.
+fn picture(demo: &Demo, name: &str, shade: u8) -> String {
+    let img = image::RgbImage::from_fn(320, 240, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, shade])
+    });
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    if let Err(e) = img.write_to(&mut jpeg, image::ImageFormat::Jpeg) {
+        eprintln!("cannot make the demo picture: {e}");
+    }
+    let n = demo.world.ig.seq_id();
+    demo.world
+        .ig
+        .add_cdn_object(&format!("demo/{name}-{n}.jpg"), jpeg.into_inner())
+}
+
+async fn photo(
+    State(demo): State<Arc<Demo>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> axum::response::Response {
+    match thread_for(&demo, &q) {
+        Ok((pk, thread)) => {
+            let url = picture(&demo, "photo", 200);
+            let id = demo.world.ig.push_item(
+                &thread,
+                pk,
+                "media",
+                json!({"media": {"id": format!("{}_{pk}", demo.world.ig.seq_id()), "media_type": 1,
+                    "original_width": 320, "original_height": 240,
+                    "image_versions2": {"candidates": [{"width": 320, "height": 240, "url": url}]}}}),
+            );
+            axum::Json(json!({"item_id": id})).into_response()
+        }
+        Err(e) => (axum::http::StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+async fn share(
+    State(demo): State<Arc<Demo>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> axum::response::Response {
+    match thread_for(&demo, &q) {
+        Ok((pk, thread)) => {
+            let url = picture(&demo, "post", 60);
+            let id = demo.world.ig.push_item(
+                &thread,
+                pk,
+                "media_share",
+                json!({"media_share": {"id": "3141_42", "media_type": 1, "code": "DemoPost1",
+                    "user": {"pk": 42, "username": "natgeo"}, "caption": {"text": "A demo post"},
+                    "image_versions2": {"candidates": [{"width": 320, "height": 240, "url": url}]}}}),
+            );
             axum::Json(json!({"item_id": id})).into_response()
         }
         Err(e) => (axum::http::StatusCode::BAD_REQUEST, e).into_response(),
@@ -192,6 +251,8 @@ async fn main() {
         .route("/send", axum::routing::post(send))
         .route("/typing", axum::routing::post(typing))
         .route("/react", axum::routing::post(react))
+        .route("/photo", axum::routing::post(photo))
+        .route("/share", axum::routing::post(share))
         .route("/messages", axum::routing::get(messages))
         .with_state(demo);
     let listener = match tokio::net::TcpListener::bind(format!("127.0.0.1:{control_port}")).await {
