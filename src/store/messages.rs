@@ -93,7 +93,7 @@ impl Store {
         .bind(&m.client_context)
         .bind(m.edit_count)
         .bind(&m.content_hash)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -172,7 +172,7 @@ impl Store {
             .bind(old_item_id)
             .bind(new_item_id)
             .bind(receiver)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -181,7 +181,7 @@ impl Store {
         sqlx::query("DELETE FROM messages WHERE item_id = $1 AND receiver = $2")
             .bind(item_id)
             .bind(receiver)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -200,7 +200,7 @@ impl Store {
         .bind(item_id)
         .bind(receiver)
         .bind(content_hash)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -221,7 +221,7 @@ impl Store {
         .bind(&r.event_id)
         .bind(&r.emoji)
         .bind(r.timestamp_us)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -272,7 +272,7 @@ impl Store {
         .bind(item_id)
         .bind(receiver)
         .bind(sender_pk)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -3,13 +3,20 @@
 //! One file per table family with plain row structs; nothing here knows Matrix or Instagram
 //! types. The same SQL runs on both backends (`$n` placeholders, BIGINT times, SMALLINT flags);
 //! only the migrations differ (`migrations/postgres`, `migrations/sqlite`).
+//!
+//! On SQLite every write goes through one dedicated connection (`writer`): SQLite allows one
+//! writer at a time, and two connections competing for the lock would wait in SQLite's busy
+//! handler (sleeps of 1 ms and more) instead of queueing in the pool. Reads use the other
+//! connections, which WAL lets run beside the writer. On PostgreSQL both are the same pool.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub mod backfill;
+mod cache;
 pub mod ghosts;
 pub mod inbox;
 pub mod messages;
@@ -36,11 +43,24 @@ pub enum Backend {
     Sqlite,
 }
 
-/// The database handle: a connection pool plus the backend it talks to. Cheap to clone.
+/// The database handle: connection pools, the backend they talk to and the row caches. Cheap
+/// to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads (and, on PostgreSQL, writes).
     pool: AnyPool,
+    /// Writes: one connection on SQLite, `pool` on PostgreSQL.
+    writer: AnyPool,
     backend: Backend,
+    caches: Arc<Caches>,
+}
+
+/// Rows read on every message, cached (see `cache`).
+#[derive(Debug, Default)]
+struct Caches {
+    /// By `portals::portal_key(thread_id, receiver)`.
+    portals: cache::RowCache<String, portals::PortalRow>,
+    ghosts: cache::RowCache<i64, ghosts::GhostRow>,
 }
 
 /// Pool bounds.
@@ -75,49 +95,38 @@ impl Store {
             return Err(StoreError::UnsupportedUri);
         };
         let mut max = options.max_connections.max(1);
-        if backend == Backend::Sqlite && uri.contains(":memory:") {
+        let in_memory = backend == Backend::Sqlite && uri.contains(":memory:");
+        if in_memory {
             // Every connection to :memory: would be its own empty database.
             max = 1;
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .min_connections(options.min_connections.min(max))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000")
-                            .execute(&mut *conn)
-                            .await?;
-                        // With WAL, NORMAL keeps every commit safe from a crash of the bridge
-                        // (only an OS crash or power loss can undo the last commits) and saves
-                        // an fsync per commit.
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(backend, max, options.min_connections.min(max))
             .connect(&uri)
             .await?;
-        if backend == Backend::Sqlite {
-            // WAL lets readers and the single writer proceed together; harmless for :memory:.
+        let writer = if backend == Backend::Sqlite && !in_memory {
+            // WAL lets readers and the single writer proceed together. The mode is stored in
+            // the database file, so it is set once, before the writer connects.
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await?;
-        }
-        let store = Self { pool, backend };
+            pool_options(backend, 1, 1).connect(&uri).await?
+        } else {
+            pool.clone()
+        };
+        let store = Self {
+            pool,
+            writer,
+            backend,
+            caches: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.writer).await?,
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.writer).await?,
         }
         Ok(())
     }
@@ -133,7 +142,34 @@ impl Store {
     /// Waits for in-flight queries and closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
+}
+
+/// Pool options with the per-connection settings of the backend.
+fn pool_options(backend: Backend, max: u32, min: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(min)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *conn)
+                        .await?;
+                    // With WAL, NORMAL keeps every commit safe from a crash of the bridge
+                    // (only an OS crash or power loss can undo the last commits) and saves
+                    // an fsync per commit.
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 fn sqlite_uri(rest: &str) -> String {
