@@ -8,6 +8,8 @@
 //! writer at a time, and two connections competing for the lock would wait in SQLite's busy
 //! handler (sleeps of 1 ms and more) instead of queueing in the pool. Reads use the other
 //! connections, which WAL lets run beside the writer. On PostgreSQL both are the same pool.
+//! The WAL is copied back into the database (checkpointed, with an fsync) by a background task
+//! on a reading connection, not by whichever write happens to cross SQLite's threshold.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -79,6 +81,9 @@ impl Default for PoolOptions {
     }
 }
 
+/// How often the SQLite WAL is checkpointed in the background.
+const WAL_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -109,7 +114,12 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await?;
-            pool_options(backend, 1, 1).connect(&uri).await?
+            let writer = pool_options(backend, 1, 1).connect(&uri).await?;
+            // Only a safety net: `checkpoint_in_background` normally keeps the WAL far smaller.
+            sqlx::query("PRAGMA wal_autocheckpoint = 20000")
+                .execute(&writer)
+                .await?;
+            writer
         } else {
             pool.clone()
         };
@@ -120,7 +130,32 @@ impl Store {
             caches: Arc::default(),
         };
         store.migrate().await?;
+        if backend == Backend::Sqlite && !in_memory {
+            store.checkpoint_in_background();
+        }
         Ok(store)
+    }
+
+    /// Checkpoints the WAL every so often from a reading connection, so that the writer (and
+    /// the message waiting behind it) never pays for copying pages and an fsync. Stops once
+    /// every clone of the store is gone or the pool is closed.
+    fn checkpoint_in_background(&self) {
+        let alive = Arc::downgrade(&self.caches);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(WAL_CHECKPOINT_EVERY).await;
+                if alive.strong_count() == 0 || pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!("WAL checkpoint failed: {e}");
+                }
+            }
+        });
     }
 
     async fn migrate(&self) -> Result<()> {
