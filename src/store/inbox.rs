@@ -151,26 +151,30 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Removes an applied entry.
+    /// Removes an applied entry (writing the deferred message rows first, in the same
+    /// transaction).
     pub async fn inbox_remove(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM inbox WHERE id = $1")
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.inbox_remove_many(&[id]).await
     }
 
-    /// Removes applied entries in one statement.
+    /// Removes applied entries in one statement, in one transaction with the deferred message
+    /// rows (see `messages`): what was applied is recorded before its inbox row goes.
     pub async fn inbox_remove_many(&self, ids: &[i64]) -> Result<()> {
         if ids.is_empty() {
-            return Ok(());
+            return self.flush_deferred_messages().await;
         }
         // Only integers go into the statement.
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let sql = format!("DELETE FROM inbox WHERE id IN ({list})");
+        let mut tx = self.writer.begin().await?;
+        let deferred = self.write_deferred_messages_in(&mut tx).await?;
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        if let Some(deferred) = deferred {
+            deferred.done();
+        }
         Ok(())
     }
 

@@ -57,12 +57,14 @@ pub struct Store {
     caches: Arc<Caches>,
 }
 
-/// Rows read on every message, cached (see `cache`).
+/// Rows read on every message, cached (see `cache`), and the deferred message rows.
 #[derive(Debug, Default)]
 struct Caches {
     /// By `portals::portal_key(thread_id, receiver)`.
     portals: cache::RowCache<String, portals::PortalRow>,
     ghosts: cache::RowCache<i64, ghosts::GhostRow>,
+    /// Message rows not written yet (see `messages`).
+    unwritten: messages::Unwritten,
 }
 
 /// Pool bounds.
@@ -174,8 +176,12 @@ impl Store {
         &self.pool
     }
 
-    /// Waits for in-flight queries and closes every connection.
+    /// Writes the deferred message rows, waits for in-flight queries and closes every
+    /// connection.
     pub async fn close(&self) {
+        if let Err(e) = self.flush_deferred_messages().await {
+            tracing::error!("cannot write the last message rows: {e}");
+        }
         self.pool.close().await;
         self.writer.close().await;
     }
