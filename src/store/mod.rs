@@ -192,6 +192,9 @@ fn pool_options(backend: Backend, max: u32, min: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         .min_connections(min)
+        // A ping before every use is a round trip to the connection's worker thread for
+        // nothing on SQLite, where no connection goes stale; PostgreSQL keeps it.
+        .test_before_acquire(backend == Backend::Postgres)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
