@@ -1,7 +1,8 @@
 //! Instagram → Matrix relay through the bridge: throughput and the latency the bridge adds.
 //!
 //! `cargo run --release --example bench_relay -- [messages=5000] [rate=200] [sqlite|postgres://…]`
-//! (`BENCH_DB_CONNS=n` sets the database pool size)
+//! (`BENCH_DB_CONNS=n` sets the database pool size; a PostgreSQL run uses a schema of its own,
+//! dropped at the end)
 //!
 //! Runs the real bridge (in-process, real database) between the fake Instagram + fake MQTToT
 //! broker of `tests/it/support` and a minimal fake homeserver that answers every
