@@ -1,7 +1,8 @@
 //! Instagram → Matrix relay through the bridge: throughput and the latency the bridge adds.
 //!
 //! `cargo run --release --example bench_relay -- [messages=5000] [rate=200] [sqlite|postgres://…]`
-//! (`BENCH_DB_CONNS=n` sets the database pool size)
+//! (`BENCH_DB_CONNS=n` sets the database pool size; a PostgreSQL run uses a schema of its own,
+//! dropped at the end)
 //!
 //! Runs the real bridge (in-process, real database) between the fake Instagram + fake MQTToT
 //! broker of `tests/it/support` and a minimal fake homeserver that answers every
@@ -161,10 +162,22 @@ async fn main() {
     let mut config =
         matrix_instagram::config::Config::from_yaml(&text, "bench", std::iter::empty())
             .expect("bench config");
-    config.database.uri = if db_arg == "sqlite" {
-        format!("sqlite:{}", dir.path().join("bench.db").display())
-    } else {
-        db_arg.clone()
+    // PostgreSQL: a schema of its own, dropped at the end, so runs never see each other's rows.
+    let pg_schema =
+        (db_arg != "sqlite").then(|| format!("bench_{}", uuid::Uuid::new_v4().simple()));
+    config.database.uri = match &pg_schema {
+        None => format!("sqlite:{}", dir.path().join("bench.db").display()),
+        Some(schema) => {
+            sqlx::any::install_default_drivers();
+            let admin = sqlx::AnyPool::connect(&db_arg).await.expect("postgres");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&admin)
+                .await
+                .expect("create the bench schema");
+            admin.close().await;
+            let sep = if db_arg.contains('?') { '&' } else { '?' };
+            format!("{db_arg}{sep}options=-c%20search_path%3D{schema}")
+        }
     };
     config.instagram.api_base_url = ig.api_base().parse().expect("url");
     config.instagram.upload_base_url = ig.upload_base().parse().expect("url");
@@ -282,4 +295,11 @@ async fn main() {
         }
     );
     running.shutdown().await;
+    if let Some(schema) = pg_schema
+        && let Ok(admin) = sqlx::AnyPool::connect(&db_arg).await
+    {
+        let drop = format!("DROP SCHEMA {schema} CASCADE");
+        let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&admin).await;
+        admin.close().await;
+    }
 }

@@ -471,7 +471,7 @@ pub async fn apply_item(
             .await?;
         bridge
             .store
-            .insert_message(&MessageRow {
+            .insert_message_deferred(&MessageRow {
                 item_id: item_id.to_string(),
                 receiver: receiver.to_string(),
                 part_index: i as i32,

@@ -13,7 +13,8 @@ use crate::instagram::http::InstagramClient;
 use crate::instagram::http::direct::{InboxKind, ReplyTo as HttpReplyTo, SendTarget};
 use crate::instagram::ids::{ClientContext, ItemId, ThreadId, UserPk};
 use crate::instagram::realtime::{
-    self, ConnectParams, ConnectionState, Cursor, RealtimeClient, RealtimeEvent, TextOptions,
+    self, ConnectParams, ConnectionState, Cursor, RealtimeClient, RealtimeEvent, SyncBatch,
+    TextOptions,
 };
 use crate::store::now_ms;
 
@@ -402,64 +403,42 @@ async fn persist_session(bridge: Arc<Bridge>, user: Arc<IgUser>) {
     }
 }
 
+/// Realtime batches stored in one database transaction at most.
+const MAX_BATCHES_PER_COMMIT: usize = 256;
+
 /// Turns realtime events into inbox rows (durably, with the cursor) and ephemeral actions.
 async fn pump_events(
     bridge: Arc<Bridge>,
     user: Arc<IgUser>,
     mut events: mpsc::Receiver<RealtimeEvent>,
 ) {
-    while let Some(event) = events.recv().await {
+    let mut next = None;
+    loop {
+        let event = match next.take() {
+            Some(event) => event,
+            None => match events.recv().await {
+                Some(event) => event,
+                None => break,
+            },
+        };
         user.set_status(|s| s.last_event_ms = Some(now_ms()));
         match event {
             RealtimeEvent::State(state) => on_state(&bridge, &user, state).await,
             RealtimeEvent::MessageSync(batch) => {
-                let mut entries = Vec::with_capacity(batch.events.len());
-                for ev in &batch.events {
-                    match IgEvent::from_sync(ev) {
-                        Some(IgEvent::Typing {
-                            thread_id,
-                            user_id,
-                            active,
-                            ttl_ms,
-                        }) => {
-                            spawn_typing(&bridge, &user, thread_id, user_id, active, ttl_ms);
+                // The batches already waiting behind this one are stored with it, in one
+                // transaction with the newest cursor: one commit per burst, not per batch.
+                let mut batches = vec![batch];
+                while batches.len() < MAX_BATCHES_PER_COMMIT {
+                    match events.try_recv() {
+                        Ok(RealtimeEvent::MessageSync(batch)) => batches.push(batch),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
                         }
-                        Some(e) => entries.push(ig_events::entry(&user.mxid, &e)),
-                        None => {}
+                        Err(_) => break,
                     }
                 }
-                let stored = match batch.seq_id {
-                    Some(seq) => bridge
-                        .store
-                        .enqueue_with_cursor(&user.mxid, seq, now_ms(), &entries)
-                        .await
-                        .map(|_| Some(seq)),
-                    None => bridge.store.enqueue(&entries).await.map(|_| None),
-                };
-                match stored {
-                    Ok(seq) => {
-                        bridge.inbox_wake.notify_one();
-                        if let (Some(seq_id), Some(rt)) = (seq, user.realtime()) {
-                            let _ = rt
-                                .update_cursor(Cursor {
-                                    seq_id,
-                                    snapshot_at_ms: now_ms(),
-                                })
-                                .await;
-                        }
-                    }
-                    Err(e) => {
-                        // Not stored: the cursor did not move, so the batch comes again after a
-                        // reconnect.
-                        tracing::error!(user = user.mxid, "cannot store a realtime batch: {e}");
-                        if let Some(rt) = user.realtime() {
-                            // Not awaited here: the event loop may be waiting for this pump.
-                            tokio::spawn(async move {
-                                let _ = rt.reconnect().await;
-                            });
-                        }
-                    }
-                }
+                store_sync_batches(&bridge, &user, &batches).await;
             }
             RealtimeEvent::Typing(t) => {
                 if let Some(sender) = t.sender_id {
@@ -501,6 +480,59 @@ async fn pump_events(
                 });
             }
             RealtimeEvent::Presence(_) | RealtimeEvent::RegionHint(_) => {}
+        }
+    }
+}
+
+/// Writes realtime batches to the inbox together with the newest cursor among them, then
+/// confirms that cursor to the realtime client and wakes the dispatcher.
+async fn store_sync_batches(bridge: &Arc<Bridge>, user: &Arc<IgUser>, batches: &[SyncBatch]) {
+    let mut entries = Vec::with_capacity(batches.iter().map(|b| b.events.len()).sum());
+    for ev in batches.iter().flat_map(|b| &b.events) {
+        match IgEvent::from_sync(ev) {
+            Some(IgEvent::Typing {
+                thread_id,
+                user_id,
+                active,
+                ttl_ms,
+            }) => {
+                spawn_typing(bridge, user, thread_id, user_id, active, ttl_ms);
+            }
+            Some(e) => entries.push(ig_events::entry(&user.mxid, &e)),
+            None => {}
+        }
+    }
+    let seq = batches.iter().filter_map(|b| b.seq_id).max();
+    let stored = match seq {
+        Some(seq) => bridge
+            .store
+            .enqueue_with_cursor(&user.mxid, seq, now_ms(), &entries)
+            .await
+            .map(|_| Some(seq)),
+        None => bridge.store.enqueue(&entries).await.map(|_| None),
+    };
+    match stored {
+        Ok(seq) => {
+            bridge.inbox_wake.notify_one();
+            if let (Some(seq_id), Some(rt)) = (seq, user.realtime()) {
+                let _ = rt
+                    .update_cursor(Cursor {
+                        seq_id,
+                        snapshot_at_ms: now_ms(),
+                    })
+                    .await;
+            }
+        }
+        Err(e) => {
+            // Not stored: the cursor did not move, so the batches come again after a
+            // reconnect.
+            tracing::error!(user = user.mxid, "cannot store a realtime batch: {e}");
+            if let Some(rt) = user.realtime() {
+                // Not awaited here: the event loop may be waiting for this pump.
+                tokio::spawn(async move {
+                    let _ = rt.reconnect().await;
+                });
+            }
         }
     }
 }

@@ -53,7 +53,7 @@ impl Store {
         .bind(receiver)
         .bind(kind)
         .bind(messages_wanted)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -87,7 +87,7 @@ impl Store {
         .bind(task.messages_done)
         .bind(as_flag(task.done))
         .bind(task.next_attempt_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -29,7 +29,12 @@ fn from_row(row: &AnyRow) -> Result<GhostRow> {
 }
 
 impl Store {
+    /// A ghost by Instagram pk (cached: read on every message).
     pub async fn get_ghost(&self, ig_pk: i64) -> Result<Option<GhostRow>> {
+        let ticket = match self.caches.ghosts.get(&ig_pk) {
+            Ok(cached) => return Ok(cached),
+            Err(ticket) => ticket,
+        };
         let row = sqlx::query(
             "SELECT ig_pk, username, display_name, avatar_id, avatar_mxc, name_set, avatar_set \
              FROM ghosts WHERE ig_pk = $1",
@@ -37,10 +42,13 @@ impl Store {
         .bind(ig_pk)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        let ghost = row.as_ref().map(from_row).transpose()?;
+        self.caches.ghosts.fill(ticket, ig_pk, ghost.clone());
+        Ok(ghost)
     }
 
     pub async fn upsert_ghost(&self, g: &GhostRow) -> Result<()> {
+        self.caches.ghosts.invalidate(&g.ig_pk);
         sqlx::query(
             "INSERT INTO ghosts (ig_pk, username, display_name, avatar_id, avatar_mxc, name_set, \
              avatar_set, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -57,8 +65,9 @@ impl Store {
         .bind(as_flag(g.name_set))
         .bind(as_flag(g.avatar_set))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
+        self.caches.ghosts.set(g.ig_pk, Some(g.clone()));
         Ok(())
     }
 }

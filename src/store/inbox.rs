@@ -77,7 +77,7 @@ impl Store {
         entries: &[NewInboxEntry],
     ) -> Result<Option<Vec<i64>>> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let fresh = sqlx::query(
             "INSERT INTO txns (txn_id, processed_at_ms) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
@@ -114,7 +114,7 @@ impl Store {
         entries: &[NewInboxEntry],
     ) -> Result<Vec<i64>> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let ids = insert_entries(&mut tx, entries, now).await?;
         sqlx::query(
             "UPDATE users SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 \
@@ -132,7 +132,7 @@ impl Store {
 
     /// Enqueues entries.
     pub async fn enqueue(&self, entries: &[NewInboxEntry]) -> Result<Vec<i64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let ids = insert_entries(&mut tx, entries, now_ms()).await?;
         tx.commit().await?;
         Ok(ids)
@@ -151,26 +151,30 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Removes an applied entry.
+    /// Removes an applied entry (writing the deferred message rows first, in the same
+    /// transaction).
     pub async fn inbox_remove(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM inbox WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.inbox_remove_many(&[id]).await
     }
 
-    /// Removes applied entries in one statement.
+    /// Removes applied entries in one statement, in one transaction with the deferred message
+    /// rows (see `messages`): what was applied is recorded before its inbox row goes.
     pub async fn inbox_remove_many(&self, ids: &[i64]) -> Result<()> {
         if ids.is_empty() {
-            return Ok(());
+            return self.flush_deferred_messages().await;
         }
         // Only integers go into the statement.
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let sql = format!("DELETE FROM inbox WHERE id IN ({list})");
+        let mut tx = self.writer.begin().await?;
+        let deferred = self.write_deferred_messages_in(&mut tx).await?;
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        if let Some(deferred) = deferred {
+            deferred.done();
+        }
         Ok(())
     }
 
@@ -180,7 +184,7 @@ impl Store {
             "UPDATE inbox SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         Ok(match row {
             Some(row) => row.try_get::<i64, _>("attempts")? as i32,

@@ -3,13 +3,22 @@
 //! One file per table family with plain row structs; nothing here knows Matrix or Instagram
 //! types. The same SQL runs on both backends (`$n` placeholders, BIGINT times, SMALLINT flags);
 //! only the migrations differ (`migrations/postgres`, `migrations/sqlite`).
+//!
+//! On SQLite every write goes through one dedicated connection (`writer`): SQLite allows one
+//! writer at a time, and two connections competing for the lock would wait in SQLite's busy
+//! handler (sleeps of 1 ms and more) instead of queueing in the pool. Reads use the other
+//! connections, which WAL lets run beside the writer. On PostgreSQL both are the same pool.
+//! The WAL is copied back into the database (checkpointed, with an fsync) by a background task
+//! on a reading connection, not by whichever write happens to cross SQLite's threshold.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub mod backfill;
+mod cache;
 pub mod ghosts;
 pub mod inbox;
 pub mod messages;
@@ -36,11 +45,26 @@ pub enum Backend {
     Sqlite,
 }
 
-/// The database handle: a connection pool plus the backend it talks to. Cheap to clone.
+/// The database handle: connection pools, the backend they talk to and the row caches. Cheap
+/// to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads (and, on PostgreSQL, writes).
     pool: AnyPool,
+    /// Writes: one connection on SQLite, `pool` on PostgreSQL.
+    writer: AnyPool,
     backend: Backend,
+    caches: Arc<Caches>,
+}
+
+/// Rows read on every message, cached (see `cache`), and the deferred message rows.
+#[derive(Debug, Default)]
+struct Caches {
+    /// By `portals::portal_key(thread_id, receiver)`.
+    portals: cache::RowCache<String, portals::PortalRow>,
+    ghosts: cache::RowCache<i64, ghosts::GhostRow>,
+    /// Message rows not written yet (see `messages`).
+    unwritten: messages::Unwritten,
 }
 
 /// Pool bounds.
@@ -59,6 +83,9 @@ impl Default for PoolOptions {
     }
 }
 
+/// How often the SQLite WAL is checkpointed in the background.
+const WAL_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -75,49 +102,68 @@ impl Store {
             return Err(StoreError::UnsupportedUri);
         };
         let mut max = options.max_connections.max(1);
-        if backend == Backend::Sqlite && uri.contains(":memory:") {
+        let in_memory = backend == Backend::Sqlite && uri.contains(":memory:");
+        if in_memory {
             // Every connection to :memory: would be its own empty database.
             max = 1;
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .min_connections(options.min_connections.min(max))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000")
-                            .execute(&mut *conn)
-                            .await?;
-                        // With WAL, NORMAL keeps every commit safe from a crash of the bridge
-                        // (only an OS crash or power loss can undo the last commits) and saves
-                        // an fsync per commit.
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(backend, max, options.min_connections.min(max))
             .connect(&uri)
             .await?;
-        if backend == Backend::Sqlite {
-            // WAL lets readers and the single writer proceed together; harmless for :memory:.
+        let writer = if backend == Backend::Sqlite && !in_memory {
+            // WAL lets readers and the single writer proceed together. The mode is stored in
+            // the database file, so it is set once, before the writer connects.
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await?;
-        }
-        let store = Self { pool, backend };
+            let writer = pool_options(backend, 1, 1).connect(&uri).await?;
+            // Only a safety net: `checkpoint_in_background` normally keeps the WAL far smaller.
+            sqlx::query("PRAGMA wal_autocheckpoint = 20000")
+                .execute(&writer)
+                .await?;
+            writer
+        } else {
+            pool.clone()
+        };
+        let store = Self {
+            pool,
+            writer,
+            backend,
+            caches: Arc::default(),
+        };
         store.migrate().await?;
+        if backend == Backend::Sqlite && !in_memory {
+            store.checkpoint_in_background();
+        }
         Ok(store)
+    }
+
+    /// Checkpoints the WAL every so often from a reading connection, so that the writer (and
+    /// the message waiting behind it) never pays for copying pages and an fsync. Stops once
+    /// every clone of the store is gone or the pool is closed.
+    fn checkpoint_in_background(&self) {
+        let alive = Arc::downgrade(&self.caches);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(WAL_CHECKPOINT_EVERY).await;
+                if alive.strong_count() == 0 || pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!("WAL checkpoint failed: {e}");
+                }
+            }
+        });
     }
 
     async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.writer).await?,
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.writer).await?,
         }
         Ok(())
     }
@@ -130,10 +176,44 @@ impl Store {
         &self.pool
     }
 
-    /// Waits for in-flight queries and closes every connection.
+    /// Writes the deferred message rows, waits for in-flight queries and closes every
+    /// connection.
     pub async fn close(&self) {
+        if let Err(e) = self.flush_deferred_messages().await {
+            tracing::error!("cannot write the last message rows: {e}");
+        }
         self.pool.close().await;
+        self.writer.close().await;
     }
+}
+
+/// Pool options with the per-connection settings of the backend.
+fn pool_options(backend: Backend, max: u32, min: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(min)
+        // A ping before every use is a round trip to the connection's worker thread for
+        // nothing on SQLite, where no connection goes stale; PostgreSQL keeps it.
+        .test_before_acquire(backend == Backend::Postgres)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *conn)
+                        .await?;
+                    // With WAL, NORMAL keeps every commit safe from a crash of the bridge
+                    // (only an OS crash or power loss can undo the last commits) and saves
+                    // an fsync per commit.
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 fn sqlite_uri(rest: &str) -> String {

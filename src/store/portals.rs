@@ -56,15 +56,28 @@ fn from_row(row: &AnyRow) -> Result<PortalRow> {
     })
 }
 
+/// The key of a portal in the cache.
+fn portal_key(thread_id: &str, receiver: &str) -> String {
+    format!("{thread_id}\u{0}{receiver}")
+}
+
 impl Store {
+    /// A portal by thread and receiver (cached: read on every message).
     pub async fn get_portal(&self, thread_id: &str, receiver: &str) -> Result<Option<PortalRow>> {
+        let key = portal_key(thread_id, receiver);
+        let ticket = match self.caches.portals.get(&key) {
+            Ok(cached) => return Ok(cached),
+            Err(ticket) => ticket,
+        };
         const Q: &str = select_portals!("WHERE thread_id = $1 AND receiver = $2");
         let row = sqlx::query(Q)
             .bind(thread_id)
             .bind(receiver)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        let portal = row.as_ref().map(from_row).transpose()?;
+        self.caches.portals.fill(ticket, key, portal.clone());
+        Ok(portal)
     }
 
     pub async fn get_portal_by_room(&self, room_id: &str) -> Result<Option<PortalRow>> {
@@ -85,6 +98,8 @@ impl Store {
 
     /// Inserts or replaces the whole row.
     pub async fn upsert_portal(&self, p: &PortalRow) -> Result<()> {
+        let key = portal_key(&p.thread_id, &p.receiver);
+        self.caches.portals.invalidate(&key);
         sqlx::query(
             "INSERT INTO portals (thread_id, receiver, room_id, is_group, name, name_set, \
              avatar_id, avatar_mxc, avatar_set, topic, topic_set, encrypted, relay_user, pending) \
@@ -110,17 +125,21 @@ impl Store {
         .bind(as_flag(p.encrypted))
         .bind(&p.relay_user)
         .bind(as_flag(p.pending))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
+        self.caches.portals.set(key, Some(p.clone()));
         Ok(())
     }
 
     pub async fn delete_portal(&self, thread_id: &str, receiver: &str) -> Result<()> {
+        let key = portal_key(thread_id, receiver);
+        self.caches.portals.invalidate(&key);
         sqlx::query("DELETE FROM portals WHERE thread_id = $1 AND receiver = $2")
             .bind(thread_id)
             .bind(receiver)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
+        self.caches.portals.set(key, None);
         Ok(())
     }
 }

@@ -221,6 +221,73 @@ async fn messages_are_unique_on_both_sides() {
 }
 
 #[tokio::test]
+async fn deferred_message_rows_are_written_with_the_inbox_removal() {
+    on_both_backends!(|s| {
+        let row = |i: usize, part: i32| MessageRow {
+            item_id: format!("item{i}"),
+            receiver: "@a:x".into(),
+            part_index: part,
+            thread_id: "t1".into(),
+            room_id: "!r:x".into(),
+            event_id: format!("$e{i}.{part}"),
+            sender_pk: 5,
+            timestamp_us: i as i64,
+            content_hash: (part == 0).then(|| format!("h{i}")),
+            ..Default::default()
+        };
+        let ids = s
+            .enqueue(&[entry("t1", "a"), entry("t1", "b")])
+            .await
+            .unwrap();
+        // 23 rows: every INSERT shape (16, 4, 1) is used; one part is already in the database.
+        s.insert_message(&row(0, 0)).await.unwrap();
+        for i in 0..22 {
+            s.insert_message_deferred(&row(i, 0)).await.unwrap();
+        }
+        s.insert_message_deferred(&row(0, 1)).await.unwrap();
+        // Seen by the apply path before they are written, merged with the written parts.
+        let parts = s.get_message_parts("item0", "@a:x").await.unwrap();
+        assert_eq!(
+            parts.iter().map(|p| p.part_index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        assert_eq!(
+            s.get_message_parts("item7", "@a:x").await.unwrap(),
+            vec![row(7, 0)]
+        );
+        // Not written yet: a fresh read of the database does not see them.
+        assert_eq!(
+            sqlx::query("SELECT item_id FROM messages")
+                .fetch_all(&s.pool)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        s.inbox_remove_many(&ids).await.unwrap();
+        assert!(s.inbox_pending(0, 10).await.unwrap().is_empty());
+        assert_eq!(
+            sqlx::query("SELECT item_id FROM messages")
+                .fetch_all(&s.pool)
+                .await
+                .unwrap()
+                .len(),
+            23
+        );
+        assert_eq!(
+            s.get_message_parts("item21", "@a:x").await.unwrap(),
+            vec![row(21, 0)]
+        );
+        // Any other query of the table writes deferred rows first.
+        s.insert_message_deferred(&row(30, 0)).await.unwrap();
+        assert_eq!(
+            s.get_message_by_event("!r:x", "$e30.0").await.unwrap(),
+            Some(row(30, 0))
+        );
+    });
+}
+
+#[tokio::test]
 async fn transactions_are_recorded_once_with_their_events() {
     on_both_backends!(|s| {
         let ids = s
@@ -325,6 +392,16 @@ async fn data_survives_reopening_the_database() {
         s.record_transaction("t-persist", &[entry("!a:x", "{}")])
             .await
             .unwrap();
+        // Deferred message rows are written when the store closes.
+        s.insert_message_deferred(&MessageRow {
+            item_id: "i".into(),
+            receiver: "@a:x".into(),
+            room_id: "!a:x".into(),
+            event_id: "$e".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
         s.close().await;
     }
     let s = super::Store::connect(&uri, Default::default())
@@ -332,4 +409,10 @@ async fn data_survives_reopening_the_database() {
         .unwrap();
     assert!(s.transaction_seen("t-persist").await.unwrap());
     assert_eq!(s.inbox_pending(0, 10).await.unwrap().len(), 1);
+    assert!(
+        s.get_message_by_event("!a:x", "$e")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

@@ -68,7 +68,7 @@ impl Store {
         )
         .bind(mxid)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.get_user(mxid)
             .await?
@@ -77,7 +77,7 @@ impl Store {
 
     /// Makes `room_id` the user's management room (a room can belong to one user only).
     pub async fn set_management_room(&self, mxid: &str, room_id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "UPDATE users SET management_room = NULL, updated_at_ms = $2 \
              WHERE management_room = $1",
@@ -113,7 +113,7 @@ impl Store {
         .bind(ig_username)
         .bind(session)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -124,7 +124,7 @@ impl Store {
             .bind(mxid)
             .bind(session)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -138,7 +138,7 @@ impl Store {
         )
         .bind(mxid)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -152,7 +152,7 @@ impl Store {
         .bind(seq_id)
         .bind(snapshot_at_ms)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -162,7 +162,7 @@ impl Store {
             .bind(mxid)
             .bind(state)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
