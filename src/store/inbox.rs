@@ -7,7 +7,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, now_ms};
+use super::{Backend, Result, Store, now_ms};
 
 /// Where an inbox entry came from.
 pub const SOURCE_MATRIX: &str = "matrix";
@@ -45,11 +45,25 @@ fn from_row(row: &AnyRow) -> Result<InboxRow> {
     })
 }
 
-async fn insert_entries(
+/// The advisory lock that orders inbox writers on PostgreSQL (any constant unique to it).
+const INBOX_LOCK: i64 = 0x6d69_6e62_6f78;
+
+/// Inserts inbox rows in the caller's transaction. The dispatcher reads rows by increasing
+/// id, so ids must become visible in order: on PostgreSQL two writers could otherwise commit
+/// out of id order and the dispatcher would pass over the lower id. A transaction-scoped
+/// advisory lock serialises the writers until they commit (SQLite has a single writer).
+pub(super) async fn insert_entries(
     conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     entries: &[NewInboxEntry],
     now: i64,
 ) -> Result<Vec<i64>> {
+    if backend == Backend::Postgres && !entries.is_empty() {
+        sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+            .bind(INBOX_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+    }
     let mut ids = Vec::with_capacity(entries.len());
     for e in entries {
         let row = sqlx::query(
@@ -91,7 +105,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        let ids = insert_entries(&mut tx, entries, now).await?;
+        let ids = insert_entries(&mut tx, self.backend, entries, now).await?;
         tx.commit().await?;
         Ok(Some(ids))
     }
@@ -115,7 +129,7 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let now = now_ms();
         let mut tx = self.writer.begin().await?;
-        let ids = insert_entries(&mut tx, entries, now).await?;
+        let ids = insert_entries(&mut tx, self.backend, entries, now).await?;
         sqlx::query(
             "UPDATE users SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 \
              WHERE mxid = $1 AND (seq_id IS NULL OR seq_id < $2)",
@@ -133,7 +147,7 @@ impl Store {
     /// Enqueues entries.
     pub async fn enqueue(&self, entries: &[NewInboxEntry]) -> Result<Vec<i64>> {
         let mut tx = self.writer.begin().await?;
-        let ids = insert_entries(&mut tx, entries, now_ms()).await?;
+        let ids = insert_entries(&mut tx, self.backend, entries, now_ms()).await?;
         tx.commit().await?;
         Ok(ids)
     }

@@ -416,3 +416,34 @@ async fn data_survives_reopening_the_database() {
             .is_some()
     );
 }
+
+/// The dispatcher reads the inbox by increasing id: a writer must not commit a higher id
+/// while a lower one is still uncommitted, or the lower one would be passed over.
+#[tokio::test]
+async fn inbox_ids_become_visible_in_order() {
+    on_both_backends!(|s| {
+        let mut first = s.writer.begin().await.unwrap();
+        let low = super::inbox::insert_entries(&mut first, s.backend, &[entry("p", "1")], 1)
+            .await
+            .unwrap()[0];
+        let other = s.clone();
+        let second = tokio::spawn(async move { other.enqueue(&[entry("q", "2")]).await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !second.is_finished(),
+            "a second writer committed while the first was open"
+        );
+        assert!(s.inbox_pending(0, 10).await.unwrap().is_empty());
+        first.commit().await.unwrap();
+        let high = second.await.unwrap().unwrap()[0];
+        assert!(high > low);
+        let seen: Vec<i64> = s
+            .inbox_pending(0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(seen, vec![low, high]);
+    });
+}
