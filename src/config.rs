@@ -222,6 +222,9 @@ pub struct BridgeConfig {
     pub bridge_notices: bool,
     /// What to do with message requests (threads Instagram files as pending).
     pub message_requests: MessageRequests,
+    /// Seconds a conversation's worker stays after its last event (each costs a little
+    /// memory); the next event starts a new one.
+    pub portal_idle_secs: u64,
 }
 
 /// The message-request policy.
@@ -246,6 +249,7 @@ impl Default for BridgeConfig {
             management_room_text: ManagementRoomText::default(),
             bridge_notices: true,
             message_requests: MessageRequests::Bridge,
+            portal_idle_secs: 300,
         }
     }
 }

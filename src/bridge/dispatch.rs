@@ -64,21 +64,35 @@ pub async fn run(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
         for row in rows {
             last_id = row.id;
             let key = actor_key(&bridge, &row).await;
-            let sender = actors.entry(key).or_insert_with(|| {
-                let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
-                tasks.spawn(actor(bridge.clone(), rx, shutdown.clone()));
-                tx
-            });
-            tokio::select! {
-                sent = sender.send(row) => {
-                    if sent.is_err() {
-                        // The actor stopped (shutdown); the row stays in the inbox.
-                        break 'outer;
-                    }
+            let mut row = row;
+            // An actor that went idle has closed its queue: the row comes back and a new
+            // actor takes it.
+            loop {
+                let sender = actors.entry(key.clone()).or_insert_with(|| {
+                    let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
+                    tasks.spawn(actor(bridge.clone(), rx, shutdown.clone()));
+                    tx
+                });
+                tokio::select! {
+                    sent = sender.send(row) => match sent {
+                        Ok(()) => break,
+                        Err(mpsc::error::SendError(back)) => {
+                            if *shutdown.borrow() {
+                                // Stopping: the row stays in the inbox.
+                                break 'outer;
+                            }
+                            tracing::debug!(key, "the conversation's worker went idle; starting a new one");
+                            actors.remove(&key);
+                            row = back;
+                        }
+                    },
+                    _ = shutdown.changed() => break 'outer,
                 }
-                _ = shutdown.changed() => break 'outer,
             }
         }
+        // Forget the actors that stopped for idleness.
+        while tasks.try_join_next().is_some() {}
+        actors.retain(|_, sender| !sender.is_closed());
     }
     drop(actors);
     while tasks.join_next().await.is_some() {}
@@ -100,27 +114,61 @@ async fn actor_key(bridge: &Bridge, row: &InboxRow) -> String {
     }
 }
 
-async fn actor(
-    bridge: Arc<Bridge>,
-    mut rx: mpsc::Receiver<InboxRow>,
-    shutdown: watch::Receiver<bool>,
-) {
+async fn actor(bridge: Arc<Bridge>, rx: mpsc::Receiver<InboxRow>, shutdown: watch::Receiver<bool>) {
     // Applied rows leave the inbox in batches: one statement when the queue runs dry (or every
     // 64 rows) instead of one commit per row. A crash before that only replays applied rows,
     // which applying idempotently makes harmless.
     let mut applied = Vec::new();
-    while let Some(row) = rx.recv().await {
-        if *shutdown.borrow() {
-            break;
-        }
+    // An actor with nothing to do stops after a while (each costs a task and a queue); the
+    // next event of its thread starts a new one.
+    let idle = Duration::from_secs(bridge.config.bridge.portal_idle_secs.max(1));
+    let mut queue = Queue::new(rx, idle);
+    while let Some(row) = queue.next(&shutdown).await {
         if apply_with_retries(&bridge, &row, &shutdown).await {
             applied.push(row.id);
         }
-        if rx.is_empty() || applied.len() >= 64 {
+        if queue.is_empty() || applied.len() >= 64 {
             remove_applied(&bridge, &mut applied).await;
         }
     }
     remove_applied(&bridge, &mut applied).await;
+}
+
+/// An actor's queue. It ends when the dispatcher drops it, at shutdown, or after `idle` with
+/// nothing to do. Going idle closes it first and still yields what was already in it, so no
+/// row is lost: a send after that fails, giving the row back to the dispatcher, which starts
+/// a new actor.
+struct Queue {
+    rx: mpsc::Receiver<InboxRow>,
+    idle: Duration,
+    closing: bool,
+}
+
+impl Queue {
+    fn new(rx: mpsc::Receiver<InboxRow>, idle: Duration) -> Self {
+        Self {
+            rx,
+            idle,
+            closing: false,
+        }
+    }
+
+    async fn next(&mut self, shutdown: &watch::Receiver<bool>) -> Option<InboxRow> {
+        if !self.closing {
+            match tokio::time::timeout(self.idle, self.rx.recv()).await {
+                Ok(row) => return row.filter(|_| !*shutdown.borrow()),
+                Err(_) => {
+                    self.rx.close();
+                    self.closing = true;
+                }
+            }
+        }
+        self.rx.recv().await.filter(|_| !*shutdown.borrow())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
 }
 
 async fn remove_applied(bridge: &Bridge, applied: &mut Vec<i64>) {
@@ -197,5 +245,74 @@ async fn apply(bridge: &Arc<Bridge>, row: &InboxRow) -> Result<(), ApplyError> {
         other => Err(ApplyError::Permanent(format!(
             "unknown inbox source {other}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64) -> InboxRow {
+        InboxRow {
+            id,
+            source: SOURCE_INSTAGRAM.into(),
+            portal_key: "t".into(),
+            receiver: String::new(),
+            payload: String::new(),
+            attempts: 0,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_actor_stops_and_hands_back_later_rows() {
+        let (tx, rx) = mpsc::channel(8);
+        let (_stop, shutdown) = watch::channel(false);
+        tx.send(row(1)).await.unwrap();
+        tx.send(row(2)).await.unwrap();
+        let mut queue = Queue::new(rx, Duration::from_secs(300));
+        let mut seen = Vec::new();
+        while let Some(r) = queue.next(&shutdown).await {
+            seen.push(r.id);
+        }
+        // Both rows in order, then idleness ended it.
+        assert_eq!(seen, vec![1, 2]);
+        // The queue is closed: a later row comes back to the sender instead of being lost.
+        let back = tx.send(row(3)).await.unwrap_err().0;
+        assert_eq!(back.id, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rows_queued_as_the_actor_goes_idle_are_still_handled() {
+        let (tx, rx) = mpsc::channel(8);
+        let (_stop, shutdown) = watch::channel(false);
+        let feeder = tokio::spawn(async move {
+            // Arrives exactly as the idle time runs out.
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            tx.send(row(7)).await.map_err(|e| e.0.id)
+        });
+        let mut queue = Queue::new(rx, Duration::from_secs(10));
+        let mut seen = Vec::new();
+        while let Some(r) = queue.next(&shutdown).await {
+            seen.push(r.id);
+        }
+        match feeder.await.unwrap() {
+            // Delivered before the queue closed: handled.
+            Ok(()) => assert_eq!(seen, vec![7]),
+            // Refused: the dispatcher still holds it.
+            Err(id) => {
+                assert_eq!(id, 7);
+                assert!(seen.is_empty());
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_stops_the_queue() {
+        let (tx, rx) = mpsc::channel(8);
+        let (stop, shutdown) = watch::channel(false);
+        tx.send(row(1)).await.unwrap();
+        stop.send(true).unwrap();
+        let mut queue = Queue::new(rx, Duration::from_secs(300));
+        assert!(queue.next(&shutdown).await.is_none());
     }
 }

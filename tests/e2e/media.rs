@@ -667,6 +667,41 @@ async fn instagram_shares_stickers_view_once_and_places() {
         "image/jpeg"
     );
 
+    // A reply to my story shows the story and the reply; a link keeps its preview.
+    let my_story = cdn("my-story.jpg", jpeg(9, 16));
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "reel_share",
+        json!({"reel_share": {"type": "reply", "text": "great view!", "reel_owner_id": s.me_pk,
+            "media": {"id": format!("{tag}99_1"), "media_type": 1,
+                "user": {"pk": s.me_pk, "username": format!("me_{}", s.me_pk)},
+                "image_versions2": image(&my_story, 16)}}}),
+    );
+    message_from(&s, &bob, |e| {
+        body_is(
+            e,
+            &format!(
+                "Replied to a story by @me_{me} (https://www.instagram.com/stories/me_{me}/{tag}99/):\ngreat view!",
+                me = s.me_pk
+            ),
+        )
+    })
+    .await;
+    w.ig.push_item(
+        &s.thread,
+        s.bob_pk,
+        "link",
+        json!({"link": {"text": "read https://example.org/a", "link_context": {
+            "link_url": "https://example.org/a", "link_title": "An article",
+            "link_summary": "What it says"}}}),
+    );
+    let e = message_from(&s, &bob, |e| body_is(e, "read https://example.org/a")).await;
+    assert_eq!(
+        e["content"]["com.beeper.linkpreviews"][0]["og:title"],
+        "An article"
+    );
+
     w.ig.push_item(
         &s.thread,
         s.bob_pk,
