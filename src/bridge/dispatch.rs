@@ -158,6 +158,7 @@ impl Queue {
             match tokio::time::timeout(self.idle, self.rx.recv()).await {
                 Ok(row) => return row.filter(|_| !*shutdown.borrow()),
                 Err(_) => {
+                    tracing::debug!("a conversation's worker is idle and stops");
                     self.rx.close();
                     self.closing = true;
                 }
