@@ -74,6 +74,17 @@ impl From<std::io::Error> for Failed {
     }
 }
 
+/// Writes media to `input` in a fresh temporary directory, for ffmpeg to read and to write
+/// its output next to; the directory goes when the returned handle is dropped.
+pub(super) async fn spill(
+    bytes: &[u8],
+) -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("input");
+    tokio::fs::write(&path, bytes).await?;
+    Ok((dir, path))
+}
+
 /// Downloads a CDN URL, retrying transient failures.
 async fn download(user: &IgUser, url: &str, max: u64) -> Result<bytes::Bytes, Failed> {
     let max = usize::try_from(max).unwrap_or(usize::MAX);
@@ -226,9 +237,7 @@ async fn video(
     if let Some(ffmpeg) = bridge.ffmpeg().await
         && (still.is_none() || up.width.is_none() || up.duration_ms.is_none())
     {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("in");
-        tokio::fs::write(&path, &bytes).await?;
+        let (_dir, path) = spill(&bytes).await?;
         match ffmpeg.video_thumbnail(&path, THUMBNAIL_SIDE).await {
             Ok(t) => {
                 up.width = up.width.or(Some(t.width));
@@ -272,9 +281,7 @@ async fn voice(
     if bridge.config.media.voice_as_ogg
         && let Some(ffmpeg) = bridge.ffmpeg().await
     {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("in");
-        tokio::fs::write(&path, &bytes).await?;
+        let (dir, path) = spill(&bytes).await?;
         match ffmpeg.to_matrix_voice(&path, dir.path()).await {
             Ok(v) => {
                 let ogg = tokio::fs::read(&v.path).await?;

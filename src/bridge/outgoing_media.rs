@@ -142,9 +142,7 @@ where
     Fut: std::future::Future<Output = Result<(std::path::PathBuf, T), MediaError>>,
 {
     let tmp = |e: std::io::Error| format!("a temporary file failed ({e})");
-    let dir = tempfile::tempdir().map_err(tmp)?;
-    let input = dir.path().join("input");
-    tokio::fs::write(&input, &bytes).await.map_err(tmp)?;
+    let (dir, input) = super::media::spill(&bytes).await.map_err(tmp)?;
     drop(bytes);
     let (out, extra) = convert(input, dir.path().to_path_buf())
         .await

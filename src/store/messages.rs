@@ -63,8 +63,10 @@ fn insert_messages_sql(rows: usize) -> String {
     sql
 }
 
-/// Inserts rows (ignoring ones already recorded) on a connection or in a transaction.
-async fn insert_messages(conn: &mut sqlx::AnyConnection, mut rows: &[MessageRow]) -> Result<()> {
+/// Inserts rows (ignoring ones already recorded) on a connection or in a transaction;
+/// returns how many were new.
+async fn insert_messages(conn: &mut sqlx::AnyConnection, mut rows: &[MessageRow]) -> Result<u64> {
+    let mut inserted = 0;
     while !rows.is_empty() {
         let n = INSERT_CHUNKS
             .into_iter()
@@ -87,10 +89,10 @@ async fn insert_messages(conn: &mut sqlx::AnyConnection, mut rows: &[MessageRow]
                 .bind(m.edit_count)
                 .bind(&m.content_hash);
         }
-        query.execute(&mut *conn).await?;
+        inserted += query.execute(&mut *conn).await?.rows_affected();
         rows = rest;
     }
-    Ok(())
+    Ok(inserted)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -235,25 +237,8 @@ impl Store {
     /// Records a mapping; returns false when it (or its event) was already recorded.
     pub async fn insert_message(&self, m: &MessageRow) -> Result<bool> {
         self.flush_deferred_messages().await?;
-        let done = sqlx::query(
-            "INSERT INTO messages (item_id, receiver, part_index, thread_id, room_id, event_id, \
-             sender_pk, timestamp_us, client_context, edit_count, content_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-        )
-        .bind(&m.item_id)
-        .bind(&m.receiver)
-        .bind(m.part_index)
-        .bind(&m.thread_id)
-        .bind(&m.room_id)
-        .bind(&m.event_id)
-        .bind(m.sender_pk)
-        .bind(m.timestamp_us)
-        .bind(&m.client_context)
-        .bind(m.edit_count)
-        .bind(&m.content_hash)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        let mut conn = self.writer.acquire().await?;
+        Ok(insert_messages(&mut conn, std::slice::from_ref(m)).await? > 0)
     }
 
     /// Every part of an item, main event first.
@@ -288,19 +273,30 @@ impl Store {
         Ok(parts)
     }
 
+    /// The first message row of a query with two text parameters (deferred rows written
+    /// first, so they are seen).
+    async fn message_where(
+        &self,
+        query: &'static str,
+        a: &str,
+        b: &str,
+    ) -> Result<Option<MessageRow>> {
+        self.flush_deferred_messages().await?;
+        let row = sqlx::query(query)
+            .bind(a)
+            .bind(b)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(message_from_row).transpose()
+    }
+
     pub async fn get_message_by_event(
         &self,
         room_id: &str,
         event_id: &str,
     ) -> Result<Option<MessageRow>> {
-        self.flush_deferred_messages().await?;
         const Q: &str = select_messages!("WHERE room_id = $1 AND event_id = $2");
-        let row = sqlx::query(Q)
-            .bind(room_id)
-            .bind(event_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(message_from_row).transpose()
+        self.message_where(Q, room_id, event_id).await
     }
 
     pub async fn get_message_by_client_context(
@@ -308,16 +304,10 @@ impl Store {
         client_context: &str,
         receiver: &str,
     ) -> Result<Option<MessageRow>> {
-        self.flush_deferred_messages().await?;
         const Q: &str = select_messages!(
             "WHERE client_context = $1 AND receiver = $2 ORDER BY part_index LIMIT 1"
         );
-        let row = sqlx::query(Q)
-            .bind(client_context)
-            .bind(receiver)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(message_from_row).transpose()
+        self.message_where(Q, client_context, receiver).await
     }
 
     /// The newest bridged message of a thread (for catch-up).
@@ -326,16 +316,10 @@ impl Store {
         thread_id: &str,
         receiver: &str,
     ) -> Result<Option<MessageRow>> {
-        self.flush_deferred_messages().await?;
         const Q: &str = select_messages!(
             "WHERE thread_id = $1 AND receiver = $2 ORDER BY timestamp_us DESC, part_index LIMIT 1"
         );
-        let row = sqlx::query(Q)
-            .bind(thread_id)
-            .bind(receiver)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(message_from_row).transpose()
+        self.message_where(Q, thread_id, receiver).await
     }
 
     /// Gives a message recorded under a provisional id its real Instagram item id.
