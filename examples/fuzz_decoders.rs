@@ -1,7 +1,7 @@
 //! Fuzzes the realtime decoders on the stable toolchain (a stand-in for `cargo fuzz`).
 //!
 //! `cargo run --release --example fuzz_decoders -- [iterations] [seed]`
-//! Seeds: every payload in ../shared/fixtures/instagram plus built-in encoded packets. A panic
+//! Seeds: every payload in tests/fixtures/instagram plus built-in encoded packets. A panic
 //! prints the failing input as hex, writes it to `fuzz-crash-<seed>.bin` and exits with 1.
 
 use std::time::Instant;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use matrix_instagram::instagram::realtime::fuzz;
 
 fn fixture_seeds() -> Vec<Vec<u8>> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/instagram/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/instagram/");
     let mut seeds = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return seeds;

@@ -7,6 +7,8 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod realtime;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 pub mod types;
 
 pub use error::Error;

@@ -257,11 +257,7 @@ mod tests {
 
     #[test]
     fn foreground_state_matches_the_vector() {
-        let hex = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/instagram/derived/foreground_state.hex"
-        ))
-        .unwrap();
+        let hex = crate::instagram::test_fixtures::text("derived/foreground_state.hex");
         let got: String = foreground_state(true, true, Some(60), &["146"], Some(99))
             .iter()
             .map(|b| format!("{b:02x}"))

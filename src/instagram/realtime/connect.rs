@@ -202,13 +202,8 @@ pub fn inflate(data: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    const DERIVED: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/instagram/derived/"
-    );
-
     fn hex(path: &str) -> Vec<u8> {
-        let text = std::fs::read_to_string(format!("{DERIVED}{path}")).unwrap();
+        let text = crate::instagram::test_fixtures::text(&format!("derived/{path}"));
         let text = text.trim();
         (0..text.len())
             .step_by(2)
@@ -217,10 +212,7 @@ mod tests {
     }
 
     fn vector_params() -> ConnectParams {
-        let j: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(format!("{DERIVED}connect_inputs.json")).unwrap(),
-        )
-        .unwrap();
+        let j = crate::instagram::test_fixtures::json("derived/connect_inputs.json");
         let ci = &j["client_info"];
         let s = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
         let password = s(&j["password"]);

@@ -258,15 +258,13 @@ mod tests {
     #[test]
     fn decoders_never_panic_short_run() {
         let mut seeds = builtin_seeds();
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/instagram/");
         for file in [
             "mgp25_direct_handler_payloads.json",
             "mgp25_iris_subscribe_responses.json",
             "mgp25_presence_payloads.json",
             "web_capture_iris_and_send.json",
         ] {
-            let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let v = crate::instagram::test_fixtures::json(file);
             for key in [
                 "payloads",
                 "message_sync",

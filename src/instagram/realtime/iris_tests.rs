@@ -1,15 +1,14 @@
-//! Every recorded payload in `../shared/fixtures/instagram/` decodes to the expected events.
+//! Every recorded payload in `tests/fixtures/instagram/` decodes to the expected events.
 
 use super::*;
 use crate::instagram::realtime::events::{Presence, RealtimeEvent};
 use crate::instagram::realtime::pubsub::{decode_presence, decode_realtime_sub};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/instagram/");
 const T: &str = "111111111111111111111111111111111111111";
 const I: &str = "11111111111111111111111111111111111";
 
 fn fixture(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}{name}")).unwrap()).unwrap()
+    crate::instagram::test_fixtures::json(name)
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -307,7 +306,6 @@ fn subscribe_body_matches_the_derived_example() {
         "256.0.0.18.105",
         0,
     );
-    let expected =
-        std::fs::read_to_string(format!("{FIXTURES}derived/iris_subscribe_payload.json")).unwrap();
+    let expected = crate::instagram::test_fixtures::text("derived/iris_subscribe_payload.json");
     assert_eq!(String::from_utf8(body).unwrap(), expected.trim());
 }

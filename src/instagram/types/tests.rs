@@ -4,12 +4,7 @@ use super::*;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../shared/fixtures/instagram/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
+    crate::instagram::test_fixtures::json(name)
 }
 
 /// Parses, re-serializes and compares: nothing the payload held may be lost.

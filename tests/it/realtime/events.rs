@@ -5,12 +5,15 @@ use matrix_instagram::instagram::realtime::{ConnectionState, RealtimeEvent, Sync
 
 use super::*;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/instagram/");
-
 fn fixture_strings(file: &str, key: &str) -> Vec<String> {
+    let path = format!(
+        "{}/tests/fixtures/instagram/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read fixture {path}: {e}"));
     let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}{file}")).unwrap())
-            .unwrap();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {path} is not JSON: {e}"));
     v[key]
         .as_array()
         .unwrap()
