@@ -411,6 +411,10 @@ pub struct LoggingConfig {
     /// A tracing filter: `info`, `debug`, `matrix_instagram=debug,info`, …
     pub level: String,
     pub format: LogFormat,
+    /// Log to standard output.
+    pub stdout: bool,
+    /// Also append the log to this file (empty: no file).
+    pub file: String,
 }
 
 impl Default for LoggingConfig {
@@ -418,6 +422,8 @@ impl Default for LoggingConfig {
         Self {
             level: "info".into(),
             format: LogFormat::Pretty,
+            stdout: true,
+            file: String::new(),
         }
     }
 }
@@ -559,10 +565,44 @@ impl Config {
                 "must be an address like 127.0.0.1:8001",
             ));
         }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.logging.level) {
+        if let Err(e) = crate::logging::check_filter(&self.logging.level) {
             return Err(key_error("logging.level", e.to_string()));
         }
+        if !self.logging.stdout && self.logging.file.trim().is_empty() {
+            return Err(key_error(
+                "logging.stdout",
+                "is false and logging.file is empty: the bridge would log nowhere",
+            ));
+        }
         Ok(())
+    }
+
+    /// Values of `example-config.yaml` that were left in and almost certainly mean the file
+    /// was not edited for this homeserver: one warning each, naming the key.
+    pub fn example_values_left(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.homeserver.domain == "example.com" {
+            warnings.push(
+                "homeserver.domain is still `example.com`: set it to your homeserver's server \
+                 name (the part after `:` in your user id), or nobody can use the bridge"
+                    .to_string(),
+            );
+        }
+        let example: Vec<&str> = self
+            .bridge
+            .permissions
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k == "example.com" || k.ends_with(":example.com"))
+            .collect();
+        if !example.is_empty() && self.homeserver.domain != "example.com" {
+            warnings.push(format!(
+                "bridge.permissions still has the example's entries ({}): replace them with \
+                 your server name and your admin's user id",
+                example.join(", ")
+            ));
+        }
+        warnings
     }
 
     /// The permission level of a Matrix user: the user id, then its server name, then `*`.
@@ -798,6 +838,49 @@ bridge:
 
     fn err(text: &str, env: &[(&str, &str)]) -> String {
         load(text, env).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_log_level_that_is_not_one_is_a_config_error() {
+        // tracing takes `verbose` as a target name and would silence every line.
+        let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__LOGGING__LEVEL", "verbose")]);
+        assert!(e.starts_with("config key `logging.level`"), "{e}");
+        assert!(e.contains("error, warn, info, debug, trace"), "{e}");
+        let c = load(
+            MINIMAL,
+            &[(
+                "MATRIX_INSTAGRAM__LOGGING__LEVEL",
+                "matrix_instagram=debug,info",
+            )],
+        )
+        .expect("a target=level filter is fine");
+        assert_eq!(c.logging.level, "matrix_instagram=debug,info");
+        let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__LOGGING__STDOUT", "false")]);
+        assert!(e.starts_with("config key `logging.stdout`"), "{e}");
+    }
+
+    #[test]
+    fn example_values_left_in_are_named() {
+        let c = load(MINIMAL, &[]).unwrap();
+        let warnings = c.example_values_left();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("homeserver.domain is still `example.com`"));
+        let c = load(
+            MINIMAL,
+            &[("MATRIX_INSTAGRAM__HOMESERVER__DOMAIN", "matrix.org.test")],
+        )
+        .unwrap();
+        let warnings = c.example_values_left();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("bridge.permissions")
+                && warnings[0].contains("@admin:example.com"),
+            "{warnings:?}"
+        );
+        let edited = MINIMAL
+            .replace("example.com", "chat.test")
+            .replace("localhost", "127.0.0.1");
+        assert!(load(&edited, &[]).unwrap().example_values_left().is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! matrix-instagram: a Matrix application service that bridges Instagram Direct Messages.
 //!
 //! The layout follows `DESIGN.md`:
-//! - [`config`] and [`metrics`] are leaves used by everything;
+//! - [`config`], [`logging`] and [`metrics`] are leaves used by everything;
 //! - [`store`] keeps the bridge's state in PostgreSQL or SQLite and knows neither network;
 //! - [`matrix`] is the appservice server and homeserver client and knows nothing of Instagram;
 //! - [`instagram`] is the private API client and realtime client and knows nothing of Matrix;
@@ -13,6 +13,7 @@ pub mod app;
 pub mod bridge;
 pub mod config;
 pub mod instagram;
+pub mod logging;
 pub mod matrix;
 pub mod media;
 pub mod metrics;

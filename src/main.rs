@@ -1,11 +1,12 @@
 //! The `matrix-instagram` command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use matrix_instagram::config::{self, Config, LogFormat};
-use matrix_instagram::matrix::registration::Registration;
+use matrix_instagram::config::{self, Config, ConfigError, LogFormat};
+use matrix_instagram::logging::{self, LogOptions};
+use matrix_instagram::matrix::registration::{Registration, RegistrationError};
 
 /// A Matrix bridge for Instagram Direct Messages.
 #[derive(Debug, Parser)]
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
             match generate_registration(&cli.config, &registration) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", logging::chain(&e));
                     ExitCode::FAILURE
                 }
             }
@@ -53,11 +54,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(path: &std::path::Path) -> ExitCode {
+fn run(path: &Path) -> ExitCode {
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", logging::chain(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -69,7 +70,20 @@ fn run(path: &std::path::Path) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    init_logging(&config);
+    let log = &config.logging;
+    let options = LogOptions {
+        filter: log.level.clone(),
+        json: log.format == LogFormat::Json,
+        stdout: log.stdout,
+        file: (!log.file.trim().is_empty()).then(|| PathBuf::from(log.file.trim())),
+    };
+    if let Err(e) = logging::init(&options) {
+        eprintln!("error: {}", logging::chain(&e));
+        return ExitCode::FAILURE;
+    }
+    for warning in config.example_values_left() {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,47 +94,66 @@ fn run(path: &std::path::Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let logs_to_stdout = options.stdout;
     match runtime.block_on(matrix_instagram::app::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("error: {e:#}");
+            // Once: in the log, and on stderr only when the log is not on the terminal.
+            let text = logging::chain(e.as_ref());
+            tracing::error!("{text}");
+            if !logs_to_stdout {
+                eprintln!("error: {text}");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.logging.level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match config.logging.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
-    }
+/// Why `generate-registration` failed.
+#[derive(Debug, thiserror::Error)]
+enum GenerateError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Registration(#[from] RegistrationError),
 }
 
 fn generate_registration(
-    config_path: &std::path::Path,
-    registration_path: &std::path::Path,
-) -> Result<(), String> {
-    let text = std::fs::read_to_string(config_path)
-        .map_err(|e| format!("cannot read config file {}: {e}", config_path.display()))?;
+    config_path: &Path,
+    registration_path: &Path,
+) -> Result<(), GenerateError> {
+    let text = std::fs::read_to_string(config_path).map_err(|source| GenerateError::Read {
+        path: config_path.to_path_buf(),
+        source,
+    })?;
     let (filled, changed) = config::fill_generated_secrets(&text);
     let config = Config::from_yaml(
         &filled,
         &config_path.display().to_string(),
         std::env::vars(),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
+    let write = |path: &Path, contents: &str| {
+        std::fs::write(path, contents).map_err(|source| GenerateError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
     if changed {
-        std::fs::write(config_path, &filled)
-            .map_err(|e| format!("cannot update {}: {e}", config_path.display()))?;
+        write(config_path, &filled)?;
         println!("Filled generated secrets in {}", config_path.display());
     }
     let yaml = Registration::from_config(&config).to_yaml()?;
-    std::fs::write(registration_path, yaml)
-        .map_err(|e| format!("cannot write {}: {e}", registration_path.display()))?;
+    write(registration_path, &yaml)?;
     println!(
         "Wrote the registration to {}; add it to your homeserver's app_service_config_files.",
         registration_path.display()

@@ -378,29 +378,51 @@ impl HomeserverClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.send_once(request.clone(), user).await {
+            let (reason, after) = match self.send_once(request.clone(), user).await {
                 Ok(response) => return Ok(response),
                 Err(Attempt::Final(e)) => return Err(e),
-                Err(Attempt::Retry { reason, after }) => {
-                    if attempt >= policy.max_attempts.max(1) {
-                        return Err(MatrixError::Unreachable {
-                            endpoint: endpoint_name::<R>(),
-                            attempts: attempt,
-                            reason,
-                        });
-                    }
-                    let wait = after.unwrap_or(delay).min(policy.max_delay);
-                    tracing::warn!(
-                        endpoint = endpoint_name::<R>(),
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        "homeserver request failed, retrying: {reason}"
-                    );
-                    tokio::time::sleep(wait).await;
-                    delay = (delay * 2).min(policy.max_delay);
-                }
+                Err(Attempt::ServerError(e)) => (server_error_reason(&e), None),
+                Err(Attempt::Retry { reason, after }) => (reason, after),
+            };
+            if attempt >= policy.max_attempts.max(1) {
+                return Err(MatrixError::Unreachable {
+                    endpoint: endpoint_name::<R>(),
+                    attempts: attempt,
+                    reason,
+                });
             }
+            let wait = after.unwrap_or(delay).min(policy.max_delay);
+            tracing::warn!(
+                endpoint = endpoint_name::<R>(),
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "homeserver request failed, retrying: {reason}"
+            );
+            tokio::time::sleep(wait).await;
+            delay = (delay * 2).min(policy.max_delay);
         }
+    }
+
+    /// Sends a request once, without retrying: for probes whose caller has its own schedule
+    /// and wants the homeserver's answer (a 5xx included) as it was.
+    pub async fn send_single<R>(
+        &self,
+        request: R,
+        user: Option<&UserId>,
+    ) -> Result<R::IncomingResponse, MatrixError>
+    where
+        R: OutgoingRequest,
+        for<'a> R::Authentication: AuthScheme<Input<'a> = SendAccessToken<'a>>,
+        for<'a> R::PathBuilder: PathBuilder<Input<'a> = Cow<'a, SupportedVersions>>,
+    {
+        self.send_once(request, user).await.map_err(|a| match a {
+            Attempt::Retry { reason, .. } => MatrixError::Unreachable {
+                endpoint: endpoint_name::<R>(),
+                attempts: 1,
+                reason,
+            },
+            other => other.into(),
+        })
     }
 
     async fn send_once<R>(
@@ -463,10 +485,13 @@ impl HomeserverClient {
             });
         }
         if status.is_server_error() {
-            return Err(Attempt::Retry {
-                reason: format!("HTTP {}", status.as_u16()),
-                after: None,
-            });
+            let (errcode, message) = error_body(&body);
+            return Err(Attempt::ServerError(MatrixError::Api {
+                endpoint,
+                status: status.as_u16(),
+                errcode,
+                message,
+            }));
         }
         if status.as_u16() >= 400 {
             let (errcode, message) = error_body(&body);
@@ -491,6 +516,9 @@ impl HomeserverClient {
 
 enum Attempt {
     Final(MatrixError),
+    /// A 5xx answer: retried by [`HomeserverClient::send`], returned as it is by
+    /// [`HomeserverClient::send_single`].
+    ServerError(MatrixError),
     Retry {
         reason: String,
         after: Option<Duration>,
@@ -500,13 +528,23 @@ enum Attempt {
 impl From<Attempt> for MatrixError {
     fn from(a: Attempt) -> Self {
         match a {
-            Attempt::Final(e) => e,
+            Attempt::Final(e) | Attempt::ServerError(e) => e,
             Attempt::Retry { reason, .. } => MatrixError::Unreachable {
                 endpoint: "request",
                 attempts: 1,
                 reason,
             },
         }
+    }
+}
+
+/// `HTTP 502 M_UNKNOWN` for a 5xx answer, as the reason of a retry.
+fn server_error_reason(e: &MatrixError) -> String {
+    match e {
+        MatrixError::Api {
+            status, errcode, ..
+        } => format!("HTTP {status} {errcode}"),
+        other => other.to_string(),
     }
 }
 

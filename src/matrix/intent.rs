@@ -81,10 +81,11 @@ impl Intents {
             .insert((room_id.to_owned(), user_id.to_owned()));
     }
 
-    /// Pings the homeserver through the appservice ping endpoint (Matrix 1.7).
+    /// Pings the homeserver through the appservice ping endpoint (Matrix 1.7), once: the
+    /// homeserver in turn calls the bridge, and its answer says whether that worked.
     pub async fn ping(&self, appservice_id: &str) -> Result<Duration, MatrixError> {
         let request = request_ping::v1::Request::new(appservice_id.to_string());
-        let response = self.client.send(request, None).await?;
+        let response = self.client.send_single(request, None).await?;
         Ok(response.duration)
     }
 }

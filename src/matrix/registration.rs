@@ -98,10 +98,15 @@ impl Registration {
     }
 
     /// The registration as YAML.
-    pub fn to_yaml(&self) -> Result<String, String> {
-        serde_saphyr::to_string(self).map_err(|e| e.to_string())
+    pub fn to_yaml(&self) -> Result<String, RegistrationError> {
+        serde_saphyr::to_string(self).map_err(|e| RegistrationError(e.to_string()))
     }
 }
+
+/// The registration could not be written as YAML.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the registration as YAML: {0}")]
+pub struct RegistrationError(String);
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@ mod cache;
 pub mod ghosts;
 pub mod inbox;
 pub mod messages;
+pub mod open;
 pub mod portals;
 pub mod users;
 
@@ -34,6 +35,15 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database uri (use sqlite: or postgres://)")]
     UnsupportedUri,
+    #[error("database.uri is not a valid URI: {reason}")]
+    BadUri { reason: String },
+    /// The database could not be reached or created at start-up.
+    #[error("cannot open the database, {target}: {reason}; {hint}")]
+    Connect {
+        target: String,
+        reason: String,
+        hint: &'static str,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -72,6 +82,8 @@ struct Caches {
 pub struct PoolOptions {
     pub max_connections: u32,
     pub min_connections: u32,
+    /// How long the first connection may take before start-up gives up.
+    pub connect_timeout: std::time::Duration,
 }
 
 impl Default for PoolOptions {
@@ -79,6 +91,7 @@ impl Default for PoolOptions {
         Self {
             max_connections: 10,
             min_connections: 1,
+            connect_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -94,6 +107,7 @@ impl Store {
     /// migrations of its backend.
     pub async fn connect(uri: &str, options: PoolOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
+        let target = open::Target::of(uri)?;
         let (backend, uri) = if uri.starts_with("postgres://") || uri.starts_with("postgresql://") {
             (Backend::Postgres, uri.to_string())
         } else if let Some(rest) = uri.strip_prefix("sqlite:") {
@@ -107,6 +121,8 @@ impl Store {
             // Every connection to :memory: would be its own empty database.
             max = 1;
         }
+        open::check_sqlite_file(&target)?;
+        open::probe(backend, &uri, &target, options.connect_timeout).await?;
         let pool = pool_options(backend, max, options.min_connections.min(max))
             .connect(&uri)
             .await?;

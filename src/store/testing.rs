@@ -17,10 +17,19 @@ pub(crate) async fn sqlite() -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
+/// The prefix of the schemas tests create: `MI_TEST_SCHEMA_PREFIX` (scripts/test sets one per
+/// run, and drops only the schemas that carry it), else `t_`.
+pub(crate) fn schema_prefix() -> String {
+    std::env::var("MI_TEST_SCHEMA_PREFIX")
+        .ok()
+        .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or_else(|| "t_".into())
+}
+
 /// A store on PostgreSQL, in a schema of its own.
 pub(crate) async fn postgres() -> Store {
     let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG.to_string());
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let schema = format!("{}{}", schema_prefix(), uuid::Uuid::new_v4().simple());
     sqlx::any::install_default_drivers();
     let admin = sqlx::AnyPool::connect(&base).await.unwrap_or_else(|e| {
         panic!(

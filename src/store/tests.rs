@@ -447,3 +447,101 @@ async fn inbox_ids_become_visible_in_order() {
         assert_eq!(seen, vec![low, high]);
     });
 }
+
+mod open_errors {
+    use std::time::{Duration, Instant};
+
+    use super::super::{PoolOptions, Store, StoreError};
+
+    fn quick() -> PoolOptions {
+        PoolOptions {
+            connect_timeout: Duration::from_secs(1),
+            ..PoolOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_refusing_names_host_and_port_never_the_password() {
+        // A port nothing listens on: bind one, note it, close it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let started = Instant::now();
+        let uri = format!("postgres://bridge:hunter2@127.0.0.1:{port}/ig");
+        let e = Store::connect(&uri, PoolOptions::default())
+            .await
+            .expect_err("nothing listens there");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(matches!(e, StoreError::Connect { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+        assert!(text.contains("user `bridge`"), "{text}");
+        assert!(text.contains("check that PostgreSQL is running"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn postgres_that_never_answers_is_given_up_on_in_bounded_time() {
+        // Accepts TCP connections and says nothing, like a server behind a broken proxy.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listener");
+        let port = listener.local_addr().expect("addr").port();
+        let held = tokio::spawn(async move {
+            let mut sockets = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                sockets.push(s);
+            }
+        });
+        let started = Instant::now();
+        let e = Store::connect(&format!("postgres://u:pw@127.0.0.1:{port}/x"), quick())
+            .await
+            .expect_err("silent server");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        let text = e.to_string();
+        assert!(text.contains("no answer within 1 s"), "{text}");
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+        held.abort();
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_that_cannot_be_created_names_path_and_reason() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("no-such-folder").join("bridge.db");
+        let e = Store::connect(&format!("sqlite:{}", missing.display()), quick())
+            .await
+            .expect_err("missing folder")
+            .to_string();
+        assert!(e.contains(&missing.display().to_string()), "{e}");
+        assert!(e.contains("does not exist"), "{e}");
+
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"x").expect("write");
+        let under_file = file.join("bridge.db");
+        let e = Store::connect(&format!("sqlite:{}", under_file.display()), quick())
+            .await
+            .expect_err("parent is a file")
+            .to_string();
+        assert!(e.contains("is not a folder"), "{e}");
+
+        // A folder where the file should be: SQLite's own message names neither.
+        let folder = dir.path().join("taken");
+        std::fs::create_dir(&folder).expect("mkdir");
+        let e = Store::connect(&format!("sqlite:{}", folder.display()), quick())
+            .await
+            .expect_err("a folder is no database")
+            .to_string();
+        assert!(e.contains(&folder.display().to_string()), "{e}");
+        assert!(e.contains("cannot create or open it"), "{e}");
+    }
+}

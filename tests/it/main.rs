@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod startup;
 
 mod instagram_http;
 mod realtime;

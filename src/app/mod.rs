@@ -1,5 +1,7 @@
 //! Builds everything from the config and runs it until a signal.
 
+mod readiness;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use crate::bridge::{self, Bridge};
 use crate::config::Config;
 use crate::matrix::appservice::{self, ServerConfig};
 use crate::matrix::client::RetryPolicy;
-use crate::matrix::{HomeserverClient, Intents, MatrixError};
+use crate::matrix::{HomeserverClient, Intents};
 use crate::metrics::Metrics;
 use crate::store::{PoolOptions, Store};
 
@@ -53,10 +55,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         PoolOptions {
             max_connections: config.database.max_open_conns,
             min_connections: config.database.min_idle_conns,
+            ..PoolOptions::default()
         },
     )
-    .await
-    .context("cannot open the database (database.uri)")?;
+    .await?;
     let bot_id = UserId::parse(config.bot_user_id())
         .context("appservice.bot.username does not make a valid user id")?;
     let retry = RetryPolicy {
@@ -103,7 +105,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         bridge.clone(),
         shutdown_rx.clone(),
     )));
-    tasks.push(tokio::spawn(prepare_homeserver(
+    tasks.push(tokio::spawn(readiness::prepare_homeserver(
         bridge.clone(),
         shutdown_rx.clone(),
     )));
@@ -144,80 +146,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         shutdown,
         tasks,
     })
-}
-
-/// Waits until the homeserver answers, then sets the bot's profile. Logs while unreachable.
-async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
-    let mut delay = Duration::from_secs(1);
-    loop {
-        let attempt = async {
-            bridge.intents.client().refresh_versions().await?;
-            match bridge.intents.ping(&bridge.config.appservice.id).await {
-                Ok(rtt) => tracing::info!(
-                    rtt_ms = rtt.as_millis() as u64,
-                    "homeserver reached us through the appservice ping"
-                ),
-                // Older homeservers have no ping endpoint: /versions answering is enough.
-                Err(MatrixError::Api { status, .. }) if status == 404 || status == 405 => {
-                    tracing::info!("homeserver is up (it does not support appservice ping)")
-                }
-                Err(e) => return Err(e),
-            }
-            Ok::<_, MatrixError>(())
-        };
-        let result = tokio::select! {
-            r = attempt => r,
-            _ = shutdown.wait_for(|s| *s) => return,
-        };
-        match result {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::warn!(retry_in_s = delay.as_secs(), "homeserver not ready: {e}");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown.wait_for(|s| *s) => return,
-                }
-                delay = (delay * 2).min(Duration::from_secs(60));
-            }
-        }
-    }
-    learn_room_version(&bridge).await;
-    let bot = bridge.intents.bot();
-    let profile = &bridge.config.appservice.bot;
-    if let Err(e) = bot.set_display_name(&profile.displayname).await {
-        tracing::warn!("cannot set the bot's display name: {e}");
-    }
-    if !profile.avatar.is_empty() {
-        match ruma::OwnedMxcUri::from(profile.avatar.as_str()) {
-            mxc if mxc.is_valid() => {
-                if let Err(e) = bot.set_avatar_url(mxc).await {
-                    tracing::warn!("cannot set the bot's avatar: {e}");
-                }
-            }
-            _ => tracing::warn!("appservice.bot.avatar is not an mxc:// URI; not set"),
-        }
-    }
-}
-
-/// Asks which room version new rooms get: from version 12 on, room creators hold top power
-/// implicitly and must not be listed in the power levels.
-async fn learn_room_version(bridge: &Bridge) {
-    let request = ruma::api::client::discovery::get_capabilities::v3::Request::new();
-    match bridge.intents.client().send(request, None).await {
-        Ok(response) => {
-            let version = response.capabilities.room_versions.default;
-            let implicit = version
-                .as_str()
-                .parse::<u32>()
-                .map(|v| v >= 12)
-                .unwrap_or(true);
-            tracing::info!(%version, creators_implicit = implicit, "homeserver's default room version");
-            bridge
-                .creators_implicit
-                .store(implicit, std::sync::atomic::Ordering::Relaxed);
-        }
-        Err(e) => tracing::warn!("cannot read the homeserver's capabilities: {e}"),
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
