@@ -1,6 +1,6 @@
 //! matrix-instagram: a Matrix application service that bridges Instagram Direct Messages.
 //!
-//! The layout follows `DESIGN.md`:
+//! The layout is mapped in `docs/ARCHITECTURE.md`:
 //! - [`config`], [`logging`] and [`metrics`] are leaves used by everything;
 //! - [`store`] keeps the bridge's state in PostgreSQL or SQLite and knows neither network;
 //! - [`matrix`] is the appservice server and homeserver client and knows nothing of Instagram;
