@@ -1,11 +1,11 @@
 # An ffmpeg for the media tests (and scripts/demo) when the machine has none: the static build
-# that the imageio-ffmpeg wheel on PyPI carries, installed into ROOT/.cache/ffmpeg-venv (cached).
+# that the imageio-ffmpeg wheel on PyPI carries, installed into CACHE/ffmpeg-venv (cached).
 # Source it; it defines one function.
 #
-#   ensure_ffmpeg ROOT    exports MATRIX_INSTAGRAM_FFMPEG (the ffmpeg to use) unless it is set
+#   ensure_ffmpeg CACHE   exports MATRIX_INSTAGRAM_FFMPEG (the ffmpeg to use) unless it is set
 
 ensure_ffmpeg() {
-    local root=$1 venv=$1/.cache/ffmpeg-venv version=0.8.1
+    local venv=$1/ffmpeg-venv version=0.8.1
     if [ -n "${MATRIX_INSTAGRAM_FFMPEG:-}" ]; then return 0; fi
     if command -v ffmpeg >/dev/null 2>&1; then
         MATRIX_INSTAGRAM_FFMPEG=$(command -v ffmpeg)

@@ -1,7 +1,7 @@
 # Shared by scripts/test and scripts/demo: a throwaway Synapse from PyPI and a bridge config
 # pointing at it. Source it; it defines functions only.
 #
-#   synapse_venv ROOT VERSION            installs Synapse into ROOT/.cache/synapse-venv (cached)
+#   synapse_venv CACHE VERSION           installs Synapse into CACHE/synapse-venv (cached)
 #   free_port                            prints a free loopback port
 #   bridge_config DIR HS_PORT AS_PORT NAME [extra sed args…]
 #                                        writes DIR/config.yaml from example-config.yaml
@@ -11,8 +11,8 @@
 #                                        waits until it is healthy
 
 synapse_venv() {
-    local root=$1 version=$2
-    SYNAPSE_VENV=$root/.cache/synapse-venv
+    local cache=$1 version=$2
+    SYNAPSE_VENV=$cache/synapse-venv
     if ! "$SYNAPSE_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(0 if m.version('matrix-synapse') == '$version' else 1)" 2>/dev/null; then
         printf '\n== installing Synapse %s from PyPI into %s\n' "$version" "$SYNAPSE_VENV"
         rm -rf "$SYNAPSE_VENV"

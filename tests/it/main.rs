@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod scripts;
 mod startup;
 
 mod instagram_http;
