@@ -17,12 +17,18 @@ fn help_prints_usage_and_unknown_arguments_are_refused() {
     assert!(out.status.success(), "{out:?}");
     let usage = String::from_utf8_lossy(&out.stdout);
     assert!(usage.starts_with("usage: scripts/test"), "{usage}");
-    assert!(usage.contains("--no-e2e") && usage.contains("DATABASE_URL"), "{usage}");
+    assert!(
+        usage.contains("--no-e2e") && usage.contains("DATABASE_URL"),
+        "{usage}"
+    );
 
     let out = script(&["--frobnicate"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: unknown argument --frobnicate"), "{err}");
+    assert!(
+        err.starts_with("error: unknown argument --frobnicate"),
+        "{err}"
+    );
 
     let out = script(&["--no-e2e", "--e2e-only"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
@@ -47,7 +53,11 @@ fn a_run_drops_only_its_own_schemas() {
         .map(|d| d.as_nanos())
         .unwrap_or(7);
     let (run, other) = (hex(seed), hex(seed.wrapping_mul(31).wrapping_add(17)));
-    let ours = [format!("t_{run}_a"), format!("t_{run}_b"), format!("e2e_{run}")];
+    let ours = [
+        format!("t_{run}_a"),
+        format!("t_{run}_b"),
+        format!("e2e_{run}"),
+    ];
     let theirs = [
         format!("t_{other}_a"),
         format!("e2e_{other}"),
@@ -78,5 +88,9 @@ fn a_run_drops_only_its_own_schemas() {
     }
     assert!(out.status.success(), "{out:?}");
     assert!(ours_left.is_empty(), "not dropped: {ours_left:?}");
-    assert_eq!(theirs_left.len(), theirs.len(), "another run's schemas must stay");
+    assert_eq!(
+        theirs_left.len(),
+        theirs.len(),
+        "another run's schemas must stay"
+    );
 }
