@@ -166,7 +166,7 @@ async fn main() {
     let pg_schema =
         (db_arg != "sqlite").then(|| format!("bench_{}", uuid::Uuid::new_v4().simple()));
     config.database.uri = match &pg_schema {
-        None => format!("sqlite:{}", dir.path().join("bench.db").display()),
+        None => format!("sqlite:{}", dir.path().join("bench.db").display()).into(),
         Some(schema) => {
             sqlx::any::install_default_drivers();
             let admin = sqlx::AnyPool::connect(&db_arg).await.expect("postgres");
@@ -176,7 +176,7 @@ async fn main() {
                 .expect("create the bench schema");
             admin.close().await;
             let sep = if db_arg.contains('?') { '&' } else { '?' };
-            format!("{db_arg}{sep}options=-c%20search_path%3D{schema}")
+            format!("{db_arg}{sep}options=-c%20search_path%3D{schema}").into()
         }
     };
     config.instagram.api_base_url = ig.api_base().parse().expect("url");

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::secret::Secret;
+
 /// The prefix of environment variables that override config keys.
 pub const ENV_PREFIX: &str = "MATRIX_INSTAGRAM__";
 
@@ -112,8 +114,8 @@ pub struct AppserviceConfig {
     pub id: String,
     #[serde(default)]
     pub bot: BotConfig,
-    pub as_token: String,
-    pub hs_token: String,
+    pub as_token: Secret,
+    pub hs_token: Secret,
     /// Ask the homeserver for typing, receipts and presence (MSC2409).
     #[serde(default = "yes")]
     pub ephemeral_events: bool,
@@ -165,7 +167,8 @@ impl Default for BotConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite:<file>` (created if missing) or `postgres://user@host/db`.
-    pub uri: String,
+    /// May hold a password: never printed.
+    pub uri: Secret,
     pub max_open_conns: u32,
     pub min_idle_conns: u32,
 }
@@ -292,7 +295,7 @@ pub struct InstagramConfig {
     pub version_code: String,
     pub bloks_version_id: String,
     /// Secret from which each user's Instagram device ids are derived; `generate` fills it.
-    pub device_seed: String,
+    pub device_seed: Secret,
     /// Minimum gap between two HTTP requests of one account, in milliseconds.
     pub min_request_gap_ms: u64,
 }
@@ -310,7 +313,7 @@ impl Default for InstagramConfig {
             version_code: "407842973".into(),
             bloks_version_id: "0928297a84f74885ff39fc1628f8a40da3ef1c467555d555bfd9f8fe1aaacafe"
                 .into(),
-            device_seed: GENERATE.into(),
+            device_seed: Secret::new(GENERATE),
             min_request_gap_ms: 1000,
         }
     }
@@ -537,7 +540,7 @@ impl Config {
                 "is empty: nobody could use the bridge",
             ));
         }
-        let uri = &self.database.uri;
+        let uri = self.database.uri.expose();
         if !(uri.starts_with("sqlite:")
             || uri.starts_with("postgres://")
             || uri.starts_with("postgresql://"))
@@ -639,7 +642,7 @@ impl Config {
             &self.instagram.device_seed,
         ]
         .iter()
-        .any(|v| v.as_str() == GENERATE)
+        .any(|v| v.expose() == GENERATE)
     }
 }
 
@@ -797,7 +800,7 @@ bridge:
     fn defaults_and_permissions() {
         let c = load(MINIMAL, &[]).unwrap();
         assert_eq!(c.appservice.port, 29330);
-        assert!(c.database.uri.starts_with("sqlite:"));
+        assert!(c.database.uri.expose().starts_with("sqlite:"));
         assert_eq!(
             c.permission_level("@admin:example.com"),
             Some(PermissionLevel::Admin)
@@ -831,8 +834,8 @@ bridge:
         )
         .unwrap();
         assert_eq!(c.appservice.port, 4000);
-        assert_eq!(c.database.uri, "postgres://x@y/z");
-        assert_eq!(c.appservice.as_token, "12345");
+        assert_eq!(c.database.uri.expose(), "postgres://x@y/z");
+        assert_eq!(c.appservice.as_token.expose(), "12345");
         assert_eq!(c.logging.format, LogFormat::Json);
     }
 

@@ -17,5 +17,6 @@ pub mod logging;
 pub mod matrix;
 pub mod media;
 pub mod metrics;
+pub mod secret;
 pub mod store;
 pub mod tls;

@@ -51,7 +51,7 @@ impl RunningBridge {
 pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
     let config = Arc::new(config);
     let store = Store::connect(
-        &config.database.uri,
+        config.database.uri.expose(),
         PoolOptions {
             max_connections: config.database.max_open_conns,
             min_connections: config.database.min_idle_conns,
@@ -68,7 +68,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
     };
     let client = HomeserverClient::new(
         config.homeserver.address.as_str(),
-        &config.appservice.as_token,
+        config.appservice.as_token.expose(),
         bot_id,
         retry,
     )?;

@@ -261,7 +261,10 @@ mod tests {
             );
             assert!(text.contains("app_service_config_files"), "{text}");
             assert!(text.contains("!admin appservices register"), "{text}");
-            assert!(!text.contains(&c.appservice.as_token), "never the token");
+            assert!(
+                !text.contains(c.appservice.as_token.expose()),
+                "never the token"
+            );
         }
     }
 

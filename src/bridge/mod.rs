@@ -100,7 +100,7 @@ impl Bridge {
 
     /// A fresh Instagram client for a Matrix user, on the device derived for them.
     pub fn new_instagram_client(&self, mxid: &str) -> Result<InstagramClient, String> {
-        let device = Device::derive(self.config.instagram.device_seed.as_bytes(), mxid);
+        let device = Device::derive(self.config.instagram.device_seed.expose().as_bytes(), mxid);
         InstagramClient::new(self.ig_http.clone(), device).map_err(|e| e.user_message())
     }
 

@@ -18,6 +18,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
+use crate::secret::Secret;
+
 /// One parsed transaction: its events as raw JSON values, each to be interpreted on its own.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Transaction {
@@ -44,7 +46,7 @@ pub trait AppserviceHandler: Send + Sync + 'static {
 /// Server settings.
 #[derive(Clone)]
 pub struct ServerConfig {
-    pub hs_token: String,
+    pub hs_token: Secret,
     pub max_body_size: usize,
 }
 
@@ -133,7 +135,7 @@ fn check_token(
             "Missing access token",
         ));
     };
-    let expected = config.hs_token.as_bytes();
+    let expected = config.hs_token.expose().as_bytes();
     if bool::from(token.as_bytes().ct_eq(expected)) {
         Ok(())
     } else {

@@ -13,6 +13,8 @@ use ruma::api::{
 };
 use ruma::{OwnedUserId, UserId};
 
+use crate::secret::Secret;
+
 /// How requests are retried.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -97,7 +99,7 @@ fn too_large(endpoint: &'static str, max_bytes: u64) -> MatrixError {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
-    as_token: String,
+    as_token: Secret,
     bot: OwnedUserId,
     retry: RetryPolicy,
     versions: RwLock<SupportedVersions>,
@@ -159,7 +161,7 @@ impl HomeserverClient {
             inner: Arc::new(Inner {
                 http,
                 base_url: base_url.trim_end_matches('/').to_string(),
-                as_token: as_token.to_string(),
+                as_token: Secret::new(as_token),
                 bot,
                 retry,
                 versions: RwLock::new(default_versions()),
@@ -239,7 +241,7 @@ impl HomeserverClient {
                 .inner
                 .http
                 .post(&url)
-                .bearer_auth(&self.inner.as_token)
+                .bearer_auth(self.inner.as_token.expose())
                 .header("content-type", content_type)
                 .body(data.clone())
                 .send()
@@ -308,7 +310,7 @@ impl HomeserverClient {
                     .inner
                     .http
                     .get(format!("{}{path}", self.inner.base_url))
-                    .bearer_auth(&self.inner.as_token)
+                    .bearer_auth(self.inner.as_token.expose())
                     .send()
                     .await;
                 match result {
@@ -450,7 +452,7 @@ impl HomeserverClient {
         let http_request = request
             .try_into_http_request_with_identity::<Vec<u8>>(
                 &self.inner.base_url,
-                SendAccessToken::Appservice(&self.inner.as_token),
+                SendAccessToken::Appservice(self.inner.as_token.expose()),
                 identity,
                 Cow::Owned(versions),
             )

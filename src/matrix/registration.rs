@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::secret::Secret;
 
 /// A user/alias/room namespace entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,8 +25,8 @@ pub struct Namespaces {
 pub struct Registration {
     pub id: String,
     pub url: String,
-    pub as_token: String,
-    pub hs_token: String,
+    pub as_token: Secret,
+    pub hs_token: Secret,
     pub sender_localpart: String,
     pub namespaces: Namespaces,
     pub rate_limited: bool,

@@ -19,6 +19,8 @@ use sqlx::{AnyPool, Row};
 
 pub mod backfill;
 mod cache;
+pub mod claims;
+pub mod dead_letters;
 pub mod ghosts;
 pub mod inbox;
 pub mod messages;

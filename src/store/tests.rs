@@ -448,6 +448,91 @@ async fn inbox_ids_become_visible_in_order() {
     });
 }
 
+#[tokio::test]
+async fn dead_letters_keep_the_event_and_can_be_put_back() {
+    on_both_backends!(|s| {
+        s.enqueue(&[entry("!r:x", "first"), entry("!r:x", "second")])
+            .await
+            .unwrap();
+        let pending = s.inbox_pending(0, 10).await.unwrap();
+        s.dead_letter(&pending[0], "malformed event").await.unwrap();
+        // Gone from the inbox, kept with the reason.
+        let left = s.inbox_pending(0, 10).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].payload, "second");
+        let dead = s.dead_letters(10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].id, pending[0].id);
+        assert_eq!(dead[0].payload, "first");
+        assert_eq!(dead[0].reason, "malformed event");
+        assert_eq!(dead[0].attempts, 1);
+        assert_eq!(s.dead_letter_count().await.unwrap(), 1);
+        // Dead-lettering twice is harmless.
+        s.dead_letter(&pending[0], "again").await.unwrap();
+        assert_eq!(s.dead_letter_count().await.unwrap(), 1);
+        // Put back: a new inbox row at the end of the queue, nothing left dead.
+        let ids = s.retry_dead_letters(None).await.unwrap();
+        assert_eq!(ids.len(), 1);
+        assert!(ids[0] > left[0].id);
+        let again = s.inbox_pending(left[0].id, 10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].payload, "first");
+        assert_eq!(s.dead_letter_count().await.unwrap(), 0);
+        assert!(s.retry_dead_letters(Some(12345)).await.unwrap().is_empty());
+    });
+}
+
+#[tokio::test]
+async fn a_conversation_is_claimed_by_one_owner_at_a_time() {
+    on_both_backends!(|s| {
+        assert!(
+            s.claim_conversation("thread:1", "proc-a", 60_000)
+                .await
+                .unwrap()
+        );
+        // Renewing is fine; another owner must wait.
+        assert!(
+            s.claim_conversation("thread:1", "proc-a", 60_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.claim_conversation("thread:1", "proc-b", 60_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.claim_conversation("thread:2", "proc-b", 60_000)
+                .await
+                .unwrap()
+        );
+        // Released: the other owner may take it.
+        s.release_conversation("thread:1", "proc-a").await.unwrap();
+        assert!(
+            s.claim_conversation("thread:1", "proc-b", 60_000)
+                .await
+                .unwrap()
+        );
+        // An expired claim (its process died) can be taken over.
+        assert!(
+            s.claim_conversation("thread:3", "proc-a", -1)
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.claim_conversation("thread:3", "proc-b", 60_000)
+                .await
+                .unwrap()
+        );
+        s.release_all_claims("proc-b").await.unwrap();
+        assert!(
+            s.claim_conversation("thread:2", "proc-a", 60_000)
+                .await
+                .unwrap()
+        );
+    });
+}
+
 mod open_errors {
     use std::time::{Duration, Instant};
 

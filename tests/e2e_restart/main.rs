@@ -68,7 +68,7 @@ async fn harness(name: &str) -> Harness {
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| ".".into());
-    config.database.uri = format!("sqlite:{dir}/restart-{name}-{}.db", std::process::id());
+    config.database.uri = format!("sqlite:{dir}/restart-{name}-{}.db", std::process::id()).into();
     Harness {
         config,
         config_path,
@@ -96,7 +96,10 @@ impl Harness {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_matrix-instagram"));
         cmd.arg("-c")
             .arg(&self.config_path)
-            .env("MATRIX_INSTAGRAM__DATABASE__URI", &self.config.database.uri)
+            .env(
+                "MATRIX_INSTAGRAM__DATABASE__URI",
+                self.config.database.uri.expose(),
+            )
             .env(
                 "MATRIX_INSTAGRAM__INSTAGRAM__API_BASE_URL",
                 self.config.instagram.api_base_url.as_str(),

@@ -50,7 +50,7 @@ fn the_compose_file_makes_a_container_config() {
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| panic!("postgres service lacks {k}"))
     };
-    let uri = url::Url::parse(&config.database.uri).expect("database uri");
+    let uri = url::Url::parse(config.database.uri.expose()).expect("database uri");
     assert_eq!(uri.scheme(), "postgres");
     assert_eq!(uri.host_str(), Some("postgres"), "the service's name");
     assert_eq!(uri.username(), get("POSTGRES_USER"));
