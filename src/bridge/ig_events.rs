@@ -156,31 +156,27 @@ fn room_of(portal: &PortalRow) -> Result<ruma::OwnedRoomId, ApplyError> {
     RoomId::parse(room).map_err(|e| ApplyError::Permanent(format!("bad room id {room}: {e}")))
 }
 
-/// The connected user an event belongs to. A user who still has a session but is not connected
-/// yet (start-up, login in progress) is waited for; one without a session is gone for good.
+/// The started user an event belongs to. A user who still has a session but is not started
+/// yet (start-up, login in progress) is a transient failure: the conversation waits and is
+/// woken when an account starts; one without a session is gone for good.
 async fn logged_in_user(bridge: &Bridge, receiver: &str) -> Result<Arc<IgUser>, ApplyError> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        if let Some(user) = bridge.users.get(receiver).map(|u| u.clone()) {
-            return Ok(user);
-        }
-        let has_session = bridge
-            .store
-            .get_user(receiver)
-            .await?
-            .is_some_and(|u| u.session.is_some());
-        if !has_session {
-            return Err(ApplyError::Permanent(format!(
-                "{receiver} is no longer logged in to Instagram"
-            )));
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(ApplyError::Transient(format!(
-                "{receiver} is not connected to Instagram yet"
-            )));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    if let Some(user) = bridge.users.get(receiver).map(|u| u.clone()) {
+        return Ok(user);
     }
+    let has_session = bridge
+        .store
+        .get_user(receiver)
+        .await?
+        .is_some_and(|u| u.session.is_some());
+    if !has_session {
+        return Err(ApplyError::Permanent(format!(
+            "{receiver} is no longer logged in to Instagram"
+        )));
+    }
+    Err(ApplyError::transient(
+        crate::bridge::error::Side::Instagram,
+        format!("{receiver} is not connected to Instagram yet"),
+    ))
 }
 
 /// Applies one stored Instagram event for the user it belongs to.

@@ -9,26 +9,6 @@ use super::Bridge;
 use super::commands::{self, CommandContext};
 use super::dispatch::ApplyError;
 use crate::config::PermissionLevel;
-use crate::matrix::MatrixError;
-use crate::store::StoreError;
-
-impl From<MatrixError> for ApplyError {
-    fn from(e: MatrixError) -> Self {
-        match e {
-            MatrixError::Unreachable { .. } => ApplyError::Transient(e.to_string()),
-            MatrixError::Api { status, .. } if status >= 500 || status == 429 => {
-                ApplyError::Transient(e.to_string())
-            }
-            _ => ApplyError::Permanent(e.to_string()),
-        }
-    }
-}
-
-impl From<StoreError> for ApplyError {
-    fn from(e: StoreError) -> Self {
-        ApplyError::Transient(e.to_string())
-    }
-}
 
 /// The parts of an event the bridge looks at, validated.
 struct Event<'a> {

@@ -26,6 +26,7 @@ use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 pub mod commands;
 pub mod convert;
 pub mod dispatch;
+pub mod error;
 pub mod ghost;
 pub mod ig_events;
 pub mod matrix_events;
@@ -33,6 +34,7 @@ pub mod media;
 pub mod outgoing;
 pub mod outgoing_media;
 pub mod portal;
+pub mod recovery;
 pub mod user;
 
 /// Everything the bridge's workers share.
@@ -43,6 +45,10 @@ pub struct Bridge {
     pub bot: OwnedUserId,
     /// Woken whenever new rows enter the inbox.
     pub inbox_wake: Notify,
+    /// This process's name in conversation claims (random per start).
+    pub instance: String,
+    /// Wakes conversations paused by a transient failure when the far side is back.
+    pub recovery: Arc<recovery::Recovery>,
     pub metrics: crate::metrics::Metrics,
     /// How Instagram clients are built.
     pub ig_http: HttpConfig,
@@ -84,6 +90,8 @@ impl Bridge {
             intents,
             bot,
             inbox_wake: Notify::new(),
+            instance: format!("bridge-{}", uuid::Uuid::new_v4().simple()),
+            recovery: Arc::default(),
             metrics,
             ig_http,
             ig_realtime,

@@ -52,16 +52,7 @@ pub async fn fetch_thread(
     user.client
         .thread(&ThreadId::new(thread_id), None, Direction::Older, limit)
         .await
-        .map_err(|e| {
-            if e.is_transient() {
-                ApplyError::Transient(e.user_message())
-            } else {
-                ApplyError::Permanent(format!(
-                    "cannot read thread {thread_id}: {}",
-                    e.user_message()
-                ))
-            }
-        })
+        .map_err(|e| ApplyError::from_instagram(&e, &format!("cannot read thread {thread_id}")))
 }
 
 /// The thread's users as mention targets, remembered per thread.

@@ -304,6 +304,7 @@ pub async fn start_user(
     });
     // Registered before anything is queued for it, so its events find it.
     bridge.users.insert(mxid.to_string(), user.clone());
+    bridge.recovery.instagram_connected();
     let cursor = match (fresh_login, stored_cursor) {
         (false, Some(cursor)) => cursor,
         _ => match initial_sync(bridge, mxid, &client).await {
@@ -550,6 +551,9 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
         ConnectionState::Stopped => "stopped".to_string(),
     };
     tracing::info!(user = user.mxid, state = text, "realtime connection");
+    if matches!(state, ConnectionState::Connected) {
+        bridge.recovery.instagram_connected();
+    }
     user.set_status(|s| s.realtime = text.clone());
     let _ = bridge.store.set_connection_state(&user.mxid, &text).await;
     if matches!(state, ConnectionState::AuthFailed) {

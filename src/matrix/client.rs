@@ -246,7 +246,8 @@ impl HomeserverClient {
                 .body(data.clone())
                 .send()
                 .await;
-            let (retry, reason) = match result {
+            // Like `send`: only rate limits are waited out here.
+            let retry = match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let body = resp.text().await.unwrap_or_default();
@@ -261,23 +262,21 @@ impl HomeserverClient {
                             });
                     }
                     let err = api_error(endpoint, status, &v);
-                    if status != 429 && status < 500 {
+                    if status != 429 || attempt >= policy.max_attempts.max(1) {
                         return Err(err);
                     }
-                    let after = v["retry_after_ms"].as_u64().map(Duration::from_millis);
-                    (after, err.to_string())
+                    v["retry_after_ms"].as_u64().map(Duration::from_millis)
                 }
-                Err(e) => (None, e.without_url().to_string()),
+                Err(e) => {
+                    return Err(MatrixError::Unreachable {
+                        endpoint,
+                        attempts: attempt,
+                        reason: e.without_url().to_string(),
+                    });
+                }
             };
-            if attempt >= policy.max_attempts.max(1) {
-                return Err(MatrixError::Unreachable {
-                    endpoint,
-                    attempts: attempt,
-                    reason,
-                });
-            }
             let wait = retry.unwrap_or(delay).min(policy.max_delay);
-            tracing::warn!(endpoint, attempt, "media upload failed, retrying: {reason}");
+            tracing::debug!(endpoint, attempt, "media upload rate limited, waiting");
             tokio::time::sleep(wait).await;
             delay = (delay * 2).min(policy.max_delay);
         }
@@ -303,32 +302,19 @@ impl HomeserverClient {
         ];
         let mut last = None;
         for path in paths {
-            let mut attempt = 0;
-            let response = loop {
-                attempt += 1;
-                let result = self
-                    .inner
-                    .http
-                    .get(format!("{}{path}", self.inner.base_url))
-                    .bearer_auth(self.inner.as_token.expose())
-                    .send()
-                    .await;
-                match result {
-                    Ok(r) if r.status().is_server_error() && attempt < 3 => {}
-                    Ok(r) => break r,
-                    Err(e) if attempt < 3 => {
-                        tracing::debug!("media download failed, retrying: {}", e.without_url());
-                    }
-                    Err(e) => {
-                        return Err(MatrixError::Unreachable {
-                            endpoint,
-                            attempts: attempt,
-                            reason: e.without_url().to_string(),
-                        });
-                    }
-                }
-                tokio::time::sleep(self.inner.retry.initial_delay * attempt).await;
-            };
+            // Failures go back to the caller's retry policy, like `send`.
+            let response = self
+                .inner
+                .http
+                .get(format!("{}{path}", self.inner.base_url))
+                .bearer_auth(self.inner.as_token.expose())
+                .send()
+                .await
+                .map_err(|e| MatrixError::Unreachable {
+                    endpoint,
+                    attempts: 1,
+                    reason: e.without_url().to_string(),
+                })?;
             let status = response.status().as_u16();
             if !(200..300).contains(&status) {
                 let body = response.text().await.unwrap_or_default();
@@ -363,8 +349,11 @@ impl HomeserverClient {
         Err(last.unwrap_or_else(|| protocol("no download endpoint answered".into())))
     }
 
-    /// Sends a request as the bot (`user = None`) or as the given user, retrying transient
-    /// failures per the policy.
+    /// Sends a request as the bot (`user = None`) or as the given user. Only rate limits
+    /// (429) are waited out here, as the homeserver asks, up to the policy's attempts; a
+    /// failure (unreachable, 5xx) is returned at once, for the caller's own retry policy (the
+    /// conversation worker pauses and tries again when the homeserver is back) — never a
+    /// retry loop inside another.
     pub async fn send<R>(
         &self,
         request: R,
@@ -380,25 +369,20 @@ impl HomeserverClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (reason, after) = match self.send_once(request.clone(), user).await {
+            let after = match self.send_once(request.clone(), user).await {
                 Ok(response) => return Ok(response),
                 Err(Attempt::Final(e)) => return Err(e),
-                Err(Attempt::ServerError(e)) => (server_error_reason(&e), None),
-                Err(Attempt::Retry { reason, after }) => (reason, after),
+                Err(Attempt::RateLimited { after }) => after,
             };
             if attempt >= policy.max_attempts.max(1) {
-                return Err(MatrixError::Unreachable {
-                    endpoint: endpoint_name::<R>(),
-                    attempts: attempt,
-                    reason,
-                });
+                return Err(rate_limited(endpoint_name::<R>()));
             }
             let wait = after.unwrap_or(delay).min(policy.max_delay);
-            tracing::warn!(
+            tracing::debug!(
                 endpoint = endpoint_name::<R>(),
                 attempt,
                 wait_ms = wait.as_millis() as u64,
-                "homeserver request failed, retrying: {reason}"
+                "rate limited by the homeserver, waiting"
             );
             tokio::time::sleep(wait).await;
             delay = (delay * 2).min(policy.max_delay);
@@ -418,12 +402,8 @@ impl HomeserverClient {
         for<'a> R::PathBuilder: PathBuilder<Input<'a> = Cow<'a, SupportedVersions>>,
     {
         self.send_once(request, user).await.map_err(|a| match a {
-            Attempt::Retry { reason, .. } => MatrixError::Unreachable {
-                endpoint: endpoint_name::<R>(),
-                attempts: 1,
-                reason,
-            },
-            other => other.into(),
+            Attempt::RateLimited { .. } => rate_limited(endpoint_name::<R>()),
+            Attempt::Final(e) => e,
         })
     }
 
@@ -462,10 +442,11 @@ impl HomeserverClient {
         let response = match self.inner.http.execute(request).await {
             Ok(r) => r,
             Err(e) => {
-                return Err(Attempt::Retry {
+                return Err(Attempt::Final(MatrixError::Unreachable {
+                    endpoint,
+                    attempts: 1,
                     reason: describe_reqwest_error(&e),
-                    after: None,
-                });
+                }));
             }
         };
         let status = response.status();
@@ -473,22 +454,20 @@ impl HomeserverClient {
         let body = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                return Err(Attempt::Retry {
+                return Err(Attempt::Final(MatrixError::Unreachable {
+                    endpoint,
+                    attempts: 1,
                     reason: describe_reqwest_error(&e),
-                    after: None,
-                });
+                }));
             }
         };
         if status.as_u16() == 429 {
             let after = retry_after(&body, &headers);
-            return Err(Attempt::Retry {
-                reason: "rate limited (429)".into(),
-                after,
-            });
+            return Err(Attempt::RateLimited { after });
         }
         if status.is_server_error() {
             let (errcode, message) = error_body(&body);
-            return Err(Attempt::ServerError(MatrixError::Api {
+            return Err(Attempt::Final(MatrixError::Api {
                 endpoint,
                 status: status.as_u16(),
                 errcode,
@@ -516,37 +495,21 @@ impl HomeserverClient {
     }
 }
 
+/// How one request ended, when not with a response.
 enum Attempt {
+    /// An answer or failure to hand to the caller as it is (5xx and unreachable included).
     Final(MatrixError),
-    /// A 5xx answer: retried by [`HomeserverClient::send`], returned as it is by
-    /// [`HomeserverClient::send_single`].
-    ServerError(MatrixError),
-    Retry {
-        reason: String,
-        after: Option<Duration>,
-    },
+    /// 429: wait (as long as the homeserver says, if it says) and send again.
+    RateLimited { after: Option<Duration> },
 }
 
-impl From<Attempt> for MatrixError {
-    fn from(a: Attempt) -> Self {
-        match a {
-            Attempt::Final(e) | Attempt::ServerError(e) => e,
-            Attempt::Retry { reason, .. } => MatrixError::Unreachable {
-                endpoint: "request",
-                attempts: 1,
-                reason,
-            },
-        }
-    }
-}
-
-/// `HTTP 502 M_UNKNOWN` for a 5xx answer, as the reason of a retry.
-fn server_error_reason(e: &MatrixError) -> String {
-    match e {
-        MatrixError::Api {
-            status, errcode, ..
-        } => format!("HTTP {status} {errcode}"),
-        other => other.to_string(),
+/// The error of a request still rate limited after the policy's attempts.
+fn rate_limited(endpoint: &'static str) -> MatrixError {
+    MatrixError::Api {
+        endpoint,
+        status: 429,
+        errcode: "M_LIMIT_EXCEEDED".into(),
+        message: "still rate limited after waiting".into(),
     }
 }
 

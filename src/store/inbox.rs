@@ -165,6 +165,23 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// The entries with these ids that are still in the inbox, in id order.
+    pub async fn inbox_rows(&self, ids: &[i64]) -> Result<Vec<InboxRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only integers go into the statement.
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "SELECT id, source, portal_key, receiver, payload, attempts FROM inbox \
+             WHERE id IN ({list}) ORDER BY id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// Removes an applied entry (writing the deferred message rows first, in the same
     /// transaction).
     pub async fn inbox_remove(&self, id: i64) -> Result<()> {
