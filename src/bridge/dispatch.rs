@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::Bridge;
+use super::first_sync::Outcome;
 use crate::store::inbox::{InboxRow, SOURCE_INSTAGRAM, SOURCE_MATRIX};
 
 /// Rows waiting per actor before the dispatcher waits (backpressure, not memory).
@@ -124,8 +125,9 @@ async fn actor(bridge: Arc<Bridge>, rx: mpsc::Receiver<InboxRow>, shutdown: watc
     let idle = Duration::from_secs(bridge.config.bridge.portal_idle_secs.max(1));
     let mut queue = Queue::new(rx, idle);
     while let Some(row) = queue.next(&shutdown).await {
-        if apply_with_retries(&bridge, &row, &shutdown).await {
+        if let Some(outcome) = apply_with_retries(&bridge, &row, &shutdown).await {
             applied.push(row.id);
+            super::first_sync::row_done(&bridge, &row, outcome).await;
         }
         if queue.is_empty() || applied.len() >= 64 {
             remove_applied(&bridge, &mut applied).await;
@@ -185,13 +187,13 @@ async fn remove_applied(bridge: &Bridge, applied: &mut Vec<i64>) {
     applied.clear();
 }
 
-/// Applies a row; returns whether it is done with (applied, skipped or given up), i.e. may
-/// leave the inbox.
+/// Applies a row; returns how it ended once it is done with (applied, skipped or given up),
+/// i.e. may leave the inbox; `None` when it stays for the next start.
 async fn apply_with_retries(
     bridge: &Arc<Bridge>,
     row: &InboxRow,
     shutdown: &watch::Receiver<bool>,
-) -> bool {
+) -> Option<Outcome> {
     let mut delay = Duration::from_millis(500);
     let mut attempt = row.attempts.max(0) as u32;
     loop {
@@ -204,11 +206,11 @@ async fn apply_with_retries(
                     .events
                     .with_label_values(&[row.source.as_str()])
                     .inc();
-                break;
+                return Some(Outcome::Bridged);
             }
             Err(ApplyError::Skipped(reason)) => {
                 tracing::info!(row = row.id, "not bridged: {reason}");
-                break;
+                return Some(Outcome::Held);
             }
             Err(ApplyError::Permanent(reason)) => {
                 tracing::warn!(
@@ -217,26 +219,25 @@ async fn apply_with_retries(
                     "dropping event: {reason}"
                 );
                 bridge.metrics.event_failures.inc();
-                break;
+                return Some(Outcome::Failed);
             }
             Err(ApplyError::Transient(reason)) => {
                 if attempt >= MAX_ATTEMPTS {
                     tracing::error!(row = row.id, attempt, "giving up on event: {reason}");
                     bridge.metrics.event_failures.inc();
-                    break;
+                    return Some(Outcome::Failed);
                 }
                 tracing::warn!(row = row.id, attempt, "event failed, will retry: {reason}");
                 let _ = bridge.store.inbox_bump_attempts(row.id).await;
                 if *shutdown.borrow() {
                     // Leave it in the inbox for the next start.
-                    return false;
+                    return None;
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
     }
-    true
 }
 
 async fn apply(bridge: &Arc<Bridge>, row: &InboxRow) -> Result<(), ApplyError> {
