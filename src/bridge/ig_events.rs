@@ -515,10 +515,8 @@ async fn apply_reaction(
         return Ok(());
     }
     if let Some(old) = &existing {
-        if let Ok(event) = EventId::parse(&old.event_id)
-            && let Err(e) = bridge.intents.bot().redact(&room, &event, None).await
-        {
-            tracing::warn!("cannot redact replaced reaction: {e}");
+        if let Ok(event) = EventId::parse(&old.event_id) {
+            redact_reaction(bridge, &room, &event, reactor).await;
         }
         bridge
             .store
@@ -552,4 +550,29 @@ async fn apply_reaction(
         })
         .await?;
     Ok(())
+}
+
+/// Redacts a bridged reaction as the ghost who reacted (it sent the event, so it may redact
+/// it); the bot only when the ghost cannot (a reaction sent from Matrix by the user).
+async fn redact_reaction(bridge: &Bridge, room: &RoomId, event: &EventId, reactor: i64) {
+    let by_ghost = match ghost::ghost_intent(bridge, reactor) {
+        Ok(intent) => intent.redact(room, event, None).await.map(|_| ()),
+        Err(e) => {
+            tracing::debug!(reactor, "no ghost to redact the reaction: {e}");
+            return redact_as_bot(bridge, room, event).await;
+        }
+    };
+    if let Err(e) = by_ghost {
+        tracing::debug!(
+            reactor,
+            "the ghost cannot redact the reaction ({e}); the bot does"
+        );
+        redact_as_bot(bridge, room, event).await;
+    }
+}
+
+async fn redact_as_bot(bridge: &Bridge, room: &RoomId, event: &EventId) {
+    if let Err(e) = bridge.intents.bot().redact(room, event, None).await {
+        tracing::warn!("cannot redact a removed reaction: {e}");
+    }
 }

@@ -27,6 +27,7 @@ pub mod commands;
 pub mod convert;
 pub mod dispatch;
 pub mod error;
+pub mod first_sync;
 pub mod ghost;
 pub mod ig_events;
 pub mod matrix_events;
@@ -35,6 +36,7 @@ pub mod outgoing;
 pub mod outgoing_media;
 pub mod portal;
 pub mod recovery;
+pub mod sync;
 pub mod user;
 
 /// Everything the bridge's workers share.
@@ -65,6 +67,8 @@ pub struct Bridge {
     pub typing: DashSet<(String, String)>,
     /// (thread, user) message requests already announced.
     pub held_requests: DashSet<(String, String)>,
+    /// First syncs after a login whose end the user is waiting to hear about.
+    pub first_syncs: first_sync::FirstSyncs,
     /// Whether new rooms give their creator implicit top power (room version 12+), so the
     /// bot must not be listed in `m.room.power_levels`. Learned from the homeserver.
     pub creators_implicit: std::sync::atomic::AtomicBool,
@@ -101,6 +105,7 @@ impl Bridge {
             invited: DashSet::new(),
             typing: DashSet::new(),
             held_requests: DashSet::new(),
+            first_syncs: first_sync::FirstSyncs::default(),
             creators_implicit: std::sync::atomic::AtomicBool::new(true),
             ffmpeg: tokio::sync::OnceCell::new(),
         })

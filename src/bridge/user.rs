@@ -9,8 +9,9 @@ use tokio::task::JoinHandle;
 
 use super::Bridge;
 use super::ig_events::{self, IgEvent};
+use super::sync::{initial_sync, spawn_catch_up};
 use crate::instagram::http::InstagramClient;
-use crate::instagram::http::direct::{InboxKind, ReplyTo as HttpReplyTo, SendTarget};
+use crate::instagram::http::direct::{ReplyTo as HttpReplyTo, SendTarget};
 use crate::instagram::ids::{ClientContext, ItemId, ThreadId, UserPk};
 use crate::instagram::realtime::{
     self, ConnectParams, ConnectionState, Cursor, RealtimeClient, RealtimeEvent, SyncBatch,
@@ -77,7 +78,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl IgUser {
-    fn realtime(&self) -> Option<RealtimeClient> {
+    pub(super) fn realtime(&self) -> Option<RealtimeClient> {
         lock(&self.realtime).clone()
     }
 
@@ -85,7 +86,7 @@ impl IgUser {
         lock(&self.status).clone()
     }
 
-    fn set_status(&self, f: impl FnOnce(&mut Status)) {
+    pub(super) fn set_status(&self, f: impl FnOnce(&mut Status)) {
         f(&mut lock(&self.status));
     }
 
@@ -338,58 +339,6 @@ pub async fn start_user(
     Ok(user)
 }
 
-/// Reads the first inbox page: the realtime resume point, and the threads to bridge.
-pub async fn initial_sync(
-    bridge: &Arc<Bridge>,
-    mxid: &str,
-    client: &InstagramClient,
-) -> Result<Cursor, String> {
-    let inbox = client
-        .inbox(InboxKind::Main, None, None, 20)
-        .await
-        .map_err(|e| e.user_message())?;
-    let cursor = Cursor {
-        seq_id: inbox.seq_id.unwrap_or(0),
-        snapshot_at_ms: inbox.snapshot_at_ms.unwrap_or_else(now_ms),
-    };
-    let backfill = &bridge.config.backfill;
-    let max_age_ms = i64::from(backfill.max_conversation_age_days) * 86_400_000;
-    let now = now_ms();
-    let mut entries = Vec::new();
-    for thread in inbox
-        .inbox
-        .threads
-        .iter()
-        .take(backfill.max_initial_conversations as usize)
-    {
-        let last_ms = thread
-            .last_activity_at
-            .map(|t| t.as_millis())
-            .unwrap_or(now);
-        if max_age_ms > 0 && now - last_ms > max_age_ms {
-            continue;
-        }
-        entries.push(ig_events::entry(
-            mxid,
-            &IgEvent::SyncThread {
-                thread_id: thread.thread_id.to_string(),
-            },
-        ));
-    }
-    bridge
-        .store
-        .enqueue_with_cursor(mxid, cursor.seq_id, cursor.snapshot_at_ms, &entries)
-        .await
-        .map_err(|e| e.to_string())?;
-    bridge
-        .store
-        .set_cursor(mxid, cursor.seq_id, cursor.snapshot_at_ms)
-        .await
-        .map_err(|e| e.to_string())?;
-    bridge.inbox_wake.notify_one();
-    Ok(cursor)
-}
-
 /// Persists the session whenever the client says it changed (cookies, claims…).
 async fn persist_session(bridge: Arc<Bridge>, user: Arc<IgUser>) {
     let mut changes = user.client.session_changes();
@@ -593,78 +542,6 @@ fn spawn_typing(
             tracing::debug!("typing not bridged: {e}");
         }
     });
-}
-
-/// Re-reads the inbox and queues a catch-up of every recent thread; with `resubscribe`, also
-/// moves the realtime cursor to the fresh inbox snapshot and reconnects.
-pub fn spawn_catch_up(bridge: &Arc<Bridge>, user: &Arc<IgUser>, resubscribe: bool) {
-    let bridge = bridge.clone();
-    let user = user.clone();
-    tokio::spawn(async move {
-        if let Err(e) = catch_up(&bridge, &user, resubscribe).await {
-            tracing::warn!(user = user.mxid, "catch-up failed: {e}");
-            user.set_status(|s| s.last_error = Some(format!("catch-up failed: {e}")));
-        }
-    });
-}
-
-pub async fn catch_up(
-    bridge: &Arc<Bridge>,
-    user: &Arc<IgUser>,
-    resubscribe: bool,
-) -> Result<usize, String> {
-    let inbox = user
-        .client
-        .inbox(InboxKind::Main, None, None, 20)
-        .await
-        .map_err(|e| e.user_message())?;
-    let entries: Vec<_> = inbox
-        .inbox
-        .threads
-        .iter()
-        .map(|t| {
-            ig_events::entry(
-                &user.mxid,
-                &IgEvent::SyncThread {
-                    thread_id: t.thread_id.to_string(),
-                },
-            )
-        })
-        .collect();
-    let count = entries.len();
-    match (resubscribe, inbox.seq_id) {
-        (true, Some(seq)) => {
-            let snapshot = inbox.snapshot_at_ms.unwrap_or_else(now_ms);
-            bridge
-                .store
-                .enqueue(&entries)
-                .await
-                .map_err(|e| e.to_string())?;
-            bridge
-                .store
-                .set_cursor(&user.mxid, seq, snapshot)
-                .await
-                .map_err(|e| e.to_string())?;
-            if let Some(rt) = user.realtime() {
-                let _ = rt
-                    .update_cursor(Cursor {
-                        seq_id: seq,
-                        snapshot_at_ms: snapshot,
-                    })
-                    .await;
-                let _ = rt.reconnect().await;
-            }
-        }
-        _ => {
-            bridge
-                .store
-                .enqueue(&entries)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    bridge.inbox_wake.notify_one();
-    Ok(count)
 }
 
 /// Reconnects every user with a stored session (at start-up).

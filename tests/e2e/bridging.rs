@@ -78,14 +78,11 @@ pub(crate) async fn scene(history: &[&str]) -> Scene {
         )
         .await;
     let answer = user
-        .wait_for_notice_after(&management, &bot, Some(&login), |_| true)
+        .wait_for_notice_after(&management, &bot, Some(&login), |b| {
+            b.starts_with("Successfully logged in")
+        })
         .await;
-    assert_eq!(
-        answer,
-        format!(
-            "Successfully logged in as @{me_name}. Your recent conversations will appear shortly."
-        )
-    );
+    assert_eq!(answer, format!("Successfully logged in as @{me_name}."));
     // The message holding the password is gone from the room.
     user.wait_redacted(&management, &login).await;
 
@@ -98,6 +95,12 @@ pub(crate) async fn scene(history: &[&str]) -> Scene {
         })
         .await;
     user.join(&portal).await;
+    // The first sync is over (told once it is), so later answers of the bot are not confused
+    // with its progress notices.
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b.starts_with("Done: 1 conversation bridged.")
+    })
+    .await;
     Scene {
         user,
         management,
@@ -239,9 +242,15 @@ async fn login_creates_portals_with_history_and_messages_cross_both_ways() {
         live["event_id"]
     );
     w.react(s.bob_pk, &s.thread, &live_id, None);
-    s.user
-        .wait_redacted(&s.portal, reaction["event_id"].as_str().unwrap_or_default())
-        .await;
+    let reaction_id = reaction["event_id"].as_str().unwrap_or_default();
+    s.user.wait_redacted(&s.portal, reaction_id).await;
+    // Redacted by the ghost who reacted, not by the bot.
+    let redacted = s.user.event(&s.portal, reaction_id).await;
+    assert_eq!(
+        redacted["unsigned"]["redacted_because"]["sender"],
+        bob.as_str(),
+        "{redacted}"
+    );
 
     // Matrix reaction → Instagram reaction.
     s.user
@@ -321,7 +330,7 @@ async fn login_with_two_factor_and_wrong_passwords() {
     // A wrong password is refused with Instagram's reason, and the message is removed.
     let wrong = user.send_text(&room, &format!("login {name} nope")).await;
     let answer = user
-        .wait_for_notice_after(&room, &bot, Some(&wrong), |_| true)
+        .wait_for_notice_after(&room, &bot, Some(&wrong), not_under_way)
         .await;
     assert!(answer.starts_with("Login failed:"), "{answer}");
     user.wait_redacted(&room, &wrong).await;
@@ -335,7 +344,7 @@ async fn login_with_two_factor_and_wrong_passwords() {
         .await;
     let secret = user.send_text(&room, "s3cret pass").await;
     let prompt = user
-        .wait_for_notice_after(&room, &bot, Some(&secret), |_| true)
+        .wait_for_notice_after(&room, &bot, Some(&secret), not_under_way)
         .await;
     assert!(prompt.contains("authenticator app"), "{prompt}");
     user.wait_redacted(&room, &secret).await;
@@ -659,10 +668,16 @@ async fn message_requests_wait_for_accept() {
     );
 }
 
-/// Sends a command in the management room and returns the bot's answer.
-async fn ask(user: &User, room: &str, command: &str) -> String {
+/// Whether a notice is more than "Logging in to Instagram as @…" (said at once on `login`).
+pub(crate) fn not_under_way(body: &str) -> bool {
+    !body.starts_with("Logging in to Instagram as @")
+}
+
+/// Sends a command in the management room and returns the bot's answer (after the notice
+/// that a login is under way, if any).
+pub(crate) async fn ask(user: &User, room: &str, command: &str) -> String {
     let asked = user.send_text(room, command).await;
-    user.wait_for_notice_after(room, &bot_id(), Some(&asked), |_| true)
+    user.wait_for_notice_after(room, &bot_id(), Some(&asked), not_under_way)
         .await
 }
 
@@ -693,6 +708,10 @@ async fn cookie_login_search_pm_and_logout() {
         answer.starts_with(&format!("Successfully logged in as @{name}")),
         "{answer}"
     );
+    user.wait_for_notice_after(&room, &bot, Some(&asked), |b| {
+        b.starts_with("You have no recent conversations")
+    })
+    .await;
     user.wait_redacted(&room, &asked).await;
 
     let found = ask(&user, &room, &format!("search {friend_name}")).await;
@@ -755,7 +774,17 @@ async fn login_through_a_challenge() {
     user.wait_for_notice_after(&room, &bot, None, |b| b.contains("Instagram bridge bot"))
         .await;
     let first = ask(&user, &room, &format!("login {name} pass word")).await;
-    assert!(first.contains("`sms` or `email`"), "{first}");
+    // The prompt lists the choices it accepts, with where each one goes.
+    assert!(
+        first.contains("`sms` (to +1 ***-***-**12) or `email` (to a***e@example.org)"),
+        "{first}"
+    );
+    // A code before choosing gets a clear answer, and the choice is still open.
+    let early = ask(&user, &room, "424242").await;
+    assert!(
+        early.starts_with("Instagram has not sent you a code yet: first choose"),
+        "{early}"
+    );
     let sent = ask(&user, &room, "email").await;
     assert!(sent.contains("security code"), "{sent}");
     let wrong = ask(&user, &room, "111111").await;

@@ -8,6 +8,7 @@
 mod support;
 
 mod bridging;
+mod login;
 mod matrix_client;
 mod media;
 mod skeleton;

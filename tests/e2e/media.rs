@@ -638,9 +638,10 @@ async fn instagram_shares_stickers_view_once_and_places() {
         "mp4",
     );
     let reel_url = cdn("full-reel.mp4", reel_mp4.clone());
+    // The share names `<media_id>_<owner_id>`; `clips/item` knows the media id alone.
     let clip_id = format!("{tag}9_5");
     w.ig.add_clip(
-        &clip_id,
+        &format!("{tag}9"),
         json!({"id": clip_id, "media_type": 2, "product_type": "clips", "code": "FullReel",
             "video_versions": [{"width": 90, "height": 160, "url": reel_url}]}),
     );
@@ -665,6 +666,13 @@ async fn instagram_shares_stickers_view_once_and_places() {
     assert_eq!(
         e["content"]["info"]["thumbnail_info"]["mimetype"],
         "image/jpeg"
+    );
+    let media_id = format!("{tag}9");
+    assert!(
+        w.ig.requests_to("/clips/item/")
+            .iter()
+            .any(|r| r.query_param("clips_media_id") == Some(media_id.as_str())),
+        "clips/item asked with the media id alone"
     );
 
     // A reply to my story shows the story and the reply; a link keeps its preview.

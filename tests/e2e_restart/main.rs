@@ -353,3 +353,67 @@ async fn a_refused_cursor_resyncs_over_http_without_losing_messages() {
     .await;
     bridge.shutdown().await;
 }
+
+/// A stranger's message request to `me`, with one message; returns the room name it gets.
+fn request_from_stranger(w: &world::World, me: i64, stranger: i64, text: &str) -> String {
+    let name = format!("stranger_{stranger}");
+    w.ig.add_account(&name, "x", stranger);
+    let thread = w.ig.add_thread(&[stranger, me], None);
+    w.ig.set_pending(&thread, me);
+    w.ig.push_text(&thread, stranger, text);
+    format!("{name} full")
+}
+
+/// Waits for the invite to the room named `name`, joins it and waits for `text` in it.
+async fn bridged_request(user: &User, name: &str, text: &str) {
+    let room = user
+        .wait_for_invite(name, |events| {
+            events
+                .iter()
+                .any(|e| e["type"] == "m.room.name" && e["content"]["name"] == name)
+        })
+        .await;
+    user.join(&room).await;
+    user.wait_for(&room, text, |e| body_is(e, text)).await;
+}
+
+/// `bridge.message_requests: bridge` (the e2e config holds them): a request pending at login
+/// and one sent while the bridge was down get rooms like any chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_bridge_policy_requests_pending_at_login_or_sent_while_down_get_rooms() {
+    let mut h = harness("requests").await;
+    h.config.bridge.message_requests = matrix_instagram::config::MessageRequests::Bridge;
+    let w = &h.world;
+    let bot = h.config.bot_user_id();
+    let me = 32_000_000_000 + i64::from(std::process::id() % 10_000) * 1000;
+    let me_name = format!("rq_me_{me}");
+    w.ig.add_account(&me_name, "pw pw", me);
+    let first = request_from_stranger(w, me, me + 1, "a request before the login");
+
+    let bridge = h.start().await;
+    let user = User::register(&h.homeserver, &unique("rq")).await;
+    let management = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&management, &bot, None, |b| {
+        b.contains("Instagram bridge bot")
+    })
+    .await;
+    let login = user
+        .send_text(&management, &format!("login {me_name} pw pw"))
+        .await;
+    bridged_request(&user, &first, "a request before the login").await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b == "Bridging 1 message request…"
+    })
+    .await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b == "Done: 1 conversation bridged."
+    })
+    .await;
+
+    // Down while another stranger writes: the catch-up at the next start finds the request.
+    bridge.shutdown().await;
+    let second = request_from_stranger(w, me, me + 2, "a request while the bridge was down");
+    let bridge = h.start().await;
+    bridged_request(&user, &second, "a request while the bridge was down").await;
+    bridge.shutdown().await;
+}

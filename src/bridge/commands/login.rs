@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use super::CommandContext;
+use super::two_factor;
 use crate::bridge::Bridge;
 use crate::bridge::dispatch::ApplyError;
 use crate::bridge::user;
 use crate::instagram::http::{
-    ChallengeMethod, ChallengeState, InstagramClient, LoginOutcome, TwoFactorMethod, TwoFactorState,
+    ChallengeMethod, ChallengeState, InstagramClient, LoginOutcome, TwoFactorState,
 };
 use crate::instagram::types::User;
 
@@ -22,6 +23,8 @@ pub enum LoginFlow {
     TwoFactor {
         client: InstagramClient,
         state: TwoFactorState,
+        /// The user asked for a code by SMS: a bare code is then an SMS code.
+        sms_requested: bool,
     },
     Challenge {
         client: InstagramClient,
@@ -111,7 +114,11 @@ pub async fn continue_flow(ctx: &CommandContext<'_>, text: &str) -> Result<bool,
             ctx.redact_command("contains a password").await;
             password_login(ctx, &username, text).await?;
         }
-        LoginFlow::TwoFactor { client, state } => two_factor(ctx, client, state, input).await?,
+        LoginFlow::TwoFactor {
+            client,
+            state,
+            sms_requested,
+        } => two_factor(ctx, client, state, sms_requested, input).await?,
         LoginFlow::Challenge { client, state } => challenge(ctx, client, state, input).await?,
     }
     Ok(true)
@@ -126,6 +133,12 @@ async fn password_login(
         Ok(c) => c,
         Err(e) => return ctx.reply(&format!("Login failed: {e}")).await,
     };
+    // Instagram can take a while to answer: say at once that something is happening.
+    ctx.reply(&format!(
+        "Logging in to Instagram as @{}…",
+        username.trim_start_matches('@')
+    ))
+    .await?;
     let outcome = client.login(username, password).await;
     handle_outcome(ctx, client, outcome).await
 }
@@ -138,24 +151,17 @@ async fn handle_outcome(
     match outcome {
         Ok(LoginOutcome::LoggedIn(user)) => finish(ctx, client, user).await,
         Ok(LoginOutcome::TwoFactorRequired(state)) => {
-            let how = match (state.totp_two_factor_on, state.sms_two_factor_on) {
-                (true, _) => "the code from your authenticator app".to_string(),
-                (false, true) => format!(
-                    "the code Instagram sent by SMS{}",
-                    state
-                        .obfuscated_phone_number
-                        .as_deref()
-                        .map(|p| format!(" to {p}"))
-                        .unwrap_or_default()
-                ),
-                _ => "your two-factor code".to_string(),
-            };
-            await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
-            ctx.reply(&format!(
-                "Two-factor authentication is on. Send {how}. You can also send \
-                 `backup <code>` for a backup code, `resend-sms`, or `cancel`."
-            ))
-            .await
+            let text = two_factor::prompt(&state);
+            await_next(
+                ctx,
+                LoginFlow::TwoFactor {
+                    client,
+                    state,
+                    sms_requested: false,
+                },
+            )
+            .await;
+            ctx.reply(&text).await
         }
         Ok(LoginOutcome::ChallengeRequired(state)) => {
             let text = challenge_prompt(&state);
@@ -172,9 +178,11 @@ async fn handle_outcome(
 
 fn challenge_prompt(state: &ChallengeState) -> String {
     if state.needs_method() {
-        "Instagram wants to verify it's you. Reply `sms` or `email` to choose where the \
-         security code is sent, or `cancel`."
-            .to_string()
+        format!(
+            "Instagram wants to verify it's you and will send you a security code. Choose \
+             where: {}. Or `cancel`.",
+            challenge_choices(state)
+        )
     } else {
         format!(
             "Instagram sent a security code{}. Send it here, `resend` for a new one, or `cancel`.",
@@ -186,51 +194,62 @@ fn challenge_prompt(state: &ChallengeState) -> String {
     }
 }
 
+/// The choices of a `select_verify_method` step, as the user types them.
+fn challenge_choices(state: &ChallengeState) -> String {
+    let data = &state.step_data;
+    let phone = data.get("phone_number").and_then(|v| v.as_str());
+    let email = data.get("email").and_then(|v| v.as_str());
+    let choice = |word: &str, to: Option<&str>| match to {
+        Some(to) => format!("`{word}` (to {to})"),
+        None => format!("`{word}`"),
+    };
+    match (phone, email) {
+        (Some(p), None) => choice("sms", Some(p)),
+        (None, Some(e)) => choice("email", Some(e)),
+        (p, e) => format!("{} or {}", choice("sms", p), choice("email", e)),
+    }
+}
+
 async fn two_factor(
     ctx: &CommandContext<'_>,
     client: InstagramClient,
     state: TwoFactorState,
+    sms_requested: bool,
     input: &str,
 ) -> Result<(), ApplyError> {
-    let lower = input.to_lowercase();
-    if lower == "resend-sms" || lower == "resend" {
-        return match client.resend_two_factor_sms(&state).await {
-            Ok(new_state) => {
-                await_next(
-                    ctx,
-                    LoginFlow::TwoFactor {
-                        client,
-                        state: new_state,
-                    },
-                )
-                .await;
-                ctx.reply("A new code is on its way by SMS. Send it here.")
-                    .await
-            }
-            Err(e) => {
-                await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
-                ctx.reply(&format!("Could not resend the SMS: {}", e.user_message()))
-                    .await
-            }
-        };
-    }
-    let (method, code) = match lower.strip_prefix("backup") {
-        Some(rest) => (TwoFactorMethod::BackupCode, rest.trim().to_string()),
-        None if state.totp_two_factor_on => (TwoFactorMethod::Totp, input.to_string()),
-        None => (TwoFactorMethod::Sms, input.to_string()),
+    let keep = |client, state, sms_requested| LoginFlow::TwoFactor {
+        client,
+        state,
+        sms_requested,
     };
-    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    if code.is_empty() || !code.chars().all(|c| c.is_ascii_digit()) {
-        await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
-        return ctx
-            .reply("The code should be digits. Send it again, or `cancel`.")
-            .await;
-    }
+    let (method, code) =
+        match two_factor::parse(input, two_factor::default_method(&state, sms_requested)) {
+            two_factor::Input::SendSms => {
+                return match client.resend_two_factor_sms(&state).await {
+                    Ok(new_state) => {
+                        let text = two_factor::sms_sent(&new_state);
+                        await_next(ctx, keep(client, new_state, true)).await;
+                        ctx.reply(&text).await
+                    }
+                    Err(e) => {
+                        await_next(ctx, keep(client, state, sms_requested)).await;
+                        ctx.reply(&format!("Could not send the SMS: {}", e.user_message()))
+                            .await
+                    }
+                };
+            }
+            two_factor::Input::Unclear(answer) => {
+                await_next(ctx, keep(client, state, sms_requested)).await;
+                return ctx.reply(answer).await;
+            }
+            two_factor::Input::Code { method, code } => (method, code),
+        };
     match client.two_factor_login(&state, &code, method, true).await {
         Err(e) if matches!(e, crate::instagram::Error::BadCode { .. }) => {
-            await_next(ctx, LoginFlow::TwoFactor { client, state }).await;
+            await_next(ctx, keep(client, state, sms_requested)).await;
             ctx.reply(&format!(
-                "{} Send the code again, or `cancel`.",
+                "{} Send the code again (as `sms <code>`, `totp <code>` or `backup <code>` \
+                 if it is another kind of code), or `cancel`.",
                 e.user_message()
             ))
             .await
@@ -247,12 +266,11 @@ async fn challenge(
 ) -> Result<(), ApplyError> {
     let lower = input.to_lowercase();
     let outcome = if state.needs_method() {
-        let method = match lower.as_str() {
-            "sms" | "phone" | "0" => ChallengeMethod::Sms,
-            "email" | "mail" | "1" => ChallengeMethod::Email,
-            _ => {
+        let method = match challenge_method(&state, &lower) {
+            Ok(method) => method,
+            Err(answer) => {
                 await_next(ctx, LoginFlow::Challenge { client, state }).await;
-                return ctx.reply("Reply `sms` or `email`, or `cancel`.").await;
+                return ctx.reply(&answer).await;
             }
         };
         client.challenge_select(&state, method).await
@@ -275,6 +293,25 @@ async fn challenge(
         }
     };
     handle_outcome(ctx, client, outcome).await
+}
+
+/// The method chosen at a `select_verify_method` step, or what to tell the user.
+fn challenge_method(state: &ChallengeState, lower: &str) -> Result<ChallengeMethod, String> {
+    match lower.trim() {
+        "sms" | "phone" | "0" => Ok(ChallengeMethod::Sms),
+        "email" | "mail" | "1" => Ok(ChallengeMethod::Email),
+        code if code.len() >= 4 && code.bytes().all(|b| b.is_ascii_digit() || b == b' ') => {
+            Err(format!(
+                "Instagram has not sent you a code yet: first choose where it should go, \
+                 {}. Then send the code it sends you. Or `cancel`.",
+                challenge_choices(state)
+            ))
+        }
+        _ => Err(format!(
+            "Choose where Instagram sends the security code: {}. Or `cancel`.",
+            challenge_choices(state)
+        )),
+    }
 }
 
 /// `login-cookies <cookies | Cookie: header | cURL command | Bearer IGT:2:…>`.
@@ -324,11 +361,8 @@ async fn finish(
             &client.session_json().to_string(),
         )
         .await?;
-    ctx.reply(&format!(
-        "Successfully logged in as @{}. Your recent conversations will appear shortly.",
-        user.username
-    ))
-    .await?;
+    ctx.reply(&format!("Successfully logged in as @{}.", user.username))
+        .await?;
     if let Err(e) = user::start_user(bridge, mxid, client, user.username.clone(), true).await {
         ctx.reply(&format!(
             "Logged in, but connecting failed: {e}. Try `reconnect`."
@@ -336,4 +370,50 @@ async fn finish(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn select_step(step_data: serde_json::Value) -> ChallengeState {
+        ChallengeState {
+            info: Default::default(),
+            step_name: "select_verify_method".into(),
+            step_data,
+            user_id: None,
+            nonce_code: None,
+        }
+    }
+
+    #[test]
+    fn the_challenge_prompt_lists_what_it_accepts() {
+        let both = select_step(serde_json::json!({"choice": "1",
+            "phone_number": "+1 ***-***-**12", "email": "a***e@example.org"}));
+        let p = challenge_prompt(&both);
+        assert!(
+            p.contains("`sms` (to +1 ***-***-**12) or `email` (to a***e@example.org)"),
+            "{p}"
+        );
+        assert!(p.contains("`cancel`"), "{p}");
+        let email_only = select_step(serde_json::json!({"email": "a***e@example.org"}));
+        let p = challenge_prompt(&email_only);
+        assert!(p.contains("`email`") && !p.contains("`sms`"), "{p}");
+        let unknown = select_step(serde_json::json!({}));
+        assert!(challenge_prompt(&unknown).contains("`sms` or `email`"));
+    }
+
+    #[test]
+    fn a_code_before_choosing_is_told_to_choose_first() {
+        let st = select_step(serde_json::json!({"phone_number": "+1 **12", "email": "a***e@x"}));
+        assert_eq!(challenge_method(&st, "sms"), Ok(ChallengeMethod::Sms));
+        assert_eq!(challenge_method(&st, "email"), Ok(ChallengeMethod::Email));
+        assert_eq!(challenge_method(&st, "1"), Ok(ChallengeMethod::Email));
+        let answer = challenge_method(&st, "424242").unwrap_err();
+        assert!(answer.contains("has not sent you a code yet"), "{answer}");
+        assert!(answer.contains("first choose"), "{answer}");
+        assert!(answer.contains("`sms` (to +1 **12)"), "{answer}");
+        let answer = challenge_method(&st, "hello").unwrap_err();
+        assert!(answer.contains("`sms` (to +1 **12) or `email`"), "{answer}");
+    }
 }

@@ -13,6 +13,7 @@ use crate::instagram::http::InboxKind;
 use crate::instagram::ids::{ThreadId, UserPk};
 
 pub mod login;
+mod two_factor;
 
 /// Who asked, where.
 pub struct CommandContext<'a> {
@@ -199,7 +200,7 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
             None => ctx.reply("You're not logged in.").await,
         },
         "sync" => match ctx.ig_user() {
-            Some(u) => match user::catch_up(ctx.bridge, &u, false).await {
+            Some(u) => match super::sync::catch_up(ctx.bridge, &u, false).await {
                 Ok(n) => {
                     ctx.reply(&format!("Catching up on {n} conversations."))
                         .await

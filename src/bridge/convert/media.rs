@@ -259,15 +259,17 @@ fn text(body: String, ctx: &MatrixCtx<'_>, notice: bool) -> Part {
     }
 }
 
-/// The reel id in an XMA share's `target_url` (`…?id=<clip>_<owner>`), for `clips/item`.
+/// The reel's media id for `clips/item/?clips_media_id=`: the `<media_id>` of the
+/// `…?id=<media_id>_<owner_id>` in an XMA share's `target_url` (docs/PROTOCOL.md G).
 pub fn clip_id_of(target_url: &str) -> Option<String> {
     let url = url::Url::parse(target_url).ok()?;
     let id = url
         .query_pairs()
         .find(|(k, _)| k == "id")
         .map(|(_, v)| v.into_owned())?;
-    let valid = !id.is_empty() && id.chars().all(|c| c.is_ascii_digit() || c == '_');
-    valid.then_some(id)
+    let (media, owner) = id.split_once('_').unwrap_or((&id, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(media) && digits(owner)).then(|| media.to_string())
 }
 
 /// The canonical link of a post or reel.

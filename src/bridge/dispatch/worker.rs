@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use super::queue::{Item, Receiver};
 use crate::bridge::Bridge;
 use crate::bridge::error::ApplyError;
+use crate::bridge::first_sync::{self, Outcome};
 use crate::store::inbox::{InboxRow, SOURCE_INSTAGRAM, SOURCE_MATRIX};
 
 /// The first pause after a transient failure; it doubles up to [`MAX_BACKOFF`].
@@ -33,7 +34,7 @@ const REMOVE_BATCH: usize = 64;
 /// How one row ended.
 enum Settled {
     /// Applied or skipped: remove it from the inbox.
-    Done,
+    Done(Outcome),
     /// Moved to the dead letters (already out of the inbox).
     DeadLettered,
     /// Shutdown came first: the row stays in the inbox for the next start.
@@ -75,8 +76,11 @@ pub async fn run(
             claimed_at = Instant::now();
         }
         match settle(&bridge, &row, &shutdown).await {
-            Settled::Done => applied.push(row.id),
-            Settled::DeadLettered => {}
+            Settled::Done(outcome) => {
+                applied.push(row.id);
+                first_sync::row_done(&bridge, &row, outcome).await;
+            }
+            Settled::DeadLettered => first_sync::row_done(&bridge, &row, Outcome::Failed).await,
             Settled::Stopped => break,
         }
         if (fetched.is_empty() && queue.is_empty()) || applied.len() >= REMOVE_BATCH {
@@ -153,11 +157,11 @@ async fn settle(bridge: &Arc<Bridge>, row: &InboxRow, shutdown: &watch::Receiver
                     .events
                     .with_label_values(&[row.source.as_str()])
                     .inc();
-                return Settled::Done;
+                return Settled::Done(Outcome::Bridged);
             }
             Err(ApplyError::Skipped(reason)) => {
                 tracing::info!(row = row.id, "not bridged: {reason}");
-                return Settled::Done;
+                return Settled::Done(Outcome::Held);
             }
             Err(ApplyError::Permanent(reason)) => {
                 return dead_letter(bridge, row, &reason, &shutdown).await;

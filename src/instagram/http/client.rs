@@ -495,8 +495,17 @@ pub(crate) fn rupload_headers(
     if let Some(pk) = &pk {
         put(&mut h, "ig-u-ds-user-id", pk);
     }
-    if let Some(r) = &s.rur {
-        put(&mut h, "ig-u-rur", r);
+    // The session headers Instagram set, once known, as on every authenticated request
+    // (docs/PROTOCOL.md G).
+    let opt = [
+        ("ig-u-rur", &s.rur),
+        ("ig-u-shbid", &s.shbid),
+        ("ig-u-shbts", &s.shbts),
+    ];
+    for (name, value) in opt {
+        if let Some(v) = value {
+            put(&mut h, name, v);
+        }
     }
     put(&mut h, "ig-intended-user-id", pk.as_deref().unwrap_or("0"));
     put(&mut h, "accept-language", &cfg.accept_language());
@@ -584,5 +593,13 @@ mod tests {
         let r = rupload_headers(&s, &cfg, &[("x-entity-name".into(), "e".into())]);
         assert!(!r.contains_key("x-bloks-version-id") && !r.contains_key("x-ig-app-id"));
         assert_eq!(r["x-entity-name"], "e");
+        assert!(!r.contains_key("ig-u-shbid") && !r.contains_key("ig-u-shbts"));
+        // Once Instagram set them, rupload carries the session headers too.
+        let mut s = s;
+        s.shbid = Some("1,2,3:01f7".into());
+        s.shbts = Some("4,2,5:01f7".into());
+        let r = rupload_headers(&s, &cfg, &[]);
+        assert_eq!(r["ig-u-shbid"], "1,2,3:01f7");
+        assert_eq!(r["ig-u-shbts"], "4,2,5:01f7");
     }
 }

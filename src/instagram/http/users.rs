@@ -32,8 +32,8 @@ impl InstagramClient {
         Ok(self.call_as::<Resp>(call).await?.user_presence)
     }
 
-    /// A reel by its clip id (for `xma_clip`/reel shares: the `id=<clip>_<owner>` of
-    /// `target_url`).
+    /// A reel by its media id alone (for `xma_clip`/reel shares: the `<media_id>` of the
+    /// `id=<media_id>_<owner_id>` in `target_url`, as the public clients send it).
     pub async fn clip_info(&self, clips_media_id: &str) -> Result<Media, Error> {
         #[derive(Deserialize)]
         struct Resp {

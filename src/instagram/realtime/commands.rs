@@ -88,7 +88,6 @@ impl Command {
             } => {
                 send_item_common(&mut put, thread_id, client_context, "text");
                 put("text", json!(text));
-                put("is_shh_mode", json!("0"));
                 if let Some(r) = reply_to {
                     put("replied_to_item_id", json!(r.item_id));
                     if let Some(c) = &r.client_context {
@@ -159,6 +158,7 @@ impl Command {
                 put("action", json!("indicate_activity"));
                 put("thread_id", json!(thread_id));
                 put("client_context", json!(client_context));
+                put("offline_threading_id", json!(client_context));
                 put("activity_status", json!(u8::from(*typing)));
             }
         }
@@ -166,12 +166,14 @@ impl Command {
     }
 }
 
+/// The fields of every `send_item` (text, link, reaction): docs/PROTOCOL.md G.
 fn send_item_common(put: &mut impl FnMut(&str, Value), thread: &str, ctx: &str, item_type: &str) {
     put("action", json!("send_item"));
     put("thread_id", json!(thread));
     put("client_context", json!(ctx));
     put("offline_threading_id", json!(ctx));
     put("item_type", json!(item_type));
+    put("is_shh_mode", json!("0"));
 }
 
 /// Outcome of an ack.
@@ -298,6 +300,8 @@ mod tests {
         assert_eq!(v["reaction_status"], "deleted");
         assert_eq!(v["emoji"], "");
         assert_eq!(v["node_type"], "item");
+        assert_eq!(v["is_shh_mode"], "0");
+        assert_eq!(v["offline_threading_id"], "c");
         let v = obj(&Command::Link {
             thread_id: "1".into(),
             client_context: "c".into(),
@@ -317,6 +321,7 @@ mod tests {
             typing: true,
         });
         assert_eq!(v["activity_status"], 1);
+        assert_eq!(v["offline_threading_id"], "c");
     }
 
     #[test]

@@ -510,6 +510,8 @@ async fn clip_info_for_reel_shares() {
         c.clip_info("1").await.unwrap_err(),
         Error::NotFound { .. }
     ));
+    // Only the media id alone finds it, not the `<media_id>_<owner_id>` form.
+    assert!(c.clip_info("3300000000000000000_42").await.is_err());
 }
 
 #[tokio::test]

@@ -131,6 +131,38 @@ async fn rejects_missing_headers_and_wrong_encodings() {
     assert_eq!(r.status().as_u16(), 400);
 }
 
+#[tokio::test]
+async fn rupload_wants_the_session_headers_instagram_set() {
+    let (fake, c) = alice().await;
+    let t = fake.add_thread(&[ALICE, BOB], None);
+    let jpeg = bytes::Bytes::from_static(b"\xff\xd8\xff\xe0jpeg");
+    c.send_photo(
+        &ThreadId::new(t).into(),
+        jpeg.clone(),
+        &ClientContext::generate(),
+    )
+    .await
+    .unwrap();
+    let rec = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/rupload/messenger_image/"))
+        .unwrap();
+    assert_eq!(rec.status, 200);
+    // The same upload without the `ig-u-shbid`/`ig-u-shbts` set at login is refused.
+    for dropped in ["ig-u-shbid", "ig-u-shbts"] {
+        let mut req = raw_client().post(format!("{}{}", fake.base(), rec.path));
+        for (k, v) in &rec.headers {
+            if k != "content-length" && k != "host" && k != dropped {
+                req = req.header(k.as_str(), v.as_str());
+            }
+        }
+        let r = req.body(jpeg.clone()).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "without {dropped}");
+        assert!(r.text().await.unwrap().contains(dropped));
+    }
+}
+
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -186,6 +186,14 @@ async fn two_factor_totp_sms_backup_and_resend() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::ExpiredNonce { .. }), "{e:?}");
+    // The account still has its app: Instagram says so after the SMS too, and an SMS code
+    // submitted as an app code (method 3) is refused.
+    assert!(new.totp_two_factor_on);
+    let e = c
+        .two_factor_login(&new, "654321", TwoFactorMethod::Totp, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::BadCode { .. }), "{e:?}");
     logged_in_user(
         c.two_factor_login(&new, "654321", TwoFactorMethod::Sms, false)
             .await

@@ -52,6 +52,8 @@ async fn photo_upload_uses_reduced_headers_then_broadcasts_and_downloads() {
     assert_eq!(up.header("image_type"), Some("FILE_ATTACHMENT"));
     assert_eq!(up.header("offset"), Some("0"));
     assert!(up.header("authorization").is_some());
+    // Like the other authenticated requests, once Instagram set them at login.
+    assert!(up.header("ig-u-shbid").is_some() && up.header("ig-u-shbts").is_some());
     assert_eq!(fake.requests_to("/broadcast/photo_attachment/").len(), 2);
     let bc = fake.last_request("/broadcast/photo_attachment/").unwrap();
     let media_id = bc.field("attachment_fbid").unwrap();

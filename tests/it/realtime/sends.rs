@@ -104,8 +104,15 @@ async fn other_commands_have_the_e10_shape() {
     assert_eq!(cmds[0]["emoji"], "❤️");
     assert_eq!(cmds[1]["reaction_status"], "deleted");
     assert_eq!(cmds[2]["action"], "mark_seen");
+    // The fields the broker insists on (docs/PROTOCOL.md G): without them the sends above
+    // would have been refused.
+    for reaction in &cmds[..2] {
+        assert_eq!(reaction["is_shh_mode"], "0");
+        assert_eq!(reaction["offline_threading_id"], reaction["client_context"]);
+    }
     assert_eq!(cmds[3]["action"], "indicate_activity");
     assert_eq!(cmds[3]["activity_status"], 1);
+    assert_eq!(cmds[3]["offline_threading_id"], cmds[3]["client_context"]);
     assert_eq!(cmds[4]["link_urls"], r#"["https://example.org"]"#);
     assert!(
         broker
@@ -144,6 +151,35 @@ async fn negative_acks_are_typed() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_broker_refuses_commands_without_the_app_fields() {
+    use matrix_instagram::instagram::realtime::Command;
+    let broker = broker().await;
+    let (client, mut rx) = start(&broker, PK).await;
+    subscribed(&mut rx).await;
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    // The typing command as the bridge sent it before: no `offline_threading_id`.
+    let mut typing = serde_json::json!({"action": "indicate_activity", "thread_id": "1",
+        "client_context": "c1", "activity_status": 1});
+    let refusal = crate::support::fake_broker::command_check::check_command(&typing);
+    assert!(refusal.unwrap_err().contains("offline_threading_id"));
+    typing["offline_threading_id"] = "c1".into();
+    assert_eq!(
+        crate::support::fake_broker::command_check::check_command(&typing),
+        Ok(())
+    );
+    // What the client sends is taken.
+    let cmd = Command::IndicateActivity {
+        thread_id: "1".into(),
+        client_context: "c2".into(),
+        typing: false,
+    };
+    client
+        .send_command_within(cmd, Duration::from_secs(5))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(start_paused = true)]

@@ -347,8 +347,14 @@ fn nothing_to_download_is_never_silent() {
 fn reel_ids_come_from_the_target_url() {
     assert_eq!(
         clip_id_of("https://www.instagram.com/reel/Abc/?id=3141592_2718&igsh=x").as_deref(),
-        Some("3141592_2718")
+        Some("3141592")
     );
+    assert_eq!(
+        clip_id_of("https://www.instagram.com/reel/Abc/?id=3141592").as_deref(),
+        Some("3141592")
+    );
+    assert_eq!(clip_id_of("https://x/?id=1_2_3"), None);
+    assert_eq!(clip_id_of("https://x/?id=_2"), None);
     assert_eq!(clip_id_of("https://www.instagram.com/reel/Abc/"), None);
     assert_eq!(clip_id_of("https://x/?id=../../etc"), None);
     assert_eq!(clip_id_of("not a url"), None);
@@ -358,6 +364,6 @@ fn reel_ids_come_from_the_target_url() {
     );
     assert_eq!(
         p[0].media.as_ref().and_then(|m| m.clip_id.as_deref()),
-        Some("77_9")
+        Some("77")
     );
 }

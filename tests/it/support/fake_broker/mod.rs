@@ -4,6 +4,7 @@
 //! push events, drop, stall or refuse connections on demand.
 #![allow(dead_code)]
 
+pub mod command_check;
 pub mod connect_check;
 mod session;
 

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 
+use super::command_check::check_command;
 use super::connect_check::check_connect;
 use super::{AckMode, Ctl, Inner, Received, SessionHandle, zlib};
 
@@ -191,7 +192,14 @@ fn on_command(inner: &Inner, pk: i64, cmd: &serde_json::Value, out: &mut Vec<Pac
         .unwrap_or_default()
         .to_owned();
     let thread_id = cmd["thread_id"].as_str().unwrap_or_default().to_owned();
-    match inner.ack_mode() {
+    let mode = inner.ack_mode();
+    if let (Err(message), false) = (check_command(cmd), matches!(mode, AckMode::Silent)) {
+        let ack = serde_json::json!({"action": "item_ack", "status_code": "400",
+            "payload": {"client_context": ctx, "message": message}, "status": "fail"});
+        out.push(publish(133, ack.to_string().as_bytes()));
+        return;
+    }
+    match mode {
         AckMode::Silent => {}
         AckMode::Delegate(handler) => {
             let ack = match handler(pk, cmd) {

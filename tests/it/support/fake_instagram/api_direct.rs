@@ -93,12 +93,17 @@ pub(crate) fn route(fake: &FakeInstagram, r: &Req, segs: &[&str]) -> Option<Resp
                     .collect();
                 Resp::ok(json!({"user_presence": map}))
             }
-            ("GET", ["clips", "item"]) => {
-                match r.q("clips_media_id").and_then(|id| st.clips.get(id)) {
-                    Some(m) => Resp::ok(json!({"media": m})),
-                    None => Resp::fail(404, "Media not found or unavailable"),
+            // The media id alone, as the public clients send it (docs/PROTOCOL.md G); the
+            // `<media_id>_<owner_id>` form is not an id here.
+            ("GET", ["clips", "item"]) => match r.q("clips_media_id") {
+                Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                    match st.clips.get(id) {
+                        Some(m) => Resp::ok(json!({"media": m})),
+                        None => Resp::fail(404, "Media not found or unavailable"),
+                    }
                 }
-            }
+                _ => Resp::fail(400, "Invalid clips_media_id"),
+            },
             ("GET", ["users", "search"]) => {
                 let q = r.q("q").unwrap_or_default().to_lowercase();
                 let users: Vec<Value> = st

@@ -29,15 +29,18 @@ pub(crate) fn new_session(st: &mut State, pk: i64) -> (String, String) {
 fn with_session_headers(st: &mut State, pk: i64, resp: Resp) -> Resp {
     let (sid, auth) = new_session(st, pk);
     let n = st.next_counter();
+    let shbid = format!("{n},{pk},1700000000:01f7");
+    let shbts = format!("1700000{n},{pk},1700000000:01f7");
+    if let Some(s) = st.sessions.iter_mut().find(|s| s.sessionid == sid) {
+        s.shbid = Some(shbid.clone());
+        s.shbts = Some(shbts.clone());
+    }
     resp.header("ig-set-authorization", auth)
         .header("ig-set-ig-u-ds-user-id", pk.to_string())
         .header("ig-set-ig-u-rur", format!("RVA,{pk},{n}:01f7"))
         .header("x-ig-set-www-claim", format!("hmac.AR{n}claim"))
-        .header("ig-set-ig-u-shbid", format!("{n},{pk},1700000000:01f7"))
-        .header(
-            "ig-set-ig-u-shbts",
-            format!("1700000000,{pk},1700000000:01f7"),
-        )
+        .header("ig-set-ig-u-shbid", shbid)
+        .header("ig-set-ig-u-shbts", shbts)
         .header(
             "ig-set-ig-u-ig-direct-region-hint",
             format!("LLA,{pk},1700000000:01f7"),
@@ -252,6 +255,8 @@ fn two_factor_login(st: &mut State, r: &Req) -> Resp {
     let Some(tf) = &acc.two_factor else {
         return Resp::fail(400, "two-factor is off");
     };
+    // Each kind of code is checked only as its own kind: an SMS code sent as an app code
+    // (method 3) is refused, and the other way round.
     let expected = match f["verification_method"].as_str() {
         "1" => &tf.sms_code,
         "2" => &tf.backup_code,
@@ -280,9 +285,16 @@ fn resend_sms(st: &mut State, r: &Req) -> Resp {
     }
     let id = format!("2fa-{}", st.next_counter());
     st.two_factor_ids.insert(user.clone(), id.clone());
+    // The account's settings, as at login: an account with an authenticator app still says
+    // `totp_two_factor_on` after an SMS was sent.
+    let tf = st
+        .account_by_name(&user)
+        .and_then(|a| a.two_factor.clone())
+        .unwrap_or_default();
     Resp::ok(
         json!({"two_factor_info": {"username": user, "two_factor_identifier": id,
-        "sms_two_factor_on": true, "totp_two_factor_on": false, "obfuscated_phone_number": "12"}}),
+        "sms_two_factor_on": true, "totp_two_factor_on": tf.totp_code.is_some(),
+        "obfuscated_phone_number": "12"}}),
     )
 }
 

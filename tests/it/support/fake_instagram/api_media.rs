@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use super::{FakeInstagram, Req, Resp, authed};
+use super::state::State;
+use super::{FakeInstagram, Req, Resp, authed, wire};
 
 /// Headers that must NOT reach rupload (Instagram answers a generic 404 when present).
 const FORBIDDEN_UPLOAD_HEADERS: &[&str] = &[
@@ -25,6 +26,9 @@ pub(crate) fn rupload(fake: &FakeInstagram, r: &Req, rest: &str) -> Resp {
     }
     if let Err(e) = authed(&st, r) {
         return e;
+    }
+    if let Err(e) = session_headers_match(&st, r) {
+        return Resp::fail(400, &e);
     }
     let Some((kind, entity)) = rest.split_once('/') else {
         return Resp::fail(400, "bad upload path");
@@ -73,6 +77,28 @@ pub(crate) fn rupload(fake: &FakeInstagram, r: &Req, rest: &str) -> Resp {
     st.media.insert(id.clone(), (mime, r.raw.to_vec()));
     let n: i64 = id.parse().unwrap_or_default();
     Resp::json(200, json!({"media_id": n, "status": "ok"}))
+}
+
+/// Once Instagram set `ig-u-shbid`/`ig-u-shbts` for a session, its rupload requests carry
+/// them back, as its other authenticated requests do (docs/PROTOCOL.md G).
+fn session_headers_match(st: &State, r: &Req) -> Result<(), String> {
+    let Some(sid) = wire::session_of(&r.headers) else {
+        return Ok(());
+    };
+    let Some(session) = st.sessions.iter().find(|s| s.sessionid == sid) else {
+        return Ok(());
+    };
+    for (name, issued) in [
+        ("ig-u-shbid", &session.shbid),
+        ("ig-u-shbts", &session.shbts),
+    ] {
+        if let Some(issued) = issued
+            && r.headers.get(name) != Some(issued)
+        {
+            return Err(format!("{name} missing or not the one Instagram set"));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn cdn(fake: &FakeInstagram, r: &Req, rest: &str) -> Resp {

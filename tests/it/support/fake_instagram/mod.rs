@@ -541,6 +541,8 @@ impl SessionRec {
             sessionid,
             alive: true,
             logout_reason: 0,
+            shbid: None,
+            shbts: None,
         }
     }
 }

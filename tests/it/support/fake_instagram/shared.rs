@@ -196,8 +196,13 @@ impl FakeInstagram {
         Some(st.thread_json(&th, viewer, 1, None))
     }
 
-    /// Registers a reel for `GET clips/item/?clips_media_id=`.
-    pub fn add_clip(&self, clips_media_id: &str, media: Value) {
-        self.st().clips.insert(clips_media_id.to_owned(), media);
+    /// Registers a reel for `GET clips/item/?clips_media_id=<media_id>` (the id's digits
+    /// before any `_<owner_id>`).
+    pub fn add_clip(&self, media_id: &str, media: Value) {
+        assert!(
+            media_id.bytes().all(|b| b.is_ascii_digit()),
+            "clips are found by their media id alone"
+        );
+        self.st().clips.insert(media_id.to_owned(), media);
     }
 }

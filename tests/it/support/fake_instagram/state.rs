@@ -56,6 +56,10 @@ pub struct SessionRec {
     pub alive: bool,
     /// `logout_reason` to answer with once dead.
     pub logout_reason: i64,
+    /// The `ig-u-shbid` / `ig-u-shbts` values set with this session, if any: once set, rupload
+    /// wants them back.
+    pub shbid: Option<String>,
+    pub shbts: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -203,7 +207,7 @@ pub struct State {
     /// nonce → (pk, current step)
     pub challenges: HashMap<String, (i64, String)>,
     pub presence: BTreeMap<i64, (bool, i64)>,
-    /// clips_media_id → media JSON
+    /// reel media id (no `_owner`) → media JSON
     pub clips: HashMap<String, Value>,
     pub seq_id: i64,
     pub counter: u128,
