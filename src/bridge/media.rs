@@ -1,6 +1,6 @@
 //! Media between the two sides: Instagram → Matrix fetches a part's media from the CDN (as
 //! the item arrives, since the URLs expire), converts what Matrix clients play badly, uploads
-//! it and completes the part; Matrix → Instagram lives in [`super::outgoing_media`]. A file
+//! it and completes the part; Matrix → Instagram lives in [`super::outgoing::prepare_media`]. A file
 //! that cannot be fetched or converted becomes a notice with the reason, never silence.
 
 use std::sync::Arc;

@@ -33,7 +33,7 @@ pub mod ig_events;
 pub mod matrix_events;
 pub mod media;
 pub mod outgoing;
-pub mod outgoing_media;
+
 pub mod portal;
 pub mod recovery;
 pub mod sync;
@@ -47,7 +47,9 @@ pub struct Bridge {
     pub bot: OwnedUserId,
     /// Woken whenever new rows enter the inbox.
     pub inbox_wake: Notify,
-    /// This process's name in conversation claims (random per start).
+    /// This process's name in conversation claims. Stable across restarts (the appservice id),
+    /// so that a process killed with its claims held takes them back at once when it starts
+    /// again; several processes on one database would each need a name of their own.
     pub instance: String,
     /// Wakes conversations paused by a transient failure when the far side is back.
     pub recovery: Arc<recovery::Recovery>,
@@ -87,6 +89,7 @@ impl Bridge {
         let bot = intents.client().bot().to_owned();
         let ig_http = http_config(&config);
         let ig_realtime = realtime_config(&config);
+        let instance = config.appservice.id.clone();
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             config,
@@ -94,7 +97,7 @@ impl Bridge {
             intents,
             bot,
             inbox_wake: Notify::new(),
-            instance: format!("bridge-{}", uuid::Uuid::new_v4().simple()),
+            instance,
             recovery: Arc::default(),
             metrics,
             ig_http,

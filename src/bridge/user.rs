@@ -46,6 +46,8 @@ pub struct IgUser {
 pub struct SendError {
     pub message: String,
     pub invalid_emoji: bool,
+    /// Trying again later may work (network, 5xx, rate limit).
+    pub transient: bool,
 }
 
 impl std::fmt::Display for SendError {
@@ -59,6 +61,7 @@ impl From<crate::instagram::Error> for SendError {
         SendError {
             message: e.user_message(),
             invalid_emoji: false,
+            transient: e.is_transient(),
         }
     }
 }
@@ -66,9 +69,15 @@ impl From<crate::instagram::Error> for SendError {
 impl From<realtime::Error> for SendError {
     fn from(e: realtime::Error) -> Self {
         let invalid_emoji = matches!(e, realtime::Error::InvalidEmoji);
+        // A refusal is final; anything else (a timeout, a dropped connection) may pass later.
+        let transient = !matches!(
+            e,
+            realtime::Error::InvalidEmoji | realtime::Error::Rejected { .. }
+        );
         SendError {
             message: e.to_string(),
             invalid_emoji,
+            transient,
         }
     }
 }

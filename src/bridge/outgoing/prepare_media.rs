@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::Bridge;
-use super::convert::to_instagram::OutgoingMedia;
-use super::user::IgUser;
+use super::delivery::SendFailure;
+use crate::bridge::Bridge;
+use crate::bridge::convert::to_instagram::OutgoingMedia;
+use crate::bridge::user::IgUser;
 use crate::instagram::Error as IgError;
 use crate::instagram::http::{Attachment, MediaKind as IgMediaKind, SendTarget};
 use crate::instagram::ids::{ClientContext, ThreadId};
@@ -30,14 +31,25 @@ pub struct Sent {
     pub item_id: Option<String>,
 }
 
-/// Sends a Matrix media message. `Err` is the sentence for the failure notice.
+/// Why a file cannot become something Instagram takes (the sentence for the notice).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unsendable(String);
+
+impl From<MediaError> for Unsendable {
+    fn from(e: MediaError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// Sends a Matrix media message.
 pub async fn send(
     bridge: &Arc<Bridge>,
     user: &IgUser,
     thread_id: &str,
     media: &OutgoingMedia,
     client_context: &str,
-) -> Result<Sent, String> {
+) -> Result<Sent, SendFailure> {
     let max = bridge.config.media.max_bytes();
     let too_big = || {
         format!(
@@ -46,7 +58,7 @@ pub async fn send(
         )
     };
     if media.size.is_some_and(|s| s > max) {
-        return Err(too_big());
+        return Err(SendFailure::Unsupported(too_big()));
     }
     let declared = media.mimetype.as_deref().unwrap_or("");
     let kind = match media.msgtype.as_str() {
@@ -57,10 +69,10 @@ pub async fn send(
         _ => match declared.split('/').next() {
             Some(k @ ("image" | "video" | "audio")) => k,
             _ => {
-                return Err(
+                return Err(SendFailure::Unsupported(
                     "Instagram has no file attachments: only photos, videos and voice messages can be sent"
                         .into(),
-                );
+                ));
             }
         },
     };
@@ -69,22 +81,48 @@ pub async fn send(
         .client()
         .download(&media.mxc, max)
         .await
-        .map_err(|e| match e.errcode() {
-            Some("M_TOO_LARGE") => too_big(),
-            _ => format!("the file could not be fetched from the homeserver ({e})"),
+        .map_err(|e| {
+            let unavailable = matches!(
+                e,
+                crate::matrix::MatrixError::Unreachable { .. }
+                    | crate::matrix::MatrixError::Api {
+                        status: 429 | 500..,
+                        ..
+                    }
+            );
+            match e.errcode() {
+                Some("M_TOO_LARGE") => SendFailure::Unsupported(too_big()),
+                _ if unavailable => SendFailure::HomeserverDown(format!(
+                    "the file could not be fetched from the homeserver yet ({e})"
+                )),
+                _ => SendFailure::Unsupported(format!(
+                    "the file could not be fetched from the homeserver ({e})"
+                )),
+            }
         })?;
     let sniffed = media::sniff_mime(&bytes).unwrap_or(declared);
     let ffmpeg = bridge.ffmpeg().await;
-    let (upload_kind, mime, attachment, data) = match kind {
-        "image" => image(ffmpeg, bytes, sniffed).await?,
-        "video" => video(ffmpeg, bytes, sniffed).await?,
-        _ => voice(ffmpeg, bytes, sniffed).await?,
+    let prepared = match kind {
+        "image" => image(ffmpeg, bytes, sniffed).await,
+        "video" => video(ffmpeg, bytes, sniffed).await,
+        _ => voice(ffmpeg, bytes, sniffed).await,
     };
+    let (upload_kind, mime, attachment, data) =
+        prepared.map_err(|e| SendFailure::Unsupported(e.to_string()))?;
     let uploaded = user
         .client
         .upload(upload_kind, Bytes::from(data), mime)
         .await
-        .map_err(|e| format!("Instagram refused the upload: {}", e.user_message()))?;
+        .map_err(|e| {
+            if e.is_transient() {
+                SendFailure::Transient(e.user_message())
+            } else {
+                SendFailure::Refused(format!(
+                    "Instagram refused the upload: {}",
+                    e.user_message()
+                ))
+            }
+        })?;
     let target = SendTarget::Thread(ThreadId::new(thread_id));
     let ctx = ClientContext::new(client_context);
     let mut attempt = 0;
@@ -107,7 +145,13 @@ pub async fn send(
                 tokio::time::sleep(BROADCAST_RETRIES[attempt]).await;
                 attempt += 1;
             }
-            Err(e) => return Err(format!("Instagram refused it: {}", e.user_message())),
+            Err(e) if e.is_transient() => return Err(SendFailure::Transient(e.user_message())),
+            Err(e) => {
+                return Err(SendFailure::Refused(format!(
+                    "Instagram refused it: {}",
+                    e.user_message()
+                )));
+            }
         }
     }
 }
@@ -128,30 +172,28 @@ fn retryable(e: &IgError) -> bool {
         )
 }
 
-fn why(e: MediaError) -> String {
-    e.to_string()
-}
-
 type Prepared = (IgMediaKind, &'static str, Attachment, Vec<u8>);
 
 /// Runs an ffmpeg conversion on `bytes` through a temporary directory (the input is dropped
 /// from memory once written); returns the output file's bytes and what else it gave.
-async fn through_file<T, F, Fut>(bytes: Vec<u8>, convert: F) -> Result<(Vec<u8>, T), String>
+async fn through_file<T, F, Fut>(bytes: Vec<u8>, convert: F) -> Result<(Vec<u8>, T), Unsendable>
 where
     F: FnOnce(std::path::PathBuf, std::path::PathBuf) -> Fut,
     Fut: std::future::Future<Output = Result<(std::path::PathBuf, T), MediaError>>,
 {
-    let tmp = |e: std::io::Error| format!("a temporary file failed ({e})");
-    let (dir, input) = super::media::spill(&bytes).await.map_err(tmp)?;
+    let tmp = |e: std::io::Error| Unsendable(format!("a temporary file failed ({e})"));
+    let (dir, input) = crate::bridge::media::spill(&bytes).await.map_err(tmp)?;
     drop(bytes);
-    let (out, extra) = convert(input, dir.path().to_path_buf())
-        .await
-        .map_err(why)?;
+    let (out, extra) = convert(input, dir.path().to_path_buf()).await?;
     let data = tokio::fs::read(&out).await.map_err(tmp)?;
     Ok((data, extra))
 }
 
-async fn image(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Prepared, String> {
+async fn image(
+    ffmpeg: Option<&Ffmpeg>,
+    bytes: Vec<u8>,
+    mime: &str,
+) -> Result<Prepared, Unsendable> {
     // An animated GIF plays on Instagram as a video; without ffmpeg its first frame is sent.
     if mime == "image/gif"
         && let Some(ffmpeg) = ffmpeg
@@ -161,8 +203,7 @@ async fn image(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Pr
     }
     let jpeg = tokio::task::spawn_blocking(move || media::image::to_jpeg(&bytes, MAX_PHOTO_SIDE))
         .await
-        .map_err(|e| format!("the conversion stopped ({e})"))?
-        .map_err(why)?;
+        .map_err(|e| Unsendable(format!("the conversion stopped ({e})")))??;
     Ok((
         IgMediaKind::Image,
         "image/jpeg",
@@ -171,13 +212,17 @@ async fn image(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Pr
     ))
 }
 
-async fn video(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Prepared, String> {
+async fn video(
+    ffmpeg: Option<&Ffmpeg>,
+    bytes: Vec<u8>,
+    mime: &str,
+) -> Result<Prepared, Unsendable> {
     let Some(ffmpeg) = ffmpeg else {
         // Without ffmpeg only an MP4 can go, as it is.
         if mime == "video/mp4" {
             return Ok((IgMediaKind::Video, "video/mp4", Attachment::Video, bytes));
         }
-        return Err(why(MediaError::FfmpegMissing { what: "this video" }));
+        return Err(MediaError::FfmpegMissing { what: "this video" }.into());
     };
     let (data, ()) = through_file(bytes, |input, dir| async move {
         let out = ffmpeg.to_instagram_video(&input, &dir).await?;
@@ -187,11 +232,16 @@ async fn video(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, mime: &str) -> Result<Pr
     Ok((IgMediaKind::Video, "video/mp4", Attachment::Video, data))
 }
 
-async fn voice(ffmpeg: Option<&Ffmpeg>, bytes: Vec<u8>, _mime: &str) -> Result<Prepared, String> {
+async fn voice(
+    ffmpeg: Option<&Ffmpeg>,
+    bytes: Vec<u8>,
+    _mime: &str,
+) -> Result<Prepared, Unsendable> {
     let Some(ffmpeg) = ffmpeg else {
-        return Err(why(MediaError::FfmpegMissing {
+        return Err(MediaError::FfmpegMissing {
             what: "this voice message",
-        }));
+        }
+        .into());
     };
     let (data, waveform) = through_file(bytes, |input, dir| async move {
         let out = ffmpeg.to_instagram_voice(&input, &dir).await?;
@@ -225,6 +275,7 @@ mod tests {
         let err = video(None, b"\x1aE\xdf\xa3webm".to_vec(), "video/webm")
             .await
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert_eq!(
             err,
@@ -233,6 +284,7 @@ mod tests {
         let err = voice(None, b"OggS".to_vec(), "audio/ogg")
             .await
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("ffmpeg is not installed"), "{err}");
     }
@@ -254,6 +306,7 @@ mod tests {
         let err = image(None, b"not an image".to_vec(), "image/png")
             .await
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(!err.is_empty());
     }

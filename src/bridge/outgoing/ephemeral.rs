@@ -1,0 +1,67 @@
+//! Typing notifications and read receipts from Matrix: not durable (they skip the inbox)
+//! and best effort — a failure is only logged.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::bridge::Bridge;
+use crate::bridge::user::IgUser;
+
+/// `m.typing` for a room: starts or stops typing on Instagram for the bridge users in it.
+pub async fn typing(bridge: &Arc<Bridge>, room: &str, typing_users: &[String]) {
+    let Ok(Some(portal)) = bridge.store.get_portal_by_room(room).await else {
+        return;
+    };
+    let candidates: Vec<Arc<IgUser>> = bridge
+        .users
+        .iter()
+        .filter(|u| portal.is_group || portal.receiver == u.mxid)
+        .map(|u| u.clone())
+        .collect();
+    for user in candidates {
+        let now = typing_users.iter().any(|t| *t == user.mxid);
+        let key = (room.to_string(), user.mxid.clone());
+        let was = bridge.typing.contains(&key);
+        if now == was {
+            continue;
+        }
+        if now {
+            bridge.typing.insert(key);
+        } else {
+            bridge.typing.remove(&key);
+        }
+        if let Err(e) = user.set_typing(&portal.thread_id, now).await {
+            tracing::debug!("typing not sent to Instagram: {e}");
+        }
+    }
+}
+
+/// `m.receipt` for a room: marks the thread seen up to the read event.
+pub async fn receipt(bridge: &Arc<Bridge>, room: &str, content: &Value) {
+    let Ok(Some(portal)) = bridge.store.get_portal_by_room(room).await else {
+        return;
+    };
+    let Some(events) = content.as_object() else {
+        return;
+    };
+    for (event_id, receipts) in events {
+        let Some(readers) = receipts.get("m.read").and_then(Value::as_object) else {
+            continue;
+        };
+        for reader in readers.keys() {
+            let Some(user) = bridge.users.get(reader.as_str()).map(|u| u.clone()) else {
+                continue;
+            };
+            if !portal.is_group && portal.receiver != user.mxid {
+                continue;
+            }
+            if let Ok(Some(message)) = bridge.store.get_message_by_event(room, event_id).await
+                && !message.item_id.starts_with("pending:")
+                && let Err(e) = user.mark_seen(&portal.thread_id, &message.item_id).await
+            {
+                tracing::debug!("read receipt not sent to Instagram: {e}");
+            }
+        }
+    }
+}
