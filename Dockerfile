@@ -3,6 +3,8 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# The fuzz examples are declared in Cargo.toml (they need the `fuzzing` feature).
+COPY examples ./examples
 COPY migrations ./migrations
 COPY example-config.yaml ./
 # Integration-test targets are declared in Cargo.toml; give cargo empty stand-ins.

@@ -46,7 +46,7 @@ async fn send_status(bridge: &Bridge, room: &RoomId, event_id: &str, error: Opti
         content["reason"] = json!("m.foreign_network_error");
         content["message"] = json!(e);
     }
-    let txn = ruma::OwnedTransactionId::from(format!("status.{event_id}"));
+    let txn = super::convert::txn::send_status(event_id);
     if let Err(e) = bridge
         .intents
         .bot()
@@ -205,7 +205,7 @@ async fn message(
             match result {
                 Ok(_) => {
                     // Its echo from Instagram carries the same text: not an edit to bridge back.
-                    let hash = super::ig_events::body_hash(&text);
+                    let hash = super::convert::hash::body_hash(&text);
                     bridge
                         .store
                         .record_edit(&target.item_id, receiver, Some(&hash))

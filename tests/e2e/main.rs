@@ -10,6 +10,7 @@ mod support;
 mod bridging;
 mod matrix_client;
 mod media;
+mod reactions;
 mod skeleton;
 mod world;
 

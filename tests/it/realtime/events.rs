@@ -10,8 +10,8 @@ fn fixture_strings(file: &str, key: &str) -> Vec<String> {
         "{}/tests/fixtures/instagram/{file}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read fixture {path}: {e}"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {path}: {e}"));
     let v: serde_json::Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {path} is not JSON: {e}"));
     v[key]
