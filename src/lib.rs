@@ -7,11 +7,14 @@
 //! - [`instagram`] is the private API client and realtime client and knows nothing of Matrix;
 //! - [`media`] converts images, video and voice (a leaf: bytes and files, no network);
 //! - [`bridge`] is the only part that joins two of them;
-//! - [`app`] builds everything from the config and runs it until a signal.
+//! - [`app`] builds everything from the config and runs it until a signal;
+//! - `fuzz` (tests and the `fuzzing` feature only) is the seeded mutation loop of the fuzzers.
 
 pub mod app;
 pub mod bridge;
 pub mod config;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod instagram;
 pub mod logging;
 pub mod matrix;

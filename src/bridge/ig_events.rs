@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
-use ruma::{EventId, MilliSecondsSinceUnixEpoch, OwnedTransactionId, RoomId, UInt};
+use ruma::{EventId, MilliSecondsSinceUnixEpoch, RoomId, UInt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Bridge;
 use super::convert::to_matrix::{self, MatrixCtx};
+use super::convert::{hash, txn};
 use super::dispatch::ApplyError;
 use super::ghost;
 use super::portal;
@@ -41,6 +42,9 @@ pub enum IgEvent {
         item_id: String,
         user_id: i64,
         emoji: Option<String>,
+        /// Instagram's time of the change (tells a re-added reaction from the first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timestamp_us: Option<i64>,
     },
     Seen {
         thread_id: String,
@@ -105,6 +109,7 @@ impl IgEvent {
                     }
                     _ => None,
                 },
+                timestamp_us: r.timestamp_us,
             },
             SyncEvent::Seen {
                 thread_id,
@@ -233,7 +238,19 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             item_id,
             user_id,
             emoji,
-        } => apply_reaction(bridge, &user, &thread_id, &item_id, user_id, emoji).await,
+            timestamp_us,
+        } => {
+            apply_reaction(
+                bridge,
+                &user,
+                &thread_id,
+                &item_id,
+                user_id,
+                emoji,
+                timestamp_us,
+            )
+            .await
+        }
         IgEvent::Seen {
             thread_id,
             user_id,
@@ -339,34 +356,6 @@ async fn backfill(
     Ok(())
 }
 
-/// The [`content_hash`] of a message whose only part has this body (an edit sent from
-/// Matrix records it, so that its echo is recognised).
-pub fn body_hash(body: &str) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(body.as_bytes());
-    h.update([0]);
-    hex::encode(&h.finalize()[..12])
-}
-
-fn content_hash(parts: &[to_matrix::Part]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for p in parts {
-        h.update(p.content["body"].as_str().unwrap_or_default().as_bytes());
-        h.update([0]);
-    }
-    hex::encode(&h.finalize()[..12])
-}
-
-/// A Matrix transaction id derived from the item, so a replayed send is deduplicated by the
-/// homeserver.
-fn txn_id(kind: &str, item_id: &str, receiver: &str, part: usize) -> OwnedTransactionId {
-    use sha2::Digest;
-    let r = hex::encode(&sha2::Sha256::digest(receiver.as_bytes())[..6]);
-    OwnedTransactionId::from(format!("mi.{kind}.{item_id}.{r}.{part}"))
-}
-
 /// Sends a new item to its portal, or an edit when a known item changed.
 pub async fn apply_item(
     bridge: &Arc<Bridge>,
@@ -414,7 +403,7 @@ pub async fn apply_item(
         users: &users,
     };
     let parts = to_matrix::item_to_parts(item, &ctx);
-    let hash = content_hash(&parts);
+    let hash = hash::content_hash(&parts);
     let sender_pk = item.user_id.map(|p| p.get()).unwrap_or(0);
     let intent = ghost::ensure_ghost(bridge, user, sender_pk, None).await?;
     if let Some(main) = existing.first() {
@@ -431,12 +420,7 @@ pub async fn apply_item(
             return Ok(());
         }
         let content = to_matrix::edit_content(&main.event_id, &parts[0]);
-        let txn = txn_id(
-            &format!("edit{}", main.edit_count + 1),
-            item_id,
-            receiver,
-            0,
-        );
+        let txn = txn::edit(item_id, receiver, i64::from(main.edit_count) + 1);
         intent
             .send_raw(&room, "m.room.message", txn, &content, None)
             .await?;
@@ -460,7 +444,7 @@ pub async fn apply_item(
             .send_raw(
                 &room,
                 part.event_type,
-                txn_id("item", item_id, receiver, i),
+                txn::item(item_id, receiver, i),
                 &part.content,
                 ts,
             )
@@ -492,6 +476,7 @@ async fn apply_reaction(
     item_id: &str,
     reactor: i64,
     emoji: Option<String>,
+    timestamp_us: Option<i64>,
 ) -> Result<(), ApplyError> {
     let Some(portal) = portal::find_portal(bridge, thread_id, &user.mxid).await? else {
         return Ok(());
@@ -528,12 +513,7 @@ async fn apply_reaction(
     };
     let intent = ghost::ensure_ghost(bridge, user, reactor, None).await?;
     let content = to_matrix::reaction_content(&target.event_id, &emoji);
-    let txn = txn_id(
-        &format!("react.{reactor}.{}", hex::encode(emoji.as_bytes())),
-        item_id,
-        receiver,
-        0,
-    );
+    let txn = txn::reaction(item_id, receiver, reactor, &emoji, timestamp_us);
     let event_id = intent
         .send_raw(&room, "m.reaction", txn, &content, None)
         .await?;

@@ -8,6 +8,9 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// 2^53: every integer up to it is exact in an `f64`.
+const MAX_EXACT_F64: f64 = 9_007_199_254_740_992.0;
+
 /// Visitor turning a JSON string or number into its decimal text.
 struct DecimalText;
 
@@ -36,8 +39,16 @@ impl Visitor<'_> for DecimalText {
         Ok(v.to_string())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        // Only reached for integers beyond u64 parsed without `parse_lossless`: best effort.
-        Ok(format!("{v:.0}"))
+        // Integers beyond u64 parsed without `parse_lossless` arrive as floats whose digits
+        // are already wrong: refuse them rather than invent an id. Whole floats f64 holds
+        // exactly are still read.
+        if v.fract() == 0.0 && v.abs() <= MAX_EXACT_F64 {
+            Ok(format!("{v:.0}"))
+        } else {
+            Err(E::custom(format!(
+                "id {v} is not an exact integer (JSON with ids beyond 64 bits must be parsed losslessly)"
+            )))
+        }
     }
 }
 
@@ -178,6 +189,21 @@ mod tests {
             serde_json::to_string(&t).unwrap(),
             "\"340282366841710301244276158232444183473\""
         );
+    }
+
+    #[test]
+    fn ids_beyond_64_bits_are_exact_or_refused_never_wrong() {
+        let big = "340282366841710301244276158232444183473";
+        let t: ThreadId = crate::instagram::types::parse_lossless(big).unwrap();
+        assert_eq!(t.as_str(), big);
+        let i: ItemId = crate::instagram::types::parse_lossless(big).unwrap();
+        assert_eq!(i.as_str(), big);
+        // Parsed as a float, the digits are gone: an error, not a wrong id.
+        let err = serde_json::from_str::<ItemId>(big).unwrap_err();
+        assert!(err.to_string().contains("losslessly"), "{err}");
+        assert!(serde_json::from_str::<ThreadId>("1.5").is_err());
+        let small: ItemId = serde_json::from_str("4096.0").unwrap();
+        assert_eq!(small.as_str(), "4096");
     }
 
     #[test]

@@ -126,9 +126,16 @@ pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<St
 }
 
 /// Rewrites JSON text so that integer literals that do not fit in 64 bits become strings
-/// (Instagram ids are up to 39 digits; serde_json would turn them into lossy floats).
+/// (Instagram ids are up to 39 digits; serde_json would turn them into lossy floats). Only
+/// whole number tokens outside strings are touched: fractions and exponents stay numbers.
 pub fn quote_big_integers(json: &str) -> String {
     let bytes = json.as_bytes();
+    let digits_from = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
     let mut out = String::with_capacity(json.len() + 16);
     let mut i = 0;
     let mut in_string = false;
@@ -136,14 +143,14 @@ pub fn quote_big_integers(json: &str) -> String {
     while i < bytes.len() {
         let b = bytes[i];
         if in_string {
-            if b == b'\\' {
-                i += 2;
-                continue;
+            match b {
+                b'\\' => i += 2,
+                b'"' => {
+                    in_string = false;
+                    i += 1;
+                }
+                _ => i += 1,
             }
-            if b == b'"' {
-                in_string = false;
-            }
-            i += 1;
             continue;
         }
         if b == b'"' {
@@ -151,24 +158,39 @@ pub fn quote_big_integers(json: &str) -> String {
             i += 1;
             continue;
         }
-        if b == b'-' || b.is_ascii_digit() {
-            let start = i;
+        if b != b'-' && !b.is_ascii_digit() {
             i += 1;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            let is_int = !(i < bytes.len() && matches!(bytes[i], b'.' | b'e' | b'E'));
-            let lit = &json[start..i];
-            if is_int && lit.parse::<i64>().is_err() && lit.parse::<u64>().is_err() {
-                out.push_str(&json[last..start]);
-                out.push('"');
-                out.push_str(lit);
-                out.push('"');
-                last = i;
-            }
             continue;
         }
-        i += 1;
+        // One number token: -?digits(.digits)?([eE][+-]?digits)?
+        let start = i;
+        let int_start = if b == b'-' { i + 1 } else { i };
+        i = digits_from(int_start);
+        let int_end = i;
+        let mut integer = true;
+        if i < bytes.len() && bytes[i] == b'.' {
+            integer = false;
+            i = digits_from(i + 1);
+        }
+        if i < bytes.len() && matches!(bytes[i], b'e' | b'E') {
+            integer = false;
+            i += 1;
+            if i < bytes.len() && matches!(bytes[i], b'+' | b'-') {
+                i += 1;
+            }
+            i = digits_from(i);
+        }
+        let int_digits = &json[int_start..int_end];
+        let well_formed =
+            !int_digits.is_empty() && (int_digits == "0" || !int_digits.starts_with('0'));
+        let lit = &json[start..i];
+        if integer && well_formed && lit.parse::<i64>().is_err() && lit.parse::<u64>().is_err() {
+            out.push_str(&json[last..start]);
+            out.push('"');
+            out.push_str(lit);
+            out.push('"');
+            last = i;
+        }
     }
     out.push_str(&json[last..]);
     out
@@ -177,6 +199,14 @@ pub fn quote_big_integers(json: &str) -> String {
 /// Parses JSON text without losing digits of ids beyond 64 bits.
 pub fn parse_lossless<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
     serde_json::from_str(&quote_big_integers(json))
+}
+
+/// As [`parse_lossless`], from bytes (text that is not UTF-8 is refused as serde_json does).
+pub fn parse_lossless_slice<T: DeserializeOwned>(json: &[u8]) -> Result<T, serde_json::Error> {
+    match std::str::from_utf8(json) {
+        Ok(text) => parse_lossless(text),
+        Err(_) => serde_json::from_slice(json),
+    }
 }
 
 /// What a [`ThreadItem`] carries, by `item_type` (PROTOCOL D.3). Unknown types are never an

@@ -17,7 +17,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
-pub mod backfill;
 mod cache;
 pub mod claims;
 pub mod dead_letters;

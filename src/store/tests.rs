@@ -1,6 +1,5 @@
 //! Store tests, each run against SQLite and PostgreSQL.
 
-use super::backfill::BackfillTaskRow;
 use super::ghosts::GhostRow;
 use super::inbox::{NewInboxEntry, SOURCE_INSTAGRAM, SOURCE_MATRIX};
 use super::messages::{MessageRow, ReactionRow};
@@ -351,33 +350,6 @@ async fn realtime_batches_move_the_cursor_atomically() {
         let u = s.get_user("@a:x").await.unwrap().unwrap();
         assert_eq!((u.seq_id, u.snapshot_at_ms), (Some(10), Some(1000)));
         assert_eq!(s.inbox_pending(0, 10).await.unwrap().len(), 2);
-    });
-}
-
-#[tokio::test]
-async fn backfill_tasks_resume() {
-    on_both_backends!(|s| {
-        s.upsert_backfill_task("t1", "@a:x", "initial", 50)
-            .await
-            .unwrap();
-        let mut due = s.due_backfill_tasks(i64::MAX, 10).await.unwrap();
-        assert_eq!(due.len(), 1);
-        let task: &mut BackfillTaskRow = &mut due[0];
-        task.cursor = Some("cursor-2".into());
-        task.messages_done = 20;
-        task.next_attempt_at_ms = 5000;
-        s.update_backfill_task(task).await.unwrap();
-        assert!(
-            s.due_backfill_tasks(4999, 10).await.unwrap().is_empty(),
-            "not yet due"
-        );
-        let again = s.due_backfill_tasks(5000, 10).await.unwrap();
-        assert_eq!(again[0].cursor.as_deref(), Some("cursor-2"));
-        assert_eq!(again[0].messages_done, 20);
-        let mut t = again[0].clone();
-        t.done = true;
-        s.update_backfill_task(&t).await.unwrap();
-        assert!(s.due_backfill_tasks(i64::MAX, 10).await.unwrap().is_empty());
     });
 }
 

@@ -11,6 +11,7 @@ mod bridging;
 mod login;
 mod matrix_client;
 mod media;
+mod reactions;
 mod skeleton;
 mod world;
 

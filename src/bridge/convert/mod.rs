@@ -1,9 +1,15 @@
-//! Pure conversions between Instagram items and Matrix event contents. No I/O: data in, data
-//! out, so that every rule is table-tested.
+//! Pure conversions between Instagram items and Matrix event contents, and the keys derived
+//! from them that make replays idempotent ([`txn`], [`hash`]). No I/O: data in, data out, so
+//! that every rule is table-tested (and fuzzed: `fuzz`, in tests and with the `fuzzing`
+//! feature).
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
+pub mod hash;
 pub mod media;
 pub mod to_instagram;
 pub mod to_matrix;
+pub mod txn;
 
 /// Escapes text for inclusion in Matrix HTML.
 pub fn escape_html(text: &str) -> String {

@@ -315,16 +315,18 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// Decodes `%XX` escapes byte-wise, then reads the bytes as UTF-8 (invalid sequences become
+/// U+FFFD). A `%` not followed by two hex digits stays as it is.
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|b| char::from(*b).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+            && let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2))
         {
-            out.push(b);
+            out.push((hi * 16 + lo) as u8);
             i += 3;
             continue;
         }
@@ -397,6 +399,26 @@ mod tests {
                 mentioned_pks: vec![42]
             })
         );
+    }
+
+    #[test]
+    fn bad_percent_escapes_in_links_are_kept_or_replaced_never_a_panic() {
+        for (href, want) in [
+            // A `%` before a multi-byte character: slicing the text there panicked.
+            ("https://matrix.to/#/%a€", "x (https://matrix.to/#/%a€)"),
+            ("https://matrix.to/#/%€a", "x (https://matrix.to/#/%€a)"),
+            // Matrix ids of no ghost: the link text alone.
+            ("https://matrix.to/#/@bob%", "x"),
+            ("https://matrix.to/#/@bob%4", "x"),
+            ("https://matrix.to/#/%40bob%e2%82", "x"),
+            ("https://matrix.to/#/%40instagram_42%3A%78", "@bob.b"),
+        ] {
+            let html = format!("<a href=\"{href}\">x</a>");
+            let (text, _) = html_to_text(&html, &ghosts);
+            assert_eq!(text, want, "{href}");
+        }
+        assert_eq!(percent_decode("%40a%e2%82%zz%"), "@a\u{fffd}%zz%");
+        assert_eq!(percent_decode("%e2%82%ac%41"), "€A");
     }
 
     #[test]

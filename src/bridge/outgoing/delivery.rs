@@ -70,7 +70,7 @@ pub async fn send_status(bridge: &Bridge, room: &RoomId, event_id: &str, error: 
         content["reason"] = json!("m.foreign_network_error");
         content["message"] = json!(e);
     }
-    let txn = ruma::OwnedTransactionId::from(format!("status.{event_id}"));
+    let txn = crate::bridge::convert::txn::send_status(event_id);
     if let Err(e) = bridge
         .intents
         .bot()

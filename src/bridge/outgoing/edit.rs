@@ -2,8 +2,8 @@
 
 use super::Send;
 use super::delivery::{self, SendFailure};
+use crate::bridge::convert::hash::body_hash;
 use crate::bridge::error::ApplyError;
-use crate::bridge::ig_events::body_hash;
 use crate::instagram::ids::{ItemId, ThreadId};
 
 pub async fn edit(send: &Send<'_>, target_event: &str, text: &str) -> Result<(), ApplyError> {

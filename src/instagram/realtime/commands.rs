@@ -198,7 +198,7 @@ pub struct SendAck {
 
 /// Parses an ack body.
 pub fn parse_ack(body: &[u8]) -> Option<SendAck> {
-    let v: Value = serde_json::from_slice(body).ok()?;
+    let v: Value = crate::instagram::types::parse_lossless_slice(body).ok()?;
     let obj = v.as_object()?;
     let payload = obj.get("payload").filter(|p| p.is_object());
     let from_payload = |k: &str| payload.and_then(|p| p.get(k));

@@ -1,10 +1,8 @@
 //! A stable-toolchain stand-in for `cargo fuzz`: a seeded mutation loop that feeds the packet,
 //! Thrift, iris/message-sync, ack and wrapper decoders (and the state machine on top of them)
-//! with mutated seeds and asserts that nothing panics. Run it long with
-//! `cargo run --release --example fuzz_decoders -- <iterations> <seed>`; a unit test runs a
-//! short version.
+//! with mutated seeds and asserts that nothing panics. Run it long with `scripts/fuzz realtime`
+//! (the `fuzz_decoders` example); a unit test runs a short version.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -15,89 +13,7 @@ use super::connect::{ConnectParams, Password, inflate, zlib};
 use super::iris::{Cursor, decode_message_sync, parse_response};
 use super::state::{MqttState, Output, StateConfig};
 use super::{commands, pubsub, thrift, topics};
-
-/// A small deterministic PRNG (xorshift64*), so a failing seed reproduces.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next_u64() % n as u64) as usize
-        }
-    }
-}
-
-/// One mutation of `input` (bit flip, byte set, insert, delete, truncate, duplicate a range,
-/// splice from another seed, or interesting values).
-pub fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
-    let mut v = input.to_vec();
-    let rounds = 1 + rng.below(4);
-    for _ in 0..rounds {
-        let len = v.len();
-        match rng.below(9) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                v[i] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let i = rng.below(len);
-                v[i] = rng.next_u64() as u8;
-            }
-            2 => {
-                let i = rng.below(len + 1);
-                v.insert(i, rng.next_u64() as u8);
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                let n = 1 + rng.below((len - i).min(16));
-                v.drain(i..i + n);
-            }
-            4 => v.truncate(rng.below(len + 1)),
-            5 if len > 1 => {
-                let a = rng.below(len);
-                let b = a + rng.below(len - a).min(64);
-                let chunk = v[a..b].to_vec();
-                let at = rng.below(v.len() + 1);
-                v.splice(at..at, chunk);
-            }
-            6 if !seeds.is_empty() => {
-                let other = &seeds[rng.below(seeds.len())];
-                let at = rng.below(len + 1);
-                let from = rng.below(other.len() + 1);
-                v.truncate(at);
-                v.extend_from_slice(&other[from..]);
-            }
-            7 if len > 0 => {
-                let i = rng.below(len);
-                let vals = [0x00, 0x7f, 0x80, 0xff, b'{', b'[', b'"', 0x0f, 0xf0, b'0'];
-                v[i] = vals[rng.below(vals.len())];
-            }
-            _ => {
-                let n = rng.below(32);
-                for _ in 0..n {
-                    v.push(rng.next_u64() as u8);
-                }
-            }
-        }
-    }
-    v
-}
+use crate::fuzz::{Failure, Target, mutate};
 
 fn state_machine() -> MqttState {
     let params = ConnectParams::new(1, "ua", "phone", Password::SessionId("s".into()), "1");
@@ -170,47 +86,34 @@ pub fn exercise(data: &[u8]) {
     let _ = state.poll_timers(now + Duration::from_secs(3600), &mut out);
 }
 
-/// A failing input.
-#[derive(Debug)]
-pub struct Failure {
-    pub iteration: u64,
-    pub input: Vec<u8>,
-    pub message: String,
-}
-
 /// Runs `iterations` mutated inputs derived from `seeds`. Seeds themselves run first.
 pub fn run(seeds: &[Vec<u8>], iterations: u64, seed: u64) -> Result<(), Failure> {
-    let mut rng = Rng::new(seed);
-    let check = |iteration: u64, input: Vec<u8>| -> Result<(), Failure> {
-        match catch_unwind(AssertUnwindSafe(|| exercise(&input))) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let message = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_default();
-                Err(Failure {
-                    iteration,
-                    input,
-                    message,
-                })
-            }
-        }
+    let target = Target {
+        mutate: &mutate,
+        exercise: &exercise,
     };
-    for s in seeds {
-        check(0, s.clone())?;
+    crate::fuzz::run(&target, seeds, iterations, seed)
+}
+
+/// Seeds from the recorded payloads in `dir` (`tests/fixtures/instagram`): every JSON string
+/// and object, and the derived hex packets.
+pub fn fixture_seeds(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut seeds = crate::fuzz::json_seeds_in(dir);
+    for hex in [
+        "connect_thrift_id10.hex",
+        "connect_packet_keepalive20.hex",
+        "foreground_state.hex",
+    ] {
+        if let Ok(text) = std::fs::read_to_string(dir.join("derived").join(hex)) {
+            let t = text.trim();
+            let bytes: Vec<u8> = (0..t.len() / 2)
+                .filter_map(|i| t.get(2 * i..2 * i + 2))
+                .filter_map(|h| u8::from_str_radix(h, 16).ok())
+                .collect();
+            seeds.push(bytes);
+        }
     }
-    for i in 0..iterations {
-        let base: &[u8] = if seeds.is_empty() {
-            &[]
-        } else {
-            &seeds[rng.below(seeds.len())]
-        };
-        let input = mutate(&mut rng, base, seeds);
-        check(i + 1, input)?;
-    }
-    Ok(())
+    seeds
 }
 
 /// Built-in seeds: encoded packets of every kind, Thrift structs, JSON shapes.

@@ -3,11 +3,14 @@
 //!
 //! Lenient by design: `value` may be double-encoded JSON, a bare string or already an object;
 //! timestamps and ids may be numbers or strings; unknown paths are logged at debug and skipped.
+//! JSON is parsed losslessly ([`parse_lossless`]): integers beyond 64 bits (thread and item
+//! ids) become their exact decimal text, never floats.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::events::{ItemEvent, Reaction, SyncBatch, SyncEvent, Typing};
+use crate::instagram::types::{parse_lossless, parse_lossless_slice};
 
 /// The caller's position in the iris queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,7 +57,7 @@ pub enum IrisResponse {
 
 /// Parses a `/ig_sub_iris_response` body.
 pub fn parse_response(body: &[u8]) -> Option<IrisResponse> {
-    let v: Value = serde_json::from_slice(body).ok()?;
+    let v: Value = parse_lossless_slice(body).ok()?;
     let obj = v.as_object()?;
     let error_message = obj.get("error_message").and_then(|m| match m {
         Value::Null => None,
@@ -92,7 +95,8 @@ pub fn as_i64(v: &Value) -> Option<i64> {
     }
 }
 
-/// An id given as a string or (small) number.
+/// An id given as a string or a number (numbers beyond 64 bits are strings after a lossless
+/// parse).
 pub fn as_id(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -101,35 +105,21 @@ pub fn as_id(v: &Value) -> Option<String> {
     }
 }
 
-/// Finds the literal digits of `"key": 123…` in raw JSON text: ids beyond 64 bits parse as
-/// floats and would lose digits.
-fn raw_number_field(raw: &str, key: &str) -> Option<String> {
-    let pat = format!("\"{key}\"");
-    let start = raw.find(&pat)? + pat.len();
-    let rest = raw
-        .get(start..)?
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start();
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    (!digits.is_empty()).then_some(digits)
-}
-
-/// The op's value, decoded once more if it is a JSON string holding an object or array.
-/// Returns the value and, when it was a string, the raw text.
-fn op_value(op: &Value) -> (Value, Option<&str>) {
+/// The op's value, decoded once more (losslessly) if it is a JSON string holding an object or
+/// array.
+fn op_value(op: &Value) -> Value {
     match op.get("value") {
         Some(Value::String(s)) => {
             let t = s.trim_start();
             if (t.starts_with('{') || t.starts_with('['))
-                && let Ok(inner) = serde_json::from_str::<Value>(s)
+                && let Ok(inner) = parse_lossless::<Value>(s)
             {
-                return (inner, Some(s.as_str()));
+                return inner;
             }
-            (Value::String(s.clone()), Some(s.as_str()))
+            Value::String(s.clone())
         }
-        Some(v) => (v.clone(), None),
-        None => (Value::Null, None),
+        Some(v) => v.clone(),
+        None => Value::Null,
     }
 }
 
@@ -181,7 +171,7 @@ pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> 
         .get("mutation_token")
         .and_then(Value::as_str)
         .or(mutation_token);
-    let (value, raw) = op_value(op);
+    let value = op_value(op);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let event = match parts.as_slice() {
         ["direct_v2", "threads" | "visual_threads", t, "items", i] => match kind {
@@ -223,10 +213,8 @@ pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> 
             }
         }
         ["direct_v2", "threads", t, "participants", u, "has_seen"] => {
-            let item_id = str_field(&value, "item_id").or_else(|| {
-                raw.and_then(|r| raw_number_field(r, "item_id"))
-                    .or_else(|| op.get("item_id").and_then(as_id))
-            });
+            let item_id =
+                str_field(&value, "item_id").or_else(|| op.get("item_id").and_then(as_id));
             SyncEvent::Seen {
                 thread_id: (*t).to_owned(),
                 user_id: u.parse().ok()?,
@@ -314,7 +302,7 @@ pub fn decode_envelope(env: &Value, out: &mut Vec<SyncEvent>) -> Option<i64> {
 
 /// Decodes a `/ig_message_sync` body: an array of envelopes (or one envelope).
 pub fn decode_message_sync(body: &[u8]) -> Result<SyncBatch, serde_json::Error> {
-    let v: Value = serde_json::from_slice(body)?;
+    let v: Value = parse_lossless_slice(body)?;
     Ok(decode_message_sync_value(&v))
 }
 

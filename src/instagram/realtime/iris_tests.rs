@@ -309,3 +309,51 @@ fn subscribe_body_matches_the_derived_example() {
     let expected = crate::instagram::test_fixtures::text("derived/iris_subscribe_payload.json");
     assert_eq!(String::from_utf8(body).unwrap(), expected.trim());
 }
+
+/// Ids beyond 64 bits given as bare JSON numbers keep every digit: through the decoder, the
+/// JSON text the inbox stores, and the typed ids (plain serde_json made them floats, and the
+/// floats wrong digits).
+#[test]
+fn ids_beyond_64_bits_keep_every_digit() {
+    use crate::instagram::ids::{ItemId, ThreadId};
+    const BT: &str = "340282366841710301244276158232444183473";
+    const BI: &str = "340282366841710301244276158232444183499";
+    const BU: &str = "340282366841710301244276158232444183401";
+    let item = format!(
+        r#"{{"thread_id":{BT},"item_id":{BI},"user_id":{BU},"item_type":"text","text":"big","timestamp":1700000000000001}}"#
+    );
+    let body = |value: String| {
+        format!(
+            r#"[{{"event":"patch","seq_id":5,"data":[{{"op":"add","path":"/direct_v2/threads/{BT}/items/{BI}","value":{value}}}]}}]"#
+        )
+    };
+    // The value double-encoded (as Instagram sends it) and as a plain object.
+    for body in [
+        body(serde_json::to_string(&item).unwrap()),
+        body(item.clone()),
+    ] {
+        let batch = decode_message_sync(body.as_bytes()).unwrap();
+        let [SyncEvent::NewItem(event)] = batch.events.as_slice() else {
+            panic!("{:?}", batch.events);
+        };
+        assert_eq!(event.thread_id, BT);
+        assert_eq!(event.item_id, BI);
+        // A user pk is an i64: one beyond it is absent, never a wrong number.
+        assert_eq!(event.user_id, None);
+        let stored = serde_json::to_string(&event.item).unwrap();
+        let back: Value = serde_json::from_str(&stored).unwrap();
+        for (key, digits) in [("thread_id", BT), ("item_id", BI), ("user_id", BU)] {
+            assert_eq!(back[key], digits, "{key} in {stored}");
+        }
+        let thread: ThreadId = serde_json::from_value(back["thread_id"].clone()).unwrap();
+        let item_id: ItemId = serde_json::from_value(back["item_id"].clone()).unwrap();
+        assert_eq!((thread.as_str(), item_id.as_str()), (BT, BI));
+    }
+    // The send acknowledgement names the item the same way.
+    let ack = format!(
+        r#"{{"action":"item_ack","status":"ok","payload":{{"client_context":"c","item_id":{BI},"thread_id":{BT}}}}}"#
+    );
+    let ack = crate::instagram::realtime::commands::parse_ack(ack.as_bytes()).unwrap();
+    assert_eq!(ack.item_id.as_deref(), Some(BI));
+    assert_eq!(ack.thread_id.as_deref(), Some(BT));
+}

@@ -31,6 +31,7 @@ pub mod error;
 pub mod eventloop;
 pub mod events;
 #[doc(hidden)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod iris;
 pub mod pubsub;

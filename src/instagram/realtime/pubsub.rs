@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::events::{Presence, RealtimeEvent, SyncEvent};
 use super::iris::{as_i64, decode_envelope};
 use super::thrift;
+use crate::instagram::types::parse_lossless_slice;
 
 /// The app-presence GraphQL subscription id.
 pub const PRESENCE_QUERY_ID: &str = "17846944882223835";
@@ -60,7 +61,7 @@ pub fn decode_realtime_sub(body: &[u8]) -> Vec<RealtimeEvent> {
         tracing::debug!("undecodable /ig_realtime_sub payload");
         return Vec::new();
     };
-    let Ok(v) = serde_json::from_slice::<Value>(&payload) else {
+    let Ok(v) = parse_lossless_slice::<Value>(&payload) else {
         tracing::debug!(?topic, "non-JSON /ig_realtime_sub payload");
         return Vec::new();
     };
@@ -90,7 +91,7 @@ pub fn decode_pubsub(body: &[u8]) -> Vec<RealtimeEvent> {
         tracing::debug!("undecodable /pubsub payload");
         return Vec::new();
     };
-    match serde_json::from_slice::<Value>(&payload) {
+    match parse_lossless_slice::<Value>(&payload) {
         Ok(v) => typing_events(&v),
         Err(_) => Vec::new(),
     }

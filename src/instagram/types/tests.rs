@@ -114,6 +114,25 @@ fn big_integers_are_quoted_only_when_needed() {
 }
 
 #[test]
+fn long_fractions_and_exponents_stay_numbers() {
+    // The digits after a `.` or an `e` are part of one number: quoting them broke valid JSON.
+    for s in [
+        r#"{"f":1.123456789012345678901234567890}"#,
+        r#"{"f":2e123456789012345678901}"#,
+        r#"[0.5,-3.000000000000000000001E+22222222222222222222]"#,
+        r#"{"s":"a\"340282366841710301244276158232444183473"}"#,
+    ] {
+        assert_eq!(quote_big_integers(s), s);
+    }
+    let v: serde_json::Value = parse_lossless(r#"{"f":1.123456789012345678901234567890}"#).unwrap();
+    assert!(v["f"].is_f64());
+    assert_eq!(
+        quote_big_integers("[-340282366841710301244276158232444183473,-]"),
+        r#"["-340282366841710301244276158232444183473",-]"#
+    );
+}
+
+#[test]
 fn every_item_type_decodes() {
     let cases = [
         (
