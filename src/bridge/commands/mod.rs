@@ -12,6 +12,7 @@ use crate::config::PermissionLevel;
 use crate::instagram::http::InboxKind;
 use crate::instagram::ids::{ThreadId, UserPk};
 
+mod admin;
 pub mod login;
 mod two_factor;
 
@@ -128,6 +129,16 @@ const COMMANDS: &[CommandInfo] = &[
         help: "Accept a message request and bridge it.",
     },
     CommandInfo {
+        name: "dead-letters",
+        args: "",
+        help: "(admin) List events set aside after a permanent failure.",
+    },
+    CommandInfo {
+        name: "retry-dead-letters",
+        args: "[id|all]",
+        help: "(admin) Put dead letters back into the queue.",
+    },
+    CommandInfo {
         name: "cancel",
         args: "",
         help: "Cancel the command in progress (such as a login).",
@@ -213,6 +224,8 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
         "pm" => pm(ctx, rest).await,
         "requests" => requests(ctx).await,
         "accept" => accept(ctx, rest).await,
+        "dead-letters" => admin::list(ctx).await,
+        "retry-dead-letters" => admin::retry(ctx, rest).await,
         _ => ctx.reply("Unknown command, try `help`.").await,
     }
 }
