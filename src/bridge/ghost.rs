@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ruma::UserId;
 
 use super::Bridge;
-use super::dispatch::ApplyError;
+use super::error::ApplyError;
 use super::user::IgUser;
 use crate::instagram::ids::UserPk;
 use crate::instagram::types::User;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::Bridge;
 use super::convert::to_matrix::{self, MatrixCtx};
 use super::convert::{hash, txn};
-use super::dispatch::ApplyError;
+use super::error::ApplyError;
 use super::ghost;
 use super::portal;
 use super::user::IgUser;

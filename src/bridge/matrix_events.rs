@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Bridge;
 use super::commands::{self, CommandContext};
-use super::dispatch::ApplyError;
+use super::error::ApplyError;
 use crate::config::PermissionLevel;
 
 /// The parts of an event the bridge looks at, validated.

@@ -1,6 +1,6 @@
 //! Media between the two sides: Instagram → Matrix fetches a part's media from the CDN (as
 //! the item arrives, since the URLs expire), converts what Matrix clients play badly, uploads
-//! it and completes the part; Matrix → Instagram lives in [`super::outgoing::prepare_media`]. A file
+//! it and completes the part; Matrix → Instagram lives in `outgoing/prepare_media.rs`. A file
 //! that cannot be fetched or converted becomes a notice with the reason, never silence.
 
 use std::sync::Arc;
@@ -72,17 +72,6 @@ impl From<std::io::Error> for Failed {
     fn from(e: std::io::Error) -> Self {
         Failed(format!("a temporary file failed ({e})"))
     }
-}
-
-/// Writes media to `input` in a fresh temporary directory, for ffmpeg to read and to write
-/// its output next to; the directory goes when the returned handle is dropped.
-pub(super) async fn spill(
-    bytes: &[u8],
-) -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("input");
-    tokio::fs::write(&path, bytes).await?;
-    Ok((dir, path))
 }
 
 /// Downloads a CDN URL, retrying transient failures.
@@ -237,7 +226,7 @@ async fn video(
     if let Some(ffmpeg) = bridge.ffmpeg().await
         && (still.is_none() || up.width.is_none() || up.duration_ms.is_none())
     {
-        let (_dir, path) = spill(&bytes).await?;
+        let (_dir, path) = crate::media::spill(&bytes).await?;
         match ffmpeg.video_thumbnail(&path, THUMBNAIL_SIDE).await {
             Ok(t) => {
                 up.width = up.width.or(Some(t.width));
@@ -281,7 +270,7 @@ async fn voice(
     if bridge.config.media.voice_as_ogg
         && let Some(ffmpeg) = bridge.ffmpeg().await
     {
-        let (dir, path) = spill(&bytes).await?;
+        let (dir, path) = crate::media::spill(&bytes).await?;
         match ffmpeg.to_matrix_voice(&path, dir.path()).await {
             Ok(v) => {
                 let ogg = tokio::fs::read(&v.path).await?;

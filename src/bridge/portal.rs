@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::Bridge;
 use super::convert::to_matrix::KnownUser;
-use super::dispatch::ApplyError;
+use super::error::ApplyError;
 use super::ghost;
 use super::user::IgUser;
 use crate::instagram::http::direct::Direction;

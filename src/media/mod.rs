@@ -75,6 +75,15 @@ pub enum MediaError {
     Io(#[from] std::io::Error),
 }
 
+/// Writes media to `input` in a fresh temporary directory, for ffmpeg to read and to write
+/// its output next to; the directory goes when the returned handle is dropped.
+pub async fn spill(bytes: &[u8]) -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("input");
+    tokio::fs::write(&path, bytes).await?;
+    Ok((dir, path))
+}
+
 /// Formats a byte count for messages: `12.3 MB`, `512 KB`, `17 bytes`.
 pub(crate) fn human_bytes(n: u64) -> String {
     const MB: u64 = 1_000_000;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::CommandContext;
 use super::two_factor;
 use crate::bridge::Bridge;
-use crate::bridge::dispatch::ApplyError;
+use crate::bridge::error::ApplyError;
 use crate::bridge::user;
 use crate::instagram::http::{
     ChallengeMethod, ChallengeState, InstagramClient, LoginOutcome, TwoFactorState,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ruma::{EventId, RoomId, UserId};
 
 use super::Bridge;
-use super::dispatch::ApplyError;
+use super::error::ApplyError;
 use super::ig_events::{self, IgEvent};
 use super::user;
 use crate::config::PermissionLevel;

@@ -182,7 +182,7 @@ where
     Fut: std::future::Future<Output = Result<(std::path::PathBuf, T), MediaError>>,
 {
     let tmp = |e: std::io::Error| Unsendable(format!("a temporary file failed ({e})"));
-    let (dir, input) = crate::bridge::media::spill(&bytes).await.map_err(tmp)?;
+    let (dir, input) = crate::media::spill(&bytes).await.map_err(tmp)?;
     drop(bytes);
     let (out, extra) = convert(input, dir.path().to_path_buf()).await?;
     let data = tokio::fs::read(&out).await.map_err(tmp)?;
