@@ -18,11 +18,7 @@ const MAX_AVATAR_BYTES: usize = 5 * 1024 * 1024;
 
 /// The Matrix user id of an Instagram account's ghost.
 pub fn ghost_user_id(bridge: &Bridge, pk: i64) -> String {
-    format!(
-        "@{}:{}",
-        bridge.config.ghost_localpart(&pk.to_string()),
-        bridge.config.homeserver.domain
-    )
+    bridge.config.ghosts().user_id(pk)
 }
 
 /// The display name the config's template gives an Instagram user.

@@ -132,17 +132,7 @@ impl Bridge {
 
     /// The Instagram pk of a ghost user id, if it is one.
     pub fn ghost_pk(&self, user: &str) -> Option<i64> {
-        let (localpart, server) = user.strip_prefix('@')?.split_once(':')?;
-        if server != self.config.homeserver.domain {
-            return None;
-        }
-        let template = &self.config.bridge.username_template;
-        let (before, after) = template.split_once("{userid}")?;
-        let id = localpart.strip_prefix(before)?.strip_suffix(after)?;
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        id.parse().ok()
+        self.config.ghosts().pk_of(user)
     }
 }
 

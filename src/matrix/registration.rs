@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Config, regex_escape};
 use crate::secret::Secret;
 
 /// A user/alias/room namespace entry.
@@ -37,31 +37,11 @@ pub struct Registration {
 }
 
 /// Escapes regex metacharacters.
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 impl Registration {
     /// Builds the registration for a config (whose secrets are already generated).
     pub fn from_config(config: &Config) -> Self {
         let domain = regex_escape(&config.homeserver.domain);
-        let (before, after) = config
-            .bridge
-            .username_template
-            .split_once("{userid}")
-            .unwrap_or((config.bridge.username_template.as_str(), ""));
-        let ghosts = format!(
-            "@{}.+{}:{domain}",
-            regex_escape(before),
-            regex_escape(after)
-        );
+        let ghosts = config.ghosts().namespace_regex();
         let bot = format!(
             "@{}:{domain}",
             regex_escape(&config.appservice.bot.username)

@@ -1,0 +1,170 @@
+//! Config loading, defaults, errors and secret generation.
+use super::*;
+
+const MINIMAL: &str = "
+homeserver:
+  address: http://localhost:8008
+  domain: example.com
+appservice:
+  as_token: aaa
+  hs_token: bbb
+bridge:
+  permissions:
+    '*': relay
+    example.com: user
+    '@admin:example.com': admin
+";
+
+fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_yaml(
+        text,
+        "test.yaml",
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+}
+
+#[test]
+fn example_config_loads_after_generation() {
+    let text = include_str!("../../example-config.yaml");
+    let (filled, changed) = fill_generated_secrets(text);
+    assert!(changed);
+    assert!(!filled.contains("as_token: generate"));
+    let config = load(&filled, &[]).expect("example config is valid");
+    assert_eq!(config.appservice.port, 29330);
+    assert_eq!(config.bridge.command_prefix, "!ig");
+    assert!(!config.needs_generation());
+    // Comments survive.
+    assert!(filled.contains("# "));
+}
+
+#[test]
+fn defaults_and_permissions() {
+    let c = load(MINIMAL, &[]).unwrap();
+    assert_eq!(c.appservice.port, 29330);
+    assert!(c.database.uri.expose().starts_with("sqlite:"));
+    assert_eq!(
+        c.permission_level("@admin:example.com"),
+        Some(PermissionLevel::Admin)
+    );
+    assert_eq!(
+        c.permission_level("@bob:example.com"),
+        Some(PermissionLevel::User)
+    );
+    assert_eq!(
+        c.permission_level("@eve:elsewhere.org"),
+        Some(PermissionLevel::Relay)
+    );
+    assert_eq!(c.bot_user_id(), "@instagrambot:example.com");
+    assert_eq!(c.media.ffmpeg_path, None);
+    assert_eq!(c.media.max_bytes(), 100_000_000);
+    assert_eq!(c.media.timeout().as_secs(), 300);
+    assert_eq!(c.ghosts().localpart(123), "instagram_123");
+}
+
+#[test]
+fn env_overrides_keep_types() {
+    let c = load(
+        MINIMAL,
+        &[
+            ("MATRIX_INSTAGRAM__APPSERVICE__PORT", "4000"),
+            ("MATRIX_INSTAGRAM__DATABASE__URI", "postgres://x@y/z"),
+            ("MATRIX_INSTAGRAM__APPSERVICE__AS_TOKEN", "12345"),
+            ("MATRIX_INSTAGRAM__LOGGING__FORMAT", "json"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.appservice.port, 4000);
+    assert_eq!(c.database.uri.expose(), "postgres://x@y/z");
+    assert_eq!(c.appservice.as_token.expose(), "12345");
+    assert_eq!(c.logging.format, LogFormat::Json);
+}
+
+fn err(text: &str, env: &[(&str, &str)]) -> String {
+    load(text, env).unwrap_err().to_string()
+}
+
+#[test]
+fn a_log_level_that_is_not_one_is_a_config_error() {
+    // tracing takes `verbose` as a target name and would silence every line.
+    let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__LOGGING__LEVEL", "verbose")]);
+    assert!(e.starts_with("config key `logging.level`"), "{e}");
+    assert!(e.contains("error, warn, info, debug, trace"), "{e}");
+    let c = load(
+        MINIMAL,
+        &[(
+            "MATRIX_INSTAGRAM__LOGGING__LEVEL",
+            "matrix_instagram=debug,info",
+        )],
+    )
+    .expect("a target=level filter is fine");
+    assert_eq!(c.logging.level, "matrix_instagram=debug,info");
+    let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__LOGGING__STDOUT", "false")]);
+    assert!(e.starts_with("config key `logging.stdout`"), "{e}");
+}
+
+#[test]
+fn example_values_left_in_are_named() {
+    let c = load(MINIMAL, &[]).unwrap();
+    let warnings = c.example_values_left();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("homeserver.domain is still `example.com`"));
+    let c = load(
+        MINIMAL,
+        &[("MATRIX_INSTAGRAM__HOMESERVER__DOMAIN", "matrix.org.test")],
+    )
+    .unwrap();
+    let warnings = c.example_values_left();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("bridge.permissions") && warnings[0].contains("@admin:example.com"),
+        "{warnings:?}"
+    );
+    let edited = MINIMAL
+        .replace("example.com", "chat.test")
+        .replace("localhost", "127.0.0.1");
+    assert!(load(&edited, &[]).unwrap().example_values_left().is_empty());
+}
+
+#[test]
+fn errors_name_the_key() {
+    let no_domain = MINIMAL.replace("  domain: example.com\n", "");
+    assert_eq!(
+        err(&no_domain, &[]),
+        "config key `homeserver.domain`: is missing"
+    );
+    let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__APPSERVICE__PORT", "lots")]);
+    assert!(e.starts_with("config key `appservice.port`"), "{e}");
+    let bad_level = MINIMAL.replace("example.com: user", "example.com: superuser");
+    let e = err(&bad_level, &[]);
+    assert!(e.contains("bridge.permissions"), "{e}");
+    assert!(e.contains("superuser"), "{e}");
+    let bad_url = MINIMAL.replace("http://localhost:8008", "localhost:8008");
+    let e = err(&bad_url, &[]);
+    assert!(e.starts_with("config key `homeserver.address`"), "{e}");
+    let e = err(
+        MINIMAL,
+        &[("MATRIX_INSTAGRAM__DATABASE__URI", "mysql://nope")],
+    );
+    assert!(e.starts_with("config key `database.uri`"), "{e}");
+    let unknown = format!("{MINIMAL}bogus_section: 1\n");
+    let e = err(&unknown, &[]);
+    assert!(e.contains("bogus_section"), "{e}");
+    let e = err(MINIMAL, &[("MATRIX_INSTAGRAM__MEDIA__MAX_SIZE_MB", "0")]);
+    assert_eq!(e, "config key `media.max_size_mb`: must be at least 1");
+    let e = err("homeserver: [", &[]);
+    assert!(e.contains("not valid YAML"), "{e}");
+}
+
+#[test]
+fn generated_secrets_are_filled_once() {
+    let text = "a:\n  as_token: generate # comment\n  hs_token: \"generate\"\n  other: generate\n";
+    let (out, changed) = fill_generated_secrets(text);
+    assert!(changed);
+    assert!(out.contains("other: generate"));
+    assert!(!out.contains("as_token: generate"));
+    assert!(!out.contains("hs_token: \"generate\""));
+    let (again, changed_again) = fill_generated_secrets(&out);
+    assert!(!changed_again);
+    assert_eq!(again, out);
+}
