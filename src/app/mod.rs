@@ -101,6 +101,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
             tracing::error!("appservice server failed: {e}");
         }
     }));
+    tokio::spawn(bridge::status::run(bridge.clone()));
     tasks.push(tokio::spawn(bridge::dispatch::run(
         bridge.clone(),
         shutdown_rx.clone(),

@@ -36,6 +36,7 @@ pub mod outgoing;
 
 pub mod portal;
 pub mod recovery;
+pub mod status;
 pub mod sync;
 pub mod user;
 
@@ -53,6 +54,8 @@ pub struct Bridge {
     pub instance: String,
     /// Wakes conversations paused by a transient failure when the far side is back.
     pub recovery: Arc<recovery::Recovery>,
+    /// Delivery reports waiting to be sent (see [`status`]).
+    pub reports: status::Reports,
     pub metrics: crate::metrics::Metrics,
     /// How Instagram clients are built.
     pub ig_http: HttpConfig,
@@ -99,6 +102,7 @@ impl Bridge {
             inbox_wake: Notify::new(),
             instance,
             recovery: Arc::default(),
+            reports: status::Reports::default(),
             metrics,
             ig_http,
             ig_realtime,

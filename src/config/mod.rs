@@ -223,6 +223,10 @@ pub struct BridgeConfig {
     pub management_room_text: ManagementRoomText,
     /// Send notices into rooms when something failed to bridge.
     pub bridge_notices: bool,
+    /// Send `com.beeper.message_send_status` events for messages sent from Matrix.
+    pub message_status_events: bool,
+    /// Mark messages sent from Matrix as read by the bot once Instagram has them.
+    pub delivery_receipts: bool,
     /// What to do with message requests (threads Instagram files as pending).
     pub message_requests: MessageRequests,
     /// Seconds a conversation's worker stays after its last event (each costs a little
@@ -251,6 +255,8 @@ impl Default for BridgeConfig {
             permissions: BTreeMap::new(),
             management_room_text: ManagementRoomText::default(),
             bridge_notices: true,
+            message_status_events: true,
+            delivery_receipts: true,
             message_requests: MessageRequests::Bridge,
             portal_idle_secs: 300,
         }

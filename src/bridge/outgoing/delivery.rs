@@ -4,10 +4,10 @@
 //! notice and a FAIL `com.beeper.message_send_status`, and the event is done.
 
 use ruma::RoomId;
-use serde_json::json;
 
 use crate::bridge::Bridge;
 use crate::bridge::error::{ApplyError, Side};
+use crate::bridge::status::Report;
 use crate::bridge::user::SendError;
 use crate::store::messages::MessageRow;
 
@@ -59,26 +59,17 @@ pub async fn notice(bridge: &Bridge, room: &RoomId, text: &str) {
     }
 }
 
-/// Beeper's delivery status event for a bridged event.
-pub async fn send_status(bridge: &Bridge, room: &RoomId, event_id: &str, error: Option<&str>) {
-    let mut content = json!({
-        "network": "instagram",
-        "m.relates_to": { "rel_type": "m.reference", "event_id": event_id },
-        "status": if error.is_none() { "SUCCESS" } else { "FAIL" },
+/// Beeper's delivery status event for a bridged event, queued off the ordered path (see
+/// [`status`](crate::bridge::status)); only when `bridge.message_status_events` is on.
+pub fn send_status(bridge: &Bridge, room: &RoomId, event_id: &str, error: Option<&str>) {
+    if !bridge.config.bridge.message_status_events {
+        return;
+    }
+    bridge.reports.push(Report::Status {
+        room: room.to_owned(),
+        event_id: event_id.to_string(),
+        error: error.map(str::to_string),
     });
-    if let Some(e) = error {
-        content["reason"] = json!("m.foreign_network_error");
-        content["message"] = json!(e);
-    }
-    let txn = crate::bridge::convert::txn::send_status(event_id);
-    if let Err(e) = bridge
-        .intents
-        .bot()
-        .send_raw(room, "com.beeper.message_send_status", txn, &content, None)
-        .await
-    {
-        tracing::debug!("send status not delivered: {e}");
-    }
 }
 
 /// Records what was sent (so the echo is not bridged back and a replay sends nothing), then
@@ -91,7 +82,13 @@ pub async fn delivered(
 ) -> Result<(), ApplyError> {
     bridge.store.insert_message(row).await?;
     if let Some(event_id) = status_for {
-        send_status(bridge, room, event_id, None).await;
+        send_status(bridge, room, event_id, None);
+        if bridge.config.bridge.delivery_receipts {
+            bridge.reports.push(Report::Receipt {
+                room: room.to_owned(),
+                event_id: event_id.to_string(),
+            });
+        }
     }
     Ok(())
 }
@@ -121,7 +118,7 @@ pub async fn failed(
     tracing::warn!(room = %room, "not delivered to Instagram: {failure}");
     notice(bridge, room, &notice_text(&failure)).await;
     if let Some(event_id) = event_id {
-        send_status(bridge, room, event_id, Some(&failure.to_string())).await;
+        send_status(bridge, room, event_id, Some(&failure.to_string()));
     }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub async fn edit(send: &Send<'_>, target_event: &str, text: &str) -> Result<(),
                 .store
                 .record_edit(&target.item_id, &send.portal.receiver, Some(&hash))
                 .await?;
-            delivery::send_status(bridge, room, send.event_id, None).await;
+            delivery::send_status(bridge, room, send.event_id, None);
             Ok(())
         }
         Err(e) => {
