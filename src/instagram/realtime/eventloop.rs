@@ -113,6 +113,7 @@ impl EventLoop {
         };
         let state_cfg = StateConfig {
             keepalive: config.keepalive,
+            liveness: config.liveness,
             ping_timeout: config.ping_timeout,
             iris_timeout: config.iris_timeout,
             timezone_offset: config.timezone_offset,

@@ -19,6 +19,7 @@ fn state_machine() -> MqttState {
     let params = ConnectParams::new(1, "ua", "phone", Password::SessionId("s".into()), "1");
     let cfg = StateConfig {
         keepalive: Duration::from_secs(60),
+        liveness: Duration::from_secs(15),
         ping_timeout: Duration::from_secs(10),
         iris_timeout: Duration::from_secs(20),
         timezone_offset: 0,

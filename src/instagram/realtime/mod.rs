@@ -65,6 +65,9 @@ pub struct RealtimeConfig {
     pub extra_ca: Option<PathBuf>,
     /// PINGREQ after this much idleness (either direction); also sent in CONNECT.
     pub keepalive: Duration,
+    /// Inbound silence after which a PINGREQ checks the socket (more often than `keepalive`,
+    /// which the server holds us to for outbound traffic).
+    pub liveness: Duration,
     /// A PINGREQ unanswered this long means a dead (half-open) socket.
     pub ping_timeout: Duration,
     /// TCP + TLS + CONNECT + CONNACK.
@@ -95,6 +98,7 @@ impl Default for RealtimeConfig {
             tls: true,
             extra_ca: None,
             keepalive: Duration::from_secs(60),
+            liveness: Duration::from_secs(15),
             ping_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(20),
             iris_timeout: Duration::from_secs(20),

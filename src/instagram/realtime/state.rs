@@ -27,6 +27,9 @@ const MAX_INFLATED: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct StateConfig {
     pub keepalive: Duration,
+    /// Inbound silence after which a PINGREQ checks the socket still answers (at most
+    /// `keepalive`): a half-open socket is noticed within `liveness + ping_timeout`.
+    pub liveness: Duration,
     /// How long a PINGREQ may stay unanswered.
     pub ping_timeout: Duration,
     /// How long to wait for the iris subscribe response.
@@ -378,7 +381,7 @@ impl MqttState {
             }
         } else if self.connected {
             let idle_out = now >= self.last_out + self.cfg.keepalive;
-            let idle_in = now >= self.last_in + self.cfg.keepalive;
+            let idle_in = now >= self.last_in + self.silence();
             if idle_out || idle_in {
                 out.packets.push(Packet::PingReq);
                 self.ping_sent = Some(now);
@@ -396,12 +399,17 @@ impl MqttState {
         Ok(())
     }
 
+    /// How long the server may stay silent before we ask whether it is still there.
+    fn silence(&self) -> Duration {
+        self.cfg.liveness.min(self.cfg.keepalive)
+    }
+
     /// The next instant [`Self::poll_timers`] has something to do.
     pub fn next_deadline(&self) -> Instant {
         let mut next = match self.ping_sent {
             Some(sent) => sent + self.cfg.ping_timeout,
             None if self.connected => {
-                (self.last_out + self.cfg.keepalive).min(self.last_in + self.cfg.keepalive)
+                (self.last_out + self.cfg.keepalive).min(self.last_in + self.silence())
             }
             None => self.last_in + self.cfg.keepalive + self.cfg.ping_timeout,
         };

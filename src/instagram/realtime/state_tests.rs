@@ -14,6 +14,7 @@ fn setup() -> (MqttState, ConnectParams, Instant) {
     let now = Instant::now();
     let cfg = StateConfig {
         keepalive: Duration::from_secs(60),
+        liveness: Duration::from_secs(60),
         ping_timeout: Duration::from_secs(10),
         iris_timeout: Duration::from_secs(20),
         timezone_offset: 0,
@@ -257,4 +258,38 @@ fn iris_timeout_and_refusal() {
     );
     s.poll_timers(now + Duration::from_secs(21), &mut out)
         .unwrap();
+}
+
+#[test]
+fn inbound_silence_is_checked_sooner_than_the_keepalive() {
+    let (mut s, _, now) = setup();
+    s.cfg.liveness = Duration::from_secs(15);
+    let mut out = Output::default();
+    s.handle(
+        Packet::ConnAck {
+            session_present: false,
+            code: 0,
+            payload: Bytes::new(),
+        },
+        now,
+        &mut out,
+    )
+    .unwrap();
+    s.handle(
+        zpub(135, None, br#"{"succeeded":true,"seq_id":5}"#),
+        now,
+        &mut out,
+    )
+    .unwrap();
+    out.packets.clear();
+    // Nothing heard for 15 s: ask, without waiting out the 60 s keepalive.
+    let t = s.next_deadline();
+    assert_eq!(t, now + Duration::from_secs(15));
+    s.poll_timers(t, &mut out).unwrap();
+    assert_eq!(out.packets, vec![Packet::PingReq]);
+    // No answer within the ping timeout: the socket is dead, 25 s after the last word.
+    assert!(matches!(
+        s.poll_timers(t + Duration::from_secs(10), &mut out),
+        Err(Error::Timeout("PINGRESP"))
+    ));
 }

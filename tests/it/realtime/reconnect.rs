@@ -57,7 +57,7 @@ async fn refused_connections_are_retried_with_backoff() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn half_open_socket_is_detected_within_keepalive_plus_ping_timeout() {
+async fn half_open_socket_is_detected_within_30_seconds() {
     let broker = broker().await;
     let (_client, mut rx) = start_in_memory(&broker, PK);
     subscribed(&mut rx).await;
@@ -74,7 +74,8 @@ async fn half_open_socket_is_detected_within_keepalive_plus_ping_timeout() {
     .await;
     let took = stalled_at.elapsed();
     assert!(format!("{ev:?}").contains("PINGRESP"), "{ev:?}");
-    assert!(took <= Duration::from_secs(60 + 10 + 1), "took {took:?}");
+    // Inbound silence (15 s) then an unanswered PINGREQ (10 s), not a full keepalive period.
+    assert!(took <= Duration::from_secs(15 + 10 + 1), "took {took:?}");
     // While stalled the new connection's iris subscribe goes unanswered: that is detected too.
     let ev = next_matching(&mut rx, |e| {
         is_state(e, |s| matches!(s, ConnectionState::Disconnected { .. }))
