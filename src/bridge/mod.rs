@@ -251,6 +251,7 @@ pub fn http_config(config: &Config) -> HttpConfig {
             bloks_version_id: ig.bloks_version_id.clone(),
         },
         min_request_gap: Duration::from_millis(ig.min_request_gap_ms),
+        request_burst: ig.request_burst,
         extra_ca: ig.extra_ca_file.clone(),
         ..HttpConfig::default()
     }

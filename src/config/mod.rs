@@ -302,8 +302,10 @@ pub struct InstagramConfig {
     pub bloks_version_id: String,
     /// Secret from which each user's Instagram device ids are derived; `generate` fills it.
     pub device_seed: Secret,
-    /// Minimum gap between two HTTP requests of one account, in milliseconds.
+    /// Minimum gap between two HTTP requests of one account, in milliseconds, in the long run.
     pub min_request_gap_ms: u64,
+    /// Requests one account may make at once before the gap applies.
+    pub request_burst: u32,
 }
 
 impl Default for InstagramConfig {
@@ -321,6 +323,7 @@ impl Default for InstagramConfig {
                 .into(),
             device_seed: Secret::new(GENERATE),
             min_request_gap_ms: 1000,
+            request_burst: 4,
         }
     }
 }

@@ -9,7 +9,6 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use super::config::HttpConfig;
 use super::device::Device;
@@ -99,9 +98,8 @@ pub(crate) struct Inner {
     pub cfg: HttpConfig,
     pub http: reqwest::Client,
     session: Mutex<Session>,
-    /// Held for the whole of a request: serializes the account's requests and remembers when
-    /// the last one was sent.
-    pace: tokio::sync::Mutex<Option<Instant>>,
+    /// When the account's next request may start (see [`super::pacing`]).
+    pace: super::pacing::Pacer,
     changes: watch::Sender<u64>,
 }
 
@@ -142,12 +140,13 @@ impl InstagramClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Setup(e.to_string()))?;
+        let pace = super::pacing::Pacer::new(cfg.min_request_gap, cfg.request_burst);
         Ok(InstagramClient {
             inner: Arc::new(Inner {
                 cfg,
                 http,
                 session: Mutex::new(session),
-                pace: tokio::sync::Mutex::new(None),
+                pace,
                 changes: watch::channel(0).0,
             }),
         })
@@ -224,15 +223,11 @@ impl InstagramClient {
 
     /// Runs a call and returns the JSON body (big integers kept as strings).
     pub(crate) async fn call(&self, call: Call) -> Result<serde_json::Value, Error> {
-        let mut pace = self.inner.pace.lock().await;
         let cfg = &self.inner.cfg;
         let mut transient_tries = 0u32;
         let mut rate_tries = 0u32;
         loop {
-            if let Some(last) = *pace {
-                tokio::time::sleep_until(last + cfg.min_request_gap).await;
-            }
-            *pace = Some(Instant::now());
+            self.inner.pace.acquire().await;
             let result = self.attempt(&call).await;
             let err = match result {
                 Ok(v) => return Ok(v),

@@ -36,8 +36,10 @@ pub struct HttpConfig {
     pub timezone_offset: i32,
     /// Timeout of one HTTP request.
     pub request_timeout: Duration,
-    /// Minimum gap between two requests of one account.
+    /// Minimum gap between two requests of one account, in the long run.
     pub min_request_gap: Duration,
+    /// Requests one account may make at once before the gap applies (login, a few sends).
+    pub request_burst: u32,
     /// Retries of a transient failure (network, 5xx) before giving up.
     pub max_retries: u32,
     /// First back-off delay on a transient failure; doubles per attempt.
@@ -62,6 +64,7 @@ impl Default for HttpConfig {
             timezone_offset: 0,
             request_timeout: Duration::from_secs(60),
             min_request_gap: Duration::from_millis(1000),
+            request_burst: 4,
             max_retries: 3,
             retry_base_delay: Duration::from_secs(2),
             max_rate_limit_retries: 2,

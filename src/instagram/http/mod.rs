@@ -39,6 +39,7 @@ pub mod direct;
 pub mod import;
 pub mod login;
 pub mod media;
+mod pacing;
 pub mod password;
 pub mod session;
 pub mod threads;

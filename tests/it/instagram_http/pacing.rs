@@ -22,11 +22,21 @@ fn with(
 }
 
 #[tokio::test]
-async fn requests_of_one_account_are_serialized_and_spaced() {
+async fn a_burst_goes_at_once_then_requests_are_spaced() {
     let (fake, c) = alice().await;
     let c = with(&fake, &c, |cfg| {
-        cfg.min_request_gap = Duration::from_millis(150)
+        cfg.min_request_gap = Duration::from_millis(150);
+        cfg.request_burst = 2;
     });
+    // The burst: two requests at once.
+    let start = Instant::now();
+    c.current_user().await.unwrap();
+    c.current_user().await.unwrap();
+    assert!(
+        start.elapsed() < Duration::from_millis(150),
+        "{:?}",
+        start.elapsed()
+    );
     let start = Instant::now();
     let calls: Vec<_> = (0..4)
         .map(|_| {
@@ -37,13 +47,13 @@ async fn requests_of_one_account_are_serialized_and_spaced() {
     for h in calls {
         h.await.unwrap().unwrap();
     }
-    // 4 requests need at least 3 gaps
+    // With the burst spent, 4 more requests need 4 gaps.
     assert!(
-        start.elapsed() >= Duration::from_millis(450),
+        start.elapsed() >= Duration::from_millis(600),
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(fake.requests_to("/accounts/current_user/").len(), 4);
+    assert_eq!(fake.requests_to("/accounts/current_user/").len(), 6);
 }
 
 #[tokio::test]
@@ -144,6 +154,7 @@ async fn pacing_and_backoff_on_paused_time() {
     let (fake, c) = alice().await;
     let c = with(&fake, &c, |cfg| {
         cfg.min_request_gap = Duration::from_secs(5);
+        cfg.request_burst = 1;
         cfg.rate_limit_base_delay = Duration::from_secs(60);
         cfg.request_timeout = Duration::from_secs(3600);
     });
