@@ -220,7 +220,15 @@ fn one_ready_line_and_the_log_file_has_no_colour() {
         "no example warning for an edited config: {:#?}",
         bridge.seen
     );
-    let written = std::fs::read_to_string(&log_file).expect("log file written");
+    // The file layer writes after the standard output one: wait for the line to land.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let written = loop {
+        let written = std::fs::read_to_string(&log_file).unwrap_or_default();
+        if written.contains("ready: the homeserver reached us") || Instant::now() > deadline {
+            break written;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(
         written.contains("ready: the homeserver reached us"),
         "{written}"
