@@ -5,9 +5,9 @@ use std::sync::Arc;
 use ruma::{EventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
 
-use super::Bridge;
 use super::commands::{self, CommandContext};
 use super::error::ApplyError;
+use super::{Bridge, held};
 use crate::config::PermissionLevel;
 
 /// The parts of an event the bridge looks at, validated.
@@ -45,17 +45,33 @@ fn parse(value: &Value) -> Result<Event<'_>, ApplyError> {
     })
 }
 
-/// Applies one event (the raw JSON the homeserver sent).
+/// Applies one event (the raw JSON the homeserver sent, its content perhaps held in memory).
 pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError> {
-    let value: Value = serde_json::from_str(payload)
+    let mut value: Value = serde_json::from_str(payload)
         .map_err(|e| ApplyError::Permanent(format!("event is not JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApplyError::Permanent("event is not a JSON object".into()));
     }
-    let event = parse(&value)?;
+    let held = match held::restore(bridge, &mut value) {
+        held::Restored::Plain => None,
+        held::Restored::Held(event_id) => Some(event_id),
+        held::Restored::Lost => return held::lost(bridge, &value).await,
+    };
+    let result = apply_event(bridge, &value).await;
+    // Kept for another attempt only while one will come.
+    if let Some(event_id) = held
+        && !matches!(result, Err(ApplyError::Transient { .. }))
+    {
+        bridge.held.forget(&event_id);
+    }
+    result
+}
+
+async fn apply_event(bridge: &Arc<Bridge>, value: &Value) -> Result<(), ApplyError> {
+    let event = parse(value)?;
     match event.kind {
         "m.room.member" => on_member(bridge, &event).await,
-        "m.room.message" => on_message(bridge, &event, &value).await,
+        "m.room.message" => on_message(bridge, &event, value).await,
         "m.reaction" | "m.sticker" | "m.room.redaction" | "m.room.name" | "m.room.avatar" => {
             if bridge.is_bridge_user(event.sender.as_str()) {
                 return Ok(());
@@ -66,7 +82,7 @@ pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError
                 .await?
             {
                 Some(portal) => {
-                    super::outgoing::apply(bridge, &portal, event.kind, &event.sender, &value).await
+                    super::outgoing::apply(bridge, &portal, event.kind, &event.sender, value).await
                 }
                 None => Ok(()),
             }
@@ -168,13 +184,21 @@ async fn on_message(
     if bridge.is_bridge_user(event.sender.as_str()) {
         return Ok(());
     }
+    let prefix = &bridge.config.bridge.command_prefix;
     let body_text = event
         .content
         .get("body")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let prefixed =
-        commands::strip_prefix(body_text, &bridge.config.bridge.command_prefix, false).is_some();
+    let edited_text = event
+        .content
+        .get("m.new_content")
+        .and_then(|c| c.get("body"))
+        .and_then(Value::as_str);
+    let prefixed = [Some(body_text), edited_text]
+        .into_iter()
+        .flatten()
+        .any(|text| commands::strip_prefix(text, prefix, false).is_some());
     if !prefixed
         && let Some(portal) = bridge
             .store
@@ -199,11 +223,6 @@ async fn on_message(
         .get_user_by_management_room(event.room_id.as_str())
         .await?
         .is_some_and(|u| u.mxid == event.sender.as_str());
-    let Some(command) =
-        commands::strip_prefix(body, &bridge.config.bridge.command_prefix, is_management)
-    else {
-        return Ok(());
-    };
     let event_id = value
         .get("event_id")
         .and_then(Value::as_str)
@@ -214,6 +233,18 @@ async fn on_message(
         room_id: &event.room_id,
         event_id: event_id.as_deref(),
         is_management,
+    };
+    if let Some(edited) = edited_text {
+        // An edit runs no command, but one that writes a secret in is removed all the same.
+        if let Some(text) = commands::strip_prefix(edited, prefix, is_management)
+            && let Some(reason) = commands::secrets::redaction_reason(&ctx, text).await
+        {
+            ctx.redact_command(reason).await;
+        }
+        return Ok(());
+    }
+    let Some(command) = commands::strip_prefix(body, prefix, is_management) else {
+        return Ok(());
     };
     commands::handle(&ctx, command).await
 }

@@ -29,6 +29,7 @@ pub mod dispatch;
 pub mod error;
 pub mod first_sync;
 pub mod ghost;
+pub mod held;
 pub mod ig_events;
 pub mod matrix_events;
 pub mod media;
@@ -64,6 +65,8 @@ pub struct Bridge {
     pub users: DashMap<String, Arc<user::IgUser>>,
     /// Login flows in progress by Matrix id.
     pub logins: tokio::sync::Mutex<HashMap<String, commands::login::LoginFlow>>,
+    /// The content of inbox events that may carry a secret, kept out of the database.
+    pub held: held::HeldSecrets,
     /// The users of each thread seen so far (for mentions).
     pub thread_users: DashMap<String, Arc<Vec<convert::to_matrix::KnownUser>>>,
     /// (room, user) pairs invited during this run.
@@ -108,6 +111,7 @@ impl Bridge {
             ig_realtime,
             users: DashMap::new(),
             logins: tokio::sync::Mutex::new(HashMap::new()),
+            held: held::HeldSecrets::default(),
             thread_users: DashMap::new(),
             invited: DashSet::new(),
             typing: DashSet::new(),
@@ -184,10 +188,15 @@ fn matrix_portal_key(event: &Value) -> String {
 impl AppserviceHandler for Bridge {
     async fn record_transaction(&self, txn: Transaction) -> Result<bool, String> {
         self.metrics.transactions.inc();
-        let entries: Vec<NewInboxEntry> = txn
-            .events
-            .iter()
-            .map(|event| NewInboxEntry {
+        let mut entries = Vec::with_capacity(txn.events.len());
+        for event in &txn.events {
+            // A secret never reaches the database: its content waits in memory.
+            let payload = if held::may_carry_secret(self, event).await {
+                held::keep_out(self, event).to_string()
+            } else {
+                event.to_string()
+            };
+            entries.push(NewInboxEntry {
                 source: SOURCE_MATRIX.into(),
                 portal_key: matrix_portal_key(event),
                 receiver: event
@@ -195,9 +204,9 @@ impl AppserviceHandler for Bridge {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-                payload: event.to_string(),
-            })
-            .collect();
+                payload,
+            });
+        }
         // Typing and receipts are not durable: applied at once, in the background.
         if !txn.ephemeral.is_empty()
             && let Some(bridge) = self.me.upgrade()

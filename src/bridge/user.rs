@@ -563,7 +563,7 @@ pub async fn restore_all(bridge: &Arc<Bridge>) {
         }
     };
     for row in users {
-        let Some(session) = row.session.as_deref() else {
+        let Some(session) = row.session.as_ref().map(crate::secret::Secret::expose) else {
             continue;
         };
         let json: serde_json::Value = match serde_json::from_str(session) {

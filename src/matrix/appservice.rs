@@ -115,7 +115,7 @@ pub fn router<H: AppserviceHandler>(config: ServerConfig, handler: Arc<H>) -> Ro
 
 #[derive(Debug, Deserialize)]
 struct TokenQuery {
-    access_token: Option<String>,
+    access_token: Option<Secret>,
 }
 
 fn check_token(
@@ -128,7 +128,7 @@ fn check_token(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let Some(token) = from_header.or(query.access_token.as_deref()) else {
+    let Some(token) = from_header.or(query.access_token.as_ref().map(Secret::expose)) else {
         return Err(MatrixErrorResponse::new(
             StatusCode::UNAUTHORIZED,
             "M_MISSING_TOKEN",

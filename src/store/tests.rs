@@ -5,6 +5,7 @@ use super::inbox::{NewInboxEntry, SOURCE_INSTAGRAM, SOURCE_MATRIX};
 use super::messages::{MessageRow, ReactionRow};
 use super::portals::PortalRow;
 use super::testing::on_both_backends;
+use crate::secret::Secret;
 
 fn entry(key: &str, payload: &str) -> NewInboxEntry {
     NewInboxEntry {
@@ -50,6 +51,11 @@ async fn users_lifecycle() {
         assert_eq!(u.ig_username.as_deref(), Some("alice"));
         assert_eq!(u.seq_id, Some(42));
         assert_eq!(u.connection_state, "logged_in");
+        assert_eq!(
+            u.session.as_ref().map(Secret::expose),
+            Some("{\"secret\":1}")
+        );
+        assert!(!format!("{u:?}").contains("secret"), "{u:?}");
         let logged: Vec<_> = s
             .logged_in_users()
             .await

@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, now_ms};
+use crate::secret::Secret;
 
 /// A bridge user: a Matrix user and, once logged in, their Instagram account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,8 +12,8 @@ pub struct UserRow {
     pub mxid: String,
     pub ig_pk: Option<i64>,
     pub ig_username: Option<String>,
-    /// The persisted Instagram session (JSON). Holds secrets: never log it.
-    pub session: Option<String>,
+    /// The persisted Instagram session (JSON): cookies and tokens, never printed.
+    pub session: Option<Secret>,
     pub management_room: Option<String>,
     pub seq_id: Option<i64>,
     pub snapshot_at_ms: Option<i64>,
@@ -35,7 +36,9 @@ fn from_row(row: &AnyRow) -> Result<UserRow> {
         mxid: row.try_get("mxid")?,
         ig_pk: row.try_get("ig_pk")?,
         ig_username: row.try_get("ig_username")?,
-        session: row.try_get("session")?,
+        session: row
+            .try_get::<Option<String>, _>("session")?
+            .map(Secret::new),
         management_room: row.try_get("management_room")?,
         seq_id: row.try_get("seq_id")?,
         snapshot_at_ms: row.try_get("snapshot_at_ms")?,

@@ -196,3 +196,75 @@ async fn requests_pending_at_login_are_announced() {
     })
     .await;
 }
+
+/// `!ig login <user> <password>` in a portal is refused (log in only in the management room),
+/// and its message is removed all the same; so is a cookie import.
+#[tokio::test]
+async fn secret_commands_typed_in_a_portal_are_redacted_though_refused() {
+    let s = crate::bridging::scene(&[]).await;
+    let bot = bot_id();
+    let login = s
+        .user
+        .send_text(&s.portal, "!ig login someone pass word")
+        .await;
+    let refused = s
+        .user
+        .wait_for_notice_after(&s.portal, &bot, Some(&login), |_| true)
+        .await;
+    assert!(refused.contains("only in your private chat"), "{refused}");
+    s.user.wait_redacted(&s.portal, &login).await;
+    let cookies = s
+        .user
+        .send_text(&s.portal, "!ig login-cookies sessionid=1%3Aportal%3Asecret")
+        .await;
+    s.user.wait_redacted(&s.portal, &cookies).await;
+    let timeline = serde_json::to_string(&s.user.timeline(&s.portal).await).unwrap_or_default();
+    assert!(!timeline.contains("pass word") && !timeline.contains("portal%3Asecret"));
+}
+
+/// Two-factor and challenge codes are removed from the room like passwords; the answers that
+/// are no secret (a choice of where the code goes) stay.
+#[tokio::test]
+async fn login_codes_are_redacted_like_passwords() {
+    use crate::support::fake_instagram::{Challenge, TwoFactor};
+    let w = &env().world;
+    let bot = bot_id();
+    let pk = unique_pk();
+    let name = format!("code_{pk}");
+    w.ig.add_account(&name, "pass word", pk);
+    w.ig.set_two_factor(
+        &name,
+        TwoFactor {
+            totp_code: Some("123456".into()),
+            ..Default::default()
+        },
+    );
+    let (user, room) = management_room("codeu").await;
+    ask(&user, &room, &format!("login {name} pass word")).await;
+    let code = user.send_text(&room, "123456").await;
+    user.wait_for_notice_after(&room, &bot, Some(&code), |b| b.starts_with("Successfully"))
+        .await;
+    user.wait_redacted(&room, &code).await;
+
+    let pk = unique_pk();
+    let name = format!("chc_{pk}");
+    w.ig.add_account(&name, "pass word", pk);
+    w.ig.set_challenge(
+        &name,
+        Some(Challenge {
+            code: "424242".into(),
+            first_step: "select_verify_method".into(),
+        }),
+    );
+    let (user, room) = management_room("chcu").await;
+    ask(&user, &room, &format!("login {name} pass word")).await;
+    let choice = user.send_text(&room, "email").await;
+    user.wait_for_notice_after(&room, &bot, Some(&choice), |b| b.contains("security code"))
+        .await;
+    let code = user.send_text(&room, "424242").await;
+    user.wait_for_notice_after(&room, &bot, Some(&code), |b| b.starts_with("Successfully"))
+        .await;
+    user.wait_redacted(&room, &code).await;
+    let kept = user.event(&room, &choice).await;
+    assert_eq!(kept["content"]["body"], "email", "{kept}");
+}

@@ -15,6 +15,8 @@ mod matrix_client;
 #[path = "../e2e/world.rs"]
 mod world;
 
+mod trace_log;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -93,6 +95,11 @@ impl Harness {
                 .open(format!("{p}.{log}"))
                 .ok()
         });
+        self.spawn_binary_with(log_file, &[])
+    }
+
+    /// The real binary with more environment overrides, its output (if any) written to `out`.
+    fn spawn_binary_with(&self, out: Option<std::fs::File>, env: &[(&str, &str)]) -> Child {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_matrix-instagram"));
         cmd.arg("-c")
             .arg(&self.config_path)
@@ -118,8 +125,9 @@ impl Harness {
             )
             .env("MATRIX_INSTAGRAM__INSTAGRAM__MQTT__TLS", "false")
             .env("MATRIX_INSTAGRAM__INSTAGRAM__MIN_REQUEST_GAP_MS", "0")
+            .envs(env.iter().copied())
             .stdin(Stdio::null());
-        match log_file {
+        match out {
             Some(f) => {
                 let err = f.try_clone().expect("log file");
                 cmd.stdout(f).stderr(err);

@@ -1,6 +1,6 @@
 //! The login conversation: username, password, then a two-factor or challenge code as
-//! Instagram asks; or a session import. Passwords and cookies are redacted from the room at
-//! once and never logged.
+//! Instagram asks; or a session import. Passwords, codes and cookies are redacted from the room
+//! at once (by [`super::handle`], see [`super::secrets`]), held as [`Secret`]s and never logged.
 
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use crate::instagram::http::{
     ChallengeMethod, ChallengeState, InstagramClient, LoginOutcome, TwoFactorState,
 };
 use crate::instagram::types::User;
+use crate::secret::Secret;
 
 /// Where a user's login stands between two messages.
 pub enum LoginFlow {
@@ -30,12 +31,23 @@ pub enum LoginFlow {
         client: InstagramClient,
         state: ChallengeState,
     },
+    /// A step is being worked on (Instagram is asked): what the user sends meanwhile is taken
+    /// for a secret too, since the step may end by asking for one.
+    Working,
 }
 
 impl LoginFlow {
-    /// Whether the next input is a secret to redact.
+    /// Whether the user's next message may be a secret (a password or a code): it is redacted
+    /// and kept out of the inbox table. A step is recorded before its prompt is sent, so the
+    /// answer to a prompt always finds its step here.
     pub fn expects_secret(&self) -> bool {
-        matches!(self, LoginFlow::Password { .. })
+        match self {
+            LoginFlow::Username => false,
+            LoginFlow::Password { .. } | LoginFlow::TwoFactor { .. } | LoginFlow::Working => true,
+            LoginFlow::Challenge { state, .. } => {
+                !state.needs_method() && !state.needs_confirmation()
+            }
+        }
     }
 }
 
@@ -81,53 +93,77 @@ pub async fn start(ctx: &CommandContext<'_>, args: &[&str]) -> Result<(), ApplyE
                 .await
         }
         [username, password @ ..] => {
-            ctx.redact_command("contains a password").await;
-            let password = password.join(" ");
-            password_login(ctx, username, &password).await
+            let password = Secret::new(password.join(" "));
+            await_next(ctx, LoginFlow::Working).await;
+            let result = password_login(ctx, username, &password).await;
+            end_working(ctx).await;
+            result
         }
+    }
+}
+
+/// Forgets the login of a step that ended without asking for anything more.
+async fn end_working(ctx: &CommandContext<'_>) {
+    let mut logins = ctx.bridge.logins.lock().await;
+    if matches!(logins.get(ctx.sender.as_str()), Some(LoginFlow::Working)) {
+        logins.remove(ctx.sender.as_str());
     }
 }
 
 /// Continues a login flow with the user's message. Returns false when there is no flow.
 pub async fn continue_flow(ctx: &CommandContext<'_>, text: &str) -> Result<bool, ApplyError> {
-    let flow = ctx.bridge.logins.lock().await.remove(ctx.sender.as_str());
+    let flow = {
+        let mut logins = ctx.bridge.logins.lock().await;
+        match logins.get(ctx.sender.as_str()) {
+            None | Some(LoginFlow::Working) => return Ok(false),
+            Some(_) => logins.insert(ctx.sender.to_string(), LoginFlow::Working),
+        }
+    };
     let Some(flow) = flow else {
         return Ok(false);
     };
+    let result = step(ctx, flow, text).await;
+    end_working(ctx).await;
+    result.map(|()| true)
+}
+
+/// One step of a login flow with the user's message.
+async fn step(ctx: &CommandContext<'_>, flow: LoginFlow, text: &str) -> Result<(), ApplyError> {
     let input = text.trim();
     match flow {
         LoginFlow::Username => {
             if input.is_empty() || input.contains(char::is_whitespace) {
                 await_next(ctx, LoginFlow::Username).await;
-                ctx.reply(
-                    "That doesn't look like a username. Send your Instagram username, or `cancel`.",
-                )
-                .await?;
-                return Ok(true);
+                return ctx
+                    .reply(
+                        "That doesn't look like a username. Send your Instagram username, or \
+                         `cancel`.",
+                    )
+                    .await;
             }
             let username = input.trim_start_matches('@').to_string();
             await_next(ctx, LoginFlow::Password { username }).await;
             ctx.reply("Send your Instagram password (the message will be removed at once).")
-                .await?;
+                .await
         }
         LoginFlow::Password { username } => {
-            ctx.redact_command("contains a password").await;
-            password_login(ctx, &username, text).await?;
+            password_login(ctx, &username, &Secret::new(text)).await
         }
         LoginFlow::TwoFactor {
             client,
             state,
             sms_requested,
-        } => two_factor(ctx, client, state, sms_requested, input).await?,
-        LoginFlow::Challenge { client, state } => challenge(ctx, client, state, input).await?,
+        } => two_factor(ctx, client, state, sms_requested, input).await,
+        LoginFlow::Challenge { client, state } => challenge(ctx, client, state, input).await,
+        // Not handed out by `continue_flow`.
+        LoginFlow::Working => Ok(()),
     }
-    Ok(true)
 }
 
 async fn password_login(
     ctx: &CommandContext<'_>,
     username: &str,
-    password: &str,
+    password: &Secret,
 ) -> Result<(), ApplyError> {
     let client = match ctx.bridge.new_instagram_client(ctx.sender.as_str()) {
         Ok(c) => c,
@@ -139,7 +175,7 @@ async fn password_login(
         username.trim_start_matches('@')
     ))
     .await?;
-    let outcome = client.login(username, password).await;
+    let outcome = client.login(username, password.clone()).await;
     handle_outcome(ctx, client, outcome).await
 }
 
@@ -244,7 +280,7 @@ async fn two_factor(
             }
             two_factor::Input::Code { method, code } => (method, code),
         };
-    match client.two_factor_login(&state, &code, method, true).await {
+    match client.two_factor_login(&state, code, method, true).await {
         Err(e) if matches!(e, crate::instagram::Error::BadCode { .. }) => {
             await_next(ctx, keep(client, state, sms_requested)).await;
             ctx.reply(&format!(
@@ -279,7 +315,10 @@ async fn challenge(
     } else if lower == "resend" {
         client.challenge_replay(&state).await
     } else {
-        match client.challenge_submit_code(&state, input).await {
+        match client
+            .challenge_submit_code(&state, Secret::new(input))
+            .await
+        {
             Err(e) if !e.is_session_dead() && !e.needs_user_action() => {
                 await_next(ctx, LoginFlow::Challenge { client, state }).await;
                 return ctx
@@ -317,13 +356,12 @@ fn challenge_method(state: &ChallengeState, lower: &str) -> Result<ChallengeMeth
 /// `login-cookies <cookies | Cookie: header | cURL command | Bearer IGT:2:…>`.
 pub async fn import(ctx: &CommandContext<'_>, raw_args: &str) -> Result<(), ApplyError> {
     if !ctx.is_management {
-        ctx.redact_command("contains session cookies").await;
         return ctx
             .reply("For your safety, send cookies only in your private chat with me.")
             .await;
     }
-    ctx.redact_command("contains session cookies").await;
-    if raw_args.trim().is_empty() {
+    let raw_args = Secret::new(raw_args.trim());
+    if raw_args.is_empty() {
         return ctx
             .reply(
                 "Usage: `login-cookies <data>` where data is your instagram.com cookies as JSON, \
@@ -335,7 +373,7 @@ pub async fn import(ctx: &CommandContext<'_>, raw_args: &str) -> Result<(), Appl
         Ok(c) => c,
         Err(e) => return ctx.reply(&format!("Login failed: {e}")).await,
     };
-    match client.import_session(raw_args.trim()).await {
+    match client.import_session(raw_args).await {
         Ok(user) => finish(ctx, client, user).await,
         Err(e) => {
             ctx.reply(&format!("Those cookies didn't work: {}", e.user_message()))

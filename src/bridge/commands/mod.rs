@@ -14,6 +14,7 @@ use crate::instagram::ids::{ThreadId, UserPk};
 
 mod admin;
 pub mod login;
+pub mod secrets;
 mod two_factor;
 
 /// Who asked, where.
@@ -145,6 +146,11 @@ const COMMANDS: &[CommandInfo] = &[
     },
 ];
 
+/// Whether `name` (lower case) is one of the bot's commands.
+pub fn is_command(name: &str) -> bool {
+    COMMANDS.iter().any(|c| c.name == name)
+}
+
 /// The command text of a message, if it is one: everything in the management room, else only
 /// what follows the prefix.
 pub fn strip_prefix<'a>(body: &'a str, prefix: &str, is_management: bool) -> Option<&'a str> {
@@ -159,6 +165,11 @@ pub fn strip_prefix<'a>(body: &'a str, prefix: &str, is_management: bool) -> Opt
 
 /// Runs a command (or feeds a login flow in progress).
 pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyError> {
+    // Before anything else, so a refused command loses its secret too.
+    let secret = secrets::redaction_reason(ctx, text).await;
+    if let Some(reason) = secret {
+        ctx.redact_command(reason).await;
+    }
     if ctx.bridge.permission(ctx.sender) < Some(PermissionLevel::User) {
         return ctx
             .reply("Sorry, you don't have permission to use this bridge.")
@@ -171,25 +182,23 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
     let args: Vec<&str> = rest.split_whitespace().collect();
 
     if name == "cancel" {
-        let had = ctx
-            .bridge
-            .logins
-            .lock()
-            .await
-            .remove(ctx.sender.as_str())
-            .is_some();
-        return ctx
-            .reply(if had {
-                "Login cancelled."
-            } else {
-                "There is nothing to cancel."
-            })
-            .await;
+        return cancel(ctx).await;
     }
     if ctx.is_management && login::continue_flow(ctx, text).await? {
         return Ok(());
     }
-    tracing::debug!(sender = %ctx.sender, command = name, "bot command");
+    if secret.is_some() && !ctx.is_management && !is_command(&name) {
+        return ctx
+            .reply("For your safety, send passwords and codes only in your private chat with me.")
+            .await;
+    }
+    // Only a known name: an unknown "command" may be a password typed after a restart.
+    let logged = if is_command(&name) {
+        name.as_str()
+    } else {
+        "unknown"
+    };
+    tracing::debug!(sender = %ctx.sender, command = logged, "bot command");
     match name.as_str() {
         "" | "help" => ctx.reply(&help_text(ctx)).await,
         "version" => {
@@ -228,6 +237,22 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
         "retry-dead-letters" => admin::retry(ctx, rest).await,
         _ => ctx.reply("Unknown command, try `help`.").await,
     }
+}
+
+async fn cancel(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
+    let had = ctx
+        .bridge
+        .logins
+        .lock()
+        .await
+        .remove(ctx.sender.as_str())
+        .is_some();
+    ctx.reply(if had {
+        "Login cancelled."
+    } else {
+        "There is nothing to cancel."
+    })
+    .await
 }
 
 async fn ping(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {

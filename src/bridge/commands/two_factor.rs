@@ -4,6 +4,7 @@
 //! kind the user last asked for (SMS after `sms`/`resend-sms`), else the account's default.
 
 use crate::instagram::http::{TwoFactorMethod, TwoFactorState};
+use crate::secret::Secret;
 
 /// One message of the user at the two-factor step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +14,7 @@ pub enum Input {
     /// A code of this kind (digits only).
     Code {
         method: TwoFactorMethod,
-        code: String,
+        code: Secret,
     },
     /// Not understood: the answer to give.
     Unclear(&'static str),
@@ -59,7 +60,10 @@ pub fn parse(input: &str, default: TwoFactorMethod) -> Input {
              or `cancel`.",
         );
     }
-    Input::Code { method, code }
+    Input::Code {
+        method,
+        code: Secret::new(code),
+    }
 }
 
 fn phone(state: &TwoFactorState) -> String {

@@ -22,8 +22,9 @@ pub const APP_ID: &str = "567067343352427";
 /// `X-IG-Capabilities`.
 pub const CAPABILITIES: &str = "3brTv10=";
 
-/// A request body (PROTOCOL A.4).
-#[derive(Debug, Clone)]
+/// A request body (PROTOCOL A.4). `Debug` shows field names only: forms carry passwords
+/// (encrypted, but still) and login codes.
+#[derive(Clone)]
 pub(crate) enum Body {
     None,
     /// Raw `k=v&…` form.
@@ -32,6 +33,20 @@ pub(crate) enum Body {
     Signed(Vec<(String, String)>),
     /// Raw bytes (rupload).
     Bytes(bytes::Bytes),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |fields: &[(String, String)]| -> Vec<String> {
+            fields.iter().map(|(k, _)| k.clone()).collect()
+        };
+        match self {
+            Body::None => f.write_str("None"),
+            Body::Form(fields) => f.debug_tuple("Form").field(&names(fields)).finish(),
+            Body::Signed(fields) => f.debug_tuple("Signed").field(&names(fields)).finish(),
+            Body::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+        }
+    }
 }
 
 /// Which header set to send.
@@ -527,6 +542,17 @@ mod tests {
         assert!(
             enc.starts_with("signed_body=SIGNATURE.%7B%22a%22%3A%22%5B%5D%22"),
             "{enc}"
+        );
+    }
+
+    #[test]
+    fn a_call_prints_field_names_only() {
+        let call = Call::new(Method::POST, "http://x/".into())
+            .signed(vec![("verification_code", "123456".into())]);
+        let shown = format!("{call:?}");
+        assert!(
+            shown.contains("verification_code") && !shown.contains("123456"),
+            "{shown}"
         );
     }
 

@@ -6,24 +6,14 @@ use std::collections::BTreeMap;
 
 use super::session::parse_authorization;
 use crate::instagram::Error;
+use crate::secret::Secret;
 
-/// Credentials found in an import.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Credentials found in an import: cookie values and the authorization are [`Secret`]s, so
+/// `Debug` shows the cookie names only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportedCredentials {
-    pub cookies: BTreeMap<String, String>,
-    pub authorization: Option<String>,
-}
-
-impl std::fmt::Debug for ImportedCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImportedCredentials")
-            .field("cookies", &self.cookies.keys().collect::<Vec<_>>())
-            .field(
-                "authorization",
-                &self.authorization.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
+    pub cookies: BTreeMap<String, Secret>,
+    pub authorization: Option<Secret>,
 }
 
 /// Cookies an Instagram session import keeps.
@@ -117,9 +107,16 @@ fn shell_words(cmd: &str) -> Vec<String> {
     words
 }
 
-fn from_curl(cmd: &str) -> ImportedCredentials {
+/// What an input holds before it is checked; never printed (no `Debug`).
+#[derive(Default)]
+struct Found {
+    cookies: BTreeMap<String, String>,
+    authorization: Option<String>,
+}
+
+fn from_curl(cmd: &str) -> Found {
     let words = shell_words(cmd);
-    let mut out = ImportedCredentials::default();
+    let mut out = Found::default();
     let mut i = 0;
     while i < words.len() {
         let w = words[i].as_str();
@@ -151,14 +148,55 @@ fn from_curl(cmd: &str) -> ImportedCredentials {
 /// Parses any supported import format. Requires a `sessionid` cookie or an authorization.
 pub fn parse_session_import(input: &str) -> Result<ImportedCredentials, Error> {
     let text = input.trim();
-    let mut creds = if let Some(auth) = text
+    let found = found_credentials(text)?;
+    let mut cookies: BTreeMap<String, Secret> = found
+        .cookies
+        .into_iter()
+        .filter(|(k, _)| KEPT.contains(&k.as_str()))
+        .map(|(k, v)| (k, Secret::new(v)))
+        .collect();
+    let authorization = found.authorization.map(Secret::new);
+    if let Some(a) = &authorization
+        && parse_authorization(a.expose()).is_none()
+    {
+        return Err(Error::InvalidInput(
+            "the authorization value is not a valid `Bearer IGT:2:` token".into(),
+        ));
+    }
+    if authorization.is_none() && !cookies.contains_key("sessionid") {
+        return Err(Error::InvalidInput(
+            "no `sessionid` cookie or `Bearer IGT:2:` authorization found".into(),
+        ));
+    }
+    if !cookies.contains_key("ds_user_id")
+        && let Some(sid) = cookies.get("sessionid")
+    {
+        // sessionid starts with the user pk: `123%3A…` or `123:…`.
+        let pk: String = sid
+            .expose()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if !pk.is_empty() {
+            cookies.insert("ds_user_id".into(), Secret::new(pk));
+        }
+    }
+    Ok(ImportedCredentials {
+        cookies,
+        authorization,
+    })
+}
+
+/// Every cookie and the authorization in the input, whatever its format.
+fn found_credentials(text: &str) -> Result<Found, Error> {
+    let creds = if let Some(auth) = text
         .strip_prefix("Authorization:")
         .or_else(|| text.strip_prefix("authorization:"))
         .map(str::trim)
         .or(Some(text))
         .filter(|t| t.starts_with("Bearer IGT:"))
     {
-        ImportedCredentials {
+        Found {
             cookies: BTreeMap::new(),
             authorization: Some(auth.to_owned()),
         }
@@ -188,38 +226,16 @@ pub fn parse_session_import(input: &str) -> Result<ImportedCredentials, Error> {
             }
             _ => {}
         }
-        ImportedCredentials {
+        Found {
             cookies,
             authorization: None,
         }
     } else {
-        ImportedCredentials {
+        Found {
             cookies: parse_cookie_header(text),
             authorization: None,
         }
     };
-    creds.cookies.retain(|k, _| KEPT.contains(&k.as_str()));
-    if let Some(a) = &creds.authorization
-        && parse_authorization(a).is_none()
-    {
-        return Err(Error::InvalidInput(
-            "the authorization value is not a valid `Bearer IGT:2:` token".into(),
-        ));
-    }
-    if creds.authorization.is_none() && !creds.cookies.contains_key("sessionid") {
-        return Err(Error::InvalidInput(
-            "no `sessionid` cookie or `Bearer IGT:2:` authorization found".into(),
-        ));
-    }
-    if !creds.cookies.contains_key("ds_user_id")
-        && let Some(sid) = creds.cookies.get("sessionid")
-    {
-        // sessionid starts with the user pk: `123%3A…` or `123:…`.
-        let pk: String = sid.chars().take_while(char::is_ascii_digit).collect();
-        if !pk.is_empty() {
-            creds.cookies.insert("ds_user_id".into(), pk);
-        }
-    }
     Ok(creds)
 }
 
@@ -234,14 +250,14 @@ mod tests {
             r#"{"sessionid":"42%3Aabc%3A9","csrftoken":"c","ds_user_id":42,"mid":"m","ig_did":"D","junk":"x"}"#,
         )
         .unwrap();
-        assert_eq!(obj.cookies["ds_user_id"], "42");
+        assert_eq!(obj.cookies["ds_user_id"].expose(), "42");
         assert!(!obj.cookies.contains_key("junk"));
         let list = parse_session_import(
             r#"[{"domain":".instagram.com","name":"sessionid","value":"42%3Aabc%3A9","httpOnly":true},{"name":"csrftoken","value":"c"}]"#,
         )
         .unwrap();
-        assert_eq!(list.cookies["sessionid"], "42%3Aabc%3A9");
-        assert_eq!(list.cookies["ds_user_id"], "42");
+        assert_eq!(list.cookies["sessionid"].expose(), "42%3Aabc%3A9");
+        assert_eq!(list.cookies["ds_user_id"].expose(), "42");
         let header =
             parse_session_import("Cookie: csrftoken=c; sessionid=42%3Aabc%3A9; mid=m").unwrap();
         assert_eq!(header.cookies.len(), 4);
@@ -249,13 +265,18 @@ mod tests {
             "curl 'https://www.instagram.com/api/v1/x/' \\\n  -H 'accept: */*' \\\n  -H 'cookie: sessionid=42%3Aabc%3A9; csrftoken=c' \\\n  -b \"ig_did=D\" --compressed",
         )
         .unwrap();
-        assert_eq!(curl.cookies["ig_did"], "D");
-        assert_eq!(curl.cookies["sessionid"], "42%3Aabc%3A9");
+        assert_eq!(curl.cookies["ig_did"].expose(), "D");
+        assert_eq!(curl.cookies["sessionid"].expose(), "42%3Aabc%3A9");
         let auth = make_authorization("42", "42%3Aabc%3A9");
         let a = parse_session_import(&format!("Authorization: {auth}")).unwrap();
-        assert_eq!(a.authorization.as_deref(), Some(auth.as_str()));
+        assert_eq!(
+            a.authorization.as_ref().map(Secret::expose),
+            Some(auth.as_str())
+        );
         assert!(parse_session_import("csrftoken=x").is_err());
         assert!(parse_session_import("Bearer IGT:2:!!!").is_err());
-        assert!(!format!("{obj:?}").contains("abc"));
+        let shown = format!("{obj:?} {a:?} {curl:?}");
+        assert!(!shown.contains("abc") && !shown.contains("IGT"), "{shown}");
+        assert!(shown.contains("sessionid"), "the names are shown: {shown}");
     }
 }

@@ -11,6 +11,7 @@ use super::password::enc_password;
 use crate::instagram::Error;
 use crate::instagram::error::ChallengeInfo;
 use crate::instagram::types::User;
+use crate::secret::Secret;
 
 /// What a login step led to.
 #[derive(Debug, Clone)]
@@ -181,7 +182,12 @@ impl InstagramClient {
     }
 
     /// Username + password login (PROTOCOL B.2, B.3).
-    pub async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, Error> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: impl Into<Secret>,
+    ) -> Result<LoginOutcome, Error> {
+        let password: Secret = password.into();
         let has_key = {
             let s = self.session_lock();
             s.password_key_id.is_some() && s.password_pub_key.is_some()
@@ -202,7 +208,7 @@ impl InstagramClient {
                 message: "Instagram did not send a password encryption key".into(),
             });
         };
-        let enc = enc_password(&key, key_id, password, unix_secs())?;
+        let enc = enc_password(&key, key_id, password.expose(), unix_secs())?;
         let call = Call::new(Method::POST, self.api_url("accounts/login/")).signed(vec![
             ("username", username.to_owned()),
             ("enc_password", enc),
@@ -255,12 +261,17 @@ impl InstagramClient {
     pub async fn two_factor_login(
         &self,
         state: &TwoFactorState,
-        code: &str,
+        code: impl Into<Secret>,
         method: TwoFactorMethod,
         trust_this_device: bool,
     ) -> Result<LoginOutcome, Error> {
         let s = self.session();
-        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let code: Secret = code.into();
+        let code: String = code
+            .expose()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         let call =
             Call::new(Method::POST, self.api_url("accounts/two_factor_login/")).signed(vec![
                 ("verification_code", code),
@@ -413,9 +424,14 @@ impl InstagramClient {
     pub async fn challenge_submit_code(
         &self,
         state: &ChallengeState,
-        code: &str,
+        code: impl Into<Secret>,
     ) -> Result<LoginOutcome, Error> {
-        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let code: Secret = code.into();
+        let code: String = code
+            .expose()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         match self
             .challenge_post(state, state.api_path(), vec![("security_code", code)])
             .await
@@ -458,15 +474,19 @@ impl InstagramClient {
     /// Imports a session (cookies as JSON object or list, `Cookie:` header, cURL command, or a
     /// `Bearer IGT:2:` value) and validates it with `current_user`. On failure the previous
     /// credentials are restored.
-    pub async fn import_session(&self, input: &str) -> Result<User, Error> {
-        let creds = parse_session_import(input)?;
+    pub async fn import_session(&self, input: impl Into<Secret>) -> Result<User, Error> {
+        let creds = parse_session_import(input.into().expose())?;
         let before = self.session();
         self.update_session(|s| {
             s.clear_credentials();
-            s.cookies = creds.cookies.clone();
-            s.authorization = creds.authorization.clone();
+            s.cookies = creds
+                .cookies
+                .iter()
+                .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+                .collect();
+            s.authorization = creds.authorization.as_ref().map(|a| a.expose().to_owned());
             if let Some(mid) = creds.cookies.get("mid") {
-                s.mid = Some(mid.clone());
+                s.mid = Some(mid.expose().to_owned());
             }
         });
         match self.current_user().await {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::device::Device;
 use crate::instagram::Error;
 use crate::instagram::ids::UserPk;
+use crate::secret::Secret;
 
 /// Current JSON layout version of [`Session`].
 const SESSION_VERSION: u32 = 1;
@@ -65,12 +66,12 @@ fn new_pigeon() -> String {
     format!("UFS-{}-0", uuid::Uuid::new_v4())
 }
 
-/// The decoded `Bearer IGT:2:` token.
+/// The decoded `Bearer IGT:2:` token (`Debug` hides the session id).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AuthToken {
     #[serde(deserialize_with = "crate::instagram::ids::string_or_number")]
     pub ds_user_id: String,
-    pub sessionid: String,
+    pub sessionid: Secret,
 }
 
 /// Decodes an `Authorization` value `Bearer IGT:2:<base64 JSON>`.
@@ -152,7 +153,7 @@ impl Session {
             self.authorization
                 .as_deref()
                 .and_then(parse_authorization)
-                .map(|t| t.sessionid)
+                .map(|t| t.sessionid.expose().to_owned())
         })
     }
 
@@ -332,6 +333,9 @@ mod tests {
         hv(&mut h2, "ig-set-authorization", "Bearer IGT:2:");
         s.update_from_headers(&h2);
         assert_eq!(s.authorization.as_deref(), Some(auth.as_str()));
+        let token = parse_authorization(&auth).unwrap();
+        assert_eq!(token.sessionid.expose(), "42%3Aabc%3A1");
+        assert!(!format!("{token:?}").contains("abc"), "{token:?}");
         let restored = Session::from_json(s.to_json()).unwrap();
         assert_eq!(restored, s);
         let dbg = format!("{s:?}");

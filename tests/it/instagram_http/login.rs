@@ -356,7 +356,7 @@ async fn session_import_all_formats_and_validation() {
     ];
     for input in inputs {
         let c = client(&fake, "@bob:example.org");
-        let u = c.import_session(&input).await.unwrap();
+        let u = c.import_session(input.as_str()).await.unwrap();
         assert_eq!(u.pk.get(), BOB, "{input}");
         assert_eq!(c.user_pk().unwrap().get(), BOB);
     }
