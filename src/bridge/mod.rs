@@ -123,9 +123,12 @@ impl Bridge {
     }
 
     /// A fresh Instagram client for a Matrix user, on the device derived for them.
-    pub fn new_instagram_client(&self, mxid: &str) -> Result<InstagramClient, String> {
+    pub fn new_instagram_client(
+        &self,
+        mxid: &str,
+    ) -> Result<InstagramClient, crate::instagram::Error> {
         let device = Device::derive(self.config.instagram.device_seed.expose().as_bytes(), mxid);
-        InstagramClient::new(self.ig_http.clone(), device).map_err(|e| e.user_message())
+        InstagramClient::new(self.ig_http.clone(), device)
     }
 
     /// The permission level of a Matrix user, if any.
@@ -186,7 +189,9 @@ fn matrix_portal_key(event: &Value) -> String {
 }
 
 impl AppserviceHandler for Bridge {
-    async fn record_transaction(&self, txn: Transaction) -> Result<bool, String> {
+    type Error = crate::store::StoreError;
+
+    async fn record_transaction(&self, txn: Transaction) -> Result<bool, Self::Error> {
         self.metrics.transactions.inc();
         let mut entries = Vec::with_capacity(txn.events.len());
         for event in &txn.events {
@@ -224,7 +229,7 @@ impl AppserviceHandler for Bridge {
                 Ok(true)
             }
             Ok(None) => Ok(false),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         }
     }
 

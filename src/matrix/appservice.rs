@@ -30,11 +30,14 @@ pub struct Transaction {
 
 /// What the server asks of the bridge. Implemented by the bridge over its store.
 pub trait AppserviceHandler: Send + Sync + 'static {
+    /// Why a transaction could not be recorded (answered 500, so the homeserver retries).
+    type Error: std::fmt::Display + Send;
+
     /// Durably records a transaction. `Ok(true)`: new; `Ok(false)`: already seen.
     fn record_transaction(
         &self,
         txn: Transaction,
-    ) -> impl Future<Output = Result<bool, String>> + Send;
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 
     /// Whether a user id in our namespace exists (the bridge may create it on the spot).
     fn query_user(&self, user_id: &str) -> impl Future<Output = bool> + Send;

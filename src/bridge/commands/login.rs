@@ -167,7 +167,11 @@ async fn password_login(
 ) -> Result<(), ApplyError> {
     let client = match ctx.bridge.new_instagram_client(ctx.sender.as_str()) {
         Ok(c) => c,
-        Err(e) => return ctx.reply(&format!("Login failed: {e}")).await,
+        Err(e) => {
+            return ctx
+                .reply(&format!("Login failed: {}", e.user_message()))
+                .await;
+        }
     };
     // Instagram can take a while to answer: say at once that something is happening.
     ctx.reply(&format!(
@@ -371,7 +375,11 @@ pub async fn import(ctx: &CommandContext<'_>, raw_args: &str) -> Result<(), Appl
     }
     let client = match ctx.bridge.new_instagram_client(ctx.sender.as_str()) {
         Ok(c) => c,
-        Err(e) => return ctx.reply(&format!("Login failed: {e}")).await,
+        Err(e) => {
+            return ctx
+                .reply(&format!("Login failed: {}", e.user_message()))
+                .await;
+        }
     };
     match client.import_session(raw_args).await {
         Ok(user) => finish(ctx, client, user).await,

@@ -14,10 +14,16 @@ struct Recorder {
     fail: bool,
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("database is down")]
+struct Down;
+
 impl AppserviceHandler for Recorder {
-    async fn record_transaction(&self, txn: Transaction) -> Result<bool, String> {
+    type Error = Down;
+
+    async fn record_transaction(&self, txn: Transaction) -> Result<bool, Down> {
         if self.fail {
-            return Err("database is down".into());
+            return Err(Down);
         }
         let fresh = self.seen.lock().unwrap().insert(txn.txn_id.clone());
         if fresh {
