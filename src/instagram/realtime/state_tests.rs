@@ -175,9 +175,8 @@ fn acks_resolve_pending_sends() {
     assert!(matches!(rx3.try_recv(), Ok(Err(Error::AckTimeout))));
 }
 
-#[test]
-fn keepalive_ping_and_dead_socket() {
-    let (mut s, _, now) = setup();
+/// Connected and subscribed at `now`, with nothing left to send.
+fn subscribed(s: &mut MqttState, now: Instant) -> Output {
     let mut out = Output::default();
     s.handle(
         Packet::ConnAck {
@@ -196,6 +195,13 @@ fn keepalive_ping_and_dead_socket() {
     )
     .unwrap();
     out.packets.clear();
+    out
+}
+
+#[test]
+fn keepalive_ping_and_dead_socket() {
+    let (mut s, _, now) = setup();
+    let mut out = subscribed(&mut s, now);
     let t = s.next_deadline();
     assert_eq!(t, now + Duration::from_secs(60));
     s.poll_timers(t, &mut out).unwrap();
@@ -264,24 +270,7 @@ fn iris_timeout_and_refusal() {
 fn inbound_silence_is_checked_sooner_than_the_keepalive() {
     let (mut s, _, now) = setup();
     s.cfg.liveness = Duration::from_secs(15);
-    let mut out = Output::default();
-    s.handle(
-        Packet::ConnAck {
-            session_present: false,
-            code: 0,
-            payload: Bytes::new(),
-        },
-        now,
-        &mut out,
-    )
-    .unwrap();
-    s.handle(
-        zpub(135, None, br#"{"succeeded":true,"seq_id":5}"#),
-        now,
-        &mut out,
-    )
-    .unwrap();
-    out.packets.clear();
+    let mut out = subscribed(&mut s, now);
     // Nothing heard for 15 s: ask, without waiting out the 60 s keepalive.
     let t = s.next_deadline();
     assert_eq!(t, now + Duration::from_secs(15));
