@@ -23,13 +23,16 @@ use crate::matrix::appservice::{AppserviceHandler, Transaction};
 use crate::store::Store;
 use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 
+pub mod catch_up;
 pub mod commands;
+pub mod continuity;
 pub mod convert;
 pub mod dispatch;
 pub mod error;
 pub mod first_sync;
 pub mod ghost;
 pub mod ig_events;
+pub mod items;
 pub mod matrix_events;
 pub mod media;
 pub mod outgoing;
@@ -39,6 +42,23 @@ pub mod recovery;
 pub mod sync;
 pub mod user;
 
+/// The name a bridge process claims conversations under: the machine and the address it
+/// listens on, which no two live processes share, and which a restarted process has again, so
+/// the claims it held when it was killed are its own at once (a random name would leave its
+/// conversations waiting until those claims expire).
+pub fn instance_name(config: &Config) -> String {
+    let machine = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!(
+        "{machine}/{}:{}",
+        config.appservice.hostname, config.appservice.port
+    )
+}
+
 /// Everything the bridge's workers share.
 pub struct Bridge {
     pub config: Arc<Config>,
@@ -47,7 +67,8 @@ pub struct Bridge {
     pub bot: OwnedUserId,
     /// Woken whenever new rows enter the inbox.
     pub inbox_wake: Notify,
-    /// This process's name in conversation claims (random per start).
+    /// This process's name in conversation claims: the same after a restart, so a process
+    /// killed without releasing its claims gets them back at once ([`instance_name`]).
     pub instance: String,
     /// Wakes conversations paused by a transient failure when the far side is back.
     pub recovery: Arc<recovery::Recovery>,
@@ -87,6 +108,7 @@ impl Bridge {
         let bot = intents.client().bot().to_owned();
         let ig_http = http_config(&config);
         let ig_realtime = realtime_config(&config);
+        let instance = instance_name(&config);
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             config,
@@ -94,7 +116,7 @@ impl Bridge {
             intents,
             bot,
             inbox_wake: Notify::new(),
-            instance: format!("bridge-{}", uuid::Uuid::new_v4().simple()),
+            instance,
             recovery: Arc::default(),
             metrics,
             ig_http,

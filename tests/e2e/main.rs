@@ -8,10 +8,12 @@
 mod support;
 
 mod bridging;
+mod hostile;
 mod login;
 mod matrix_client;
 mod media;
 mod skeleton;
+mod stalls;
 mod world;
 
 use std::sync::OnceLock;
