@@ -4,22 +4,24 @@
 
 use std::sync::Arc;
 
-use ruma::{EventId, MilliSecondsSinceUnixEpoch, RoomId, UInt};
+use ruma::{EventId, RoomId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Bridge;
-use super::convert::to_matrix::{self, MatrixCtx};
-use super::convert::{hash, txn};
+use super::catch_up;
+use super::convert::to_matrix;
+use super::convert::txn;
 use super::error::ApplyError;
 use super::ghost;
+pub use super::items::apply_item;
+use super::items::room_of;
 use super::portal;
 use super::user::IgUser;
 use crate::instagram::realtime::SyncEvent;
 use crate::instagram::types::{Thread, ThreadItem};
 use crate::store::inbox::{NewInboxEntry, SOURCE_INSTAGRAM};
-use crate::store::messages::{MessageRow, ReactionRow};
-use crate::store::portals::PortalRow;
+use crate::store::messages::ReactionRow;
 
 /// One Instagram-side event as stored in the inbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,14 +155,6 @@ pub fn entry(mxid: &str, event: &IgEvent) -> NewInboxEntry {
     }
 }
 
-fn room_of(portal: &PortalRow) -> Result<ruma::OwnedRoomId, ApplyError> {
-    let room = portal
-        .room_id
-        .as_deref()
-        .ok_or_else(|| ApplyError::Permanent("portal has no room".into()))?;
-    RoomId::parse(room).map_err(|e| ApplyError::Permanent(format!("bad room id {room}: {e}")))
-}
-
 /// The started user an event belongs to. A user who still has a session but is not started
 /// yet (start-up, login in progress) is a transient failure: the conversation waits and is
 /// woken when an account starts; one without a session is gone for good.
@@ -202,8 +196,10 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
                 item.item_id = crate::instagram::ids::ItemId::new(item_id);
             }
             let (portal, created) = portal::ensure_portal(bridge, &user, &thread_id, None).await?;
-            if let Some(thread) = created {
-                backfill(bridge, &user, &portal, &thread).await?;
+            match created {
+                Some(thread) => catch_up::new_room(bridge, &user, &portal, thread).await?,
+                None if !replaced => catch_up::before_live_item(bridge, &user, &portal).await?,
+                None => {}
             }
             apply_item(bridge, &user, &portal, &item, replaced).await
         }
@@ -240,16 +236,13 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             emoji,
             timestamp_us,
         } => {
-            apply_reaction(
-                bridge,
-                &user,
-                &thread_id,
-                &item_id,
-                user_id,
+            let reaction = ReactionChange {
+                item_id: &item_id,
+                reactor: user_id,
                 emoji,
                 timestamp_us,
-            )
-            .await
+            };
+            apply_reaction(bridge, &user, &thread_id, reaction).await
         }
         IgEvent::Seen {
             thread_id,
@@ -291,7 +284,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
                     let (portal, created) =
                         portal::ensure_portal(bridge, &user, &thread_id, Some(thread)).await?;
                     if let Some(thread) = created {
-                        backfill(bridge, &user, &portal, &thread).await?;
+                        catch_up::new_room(bridge, &user, &portal, thread).await?;
                     }
                     Ok(())
                 }
@@ -305,16 +298,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             );
             Ok(())
         }
-        IgEvent::SyncThread { thread_id } => {
-            let limit = bridge.config.backfill.initial_messages.max(1);
-            let thread = portal::fetch_thread(&user, &thread_id, limit).await?;
-            let (portal, created) =
-                portal::ensure_portal(bridge, &user, &thread_id, Some(thread.clone())).await?;
-            if created.is_none() {
-                portal::update_from_thread(bridge, &user, &portal, &thread).await?;
-            }
-            backfill(bridge, &user, &portal, &thread).await
-        }
+        IgEvent::SyncThread { thread_id } => catch_up::sync_thread(bridge, &user, &thread_id).await,
         IgEvent::Typing {
             thread_id,
             user_id,
@@ -324,160 +308,26 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
     }
 }
 
-/// Bridges the thread's items newer than the last bridged one (all of the page for a new
-/// room, up to the configured history), oldest first.
-async fn backfill(
-    bridge: &Arc<Bridge>,
-    user: &IgUser,
-    portal: &PortalRow,
-    thread: &Thread,
-) -> Result<(), ApplyError> {
-    if !bridge.config.backfill.enabled {
-        return Ok(());
-    }
-    let last = bridge
-        .store
-        .last_message_in_thread(&portal.thread_id, &portal.receiver)
-        .await?
-        .map(|m| m.timestamp_us);
-    let mut items: Vec<&ThreadItem> = thread
-        .items
-        .iter()
-        .filter(|i| match (last, i.timestamp) {
-            (Some(last), Some(ts)) => ts.0 > last,
-            _ => true,
-        })
-        .take(bridge.config.backfill.initial_messages as usize)
-        .collect();
-    items.reverse();
-    for item in items {
-        apply_item(bridge, user, portal, item, false).await?;
-    }
-    Ok(())
-}
-
-/// Sends a new item to its portal, or an edit when a known item changed.
-pub async fn apply_item(
-    bridge: &Arc<Bridge>,
-    user: &IgUser,
-    portal: &PortalRow,
-    item: &ThreadItem,
-    replaced: bool,
-) -> Result<(), ApplyError> {
-    let item_id = item.item_id.as_str();
-    if item_id.is_empty() {
-        return Err(ApplyError::Permanent("item without item_id".into()));
-    }
-    let room = room_of(portal)?;
-    let receiver = portal.receiver.as_str();
-    let existing = bridge.store.get_message_parts(item_id, receiver).await?;
-    // Our own send, echoed back: already mapped when the send was acknowledged.
-    if let (Some(ctx), true) = (&item.client_context, existing.is_empty())
-        && let Some(sent) = bridge
-            .store
-            .get_message_by_client_context(ctx, receiver)
-            .await?
-    {
-        // The ack carried no item id: the echo tells it, so later reactions, replies and
-        // unsends of this item find its Matrix event.
-        if sent.item_id.starts_with("pending:") {
-            bridge
-                .store
-                .set_message_item_id(&sent.item_id, item_id, receiver)
-                .await?;
-        }
-        return Ok(());
-    }
-    let reply_event = match item.replied_to_message.as_deref() {
-        Some(replied) if !replied.item_id.as_str().is_empty() => bridge
-            .store
-            .get_message_parts(replied.item_id.as_str(), receiver)
-            .await?
-            .first()
-            .map(|m| m.event_id.clone()),
-        _ => None,
-    };
-    let users = portal::known_users(bridge, &portal.thread_id);
-    let ctx = MatrixCtx {
-        reply_to: reply_event.as_deref(),
-        users: &users,
-    };
-    let parts = to_matrix::item_to_parts(item, &ctx);
-    let hash = hash::content_hash(&parts);
-    let sender_pk = item.user_id.map(|p| p.get()).unwrap_or(0);
-    let intent = ghost::ensure_ghost(bridge, user, sender_pk, None).await?;
-    if let Some(main) = existing.first() {
-        if !replaced || main.content_hash.as_deref() == Some(hash.as_str()) || parts.is_empty() {
-            return Ok(());
-        }
-        // First sight of Instagram's version of a message sent from Matrix (a reaction or
-        // other update replaced the item): remember it, there is nothing to edit.
-        if main.content_hash.is_none() {
-            bridge
-                .store
-                .record_edit(item_id, receiver, Some(&hash))
-                .await?;
-            return Ok(());
-        }
-        let content = to_matrix::edit_content(&main.event_id, &parts[0]);
-        let txn = txn::edit(item_id, receiver, i64::from(main.edit_count) + 1);
-        intent
-            .send_raw(&room, "m.room.message", txn, &content, None)
-            .await?;
-        bridge
-            .store
-            .record_edit(item_id, receiver, Some(&hash))
-            .await?;
-        return Ok(());
-    }
-    let ts = item
-        .timestamp_ms()
-        .and_then(|ms| UInt::new(ms.max(0) as u64))
-        .map(MilliSecondsSinceUnixEpoch);
-    for (i, part) in parts.into_iter().enumerate() {
-        let part = if part.media.is_some() {
-            super::media::materialize(bridge, user, &intent, part).await
-        } else {
-            part
-        };
-        let event_id = intent
-            .send_raw(
-                &room,
-                part.event_type,
-                txn::item(item_id, receiver, i),
-                &part.content,
-                ts,
-            )
-            .await?;
-        bridge
-            .store
-            .insert_message_deferred(&MessageRow {
-                item_id: item_id.to_string(),
-                receiver: receiver.to_string(),
-                part_index: i as i32,
-                thread_id: portal.thread_id.clone(),
-                room_id: room.to_string(),
-                event_id: event_id.to_string(),
-                sender_pk,
-                timestamp_us: item.timestamp.map(|t| t.0).unwrap_or(0),
-                client_context: item.client_context.clone(),
-                edit_count: 0,
-                content_hash: (i == 0).then(|| hash.clone()),
-            })
-            .await?;
-    }
-    Ok(())
+/// A reaction set or removed on Instagram.
+struct ReactionChange<'a> {
+    item_id: &'a str,
+    reactor: i64,
+    emoji: Option<String>,
+    timestamp_us: Option<i64>,
 }
 
 async fn apply_reaction(
     bridge: &Arc<Bridge>,
     user: &IgUser,
     thread_id: &str,
-    item_id: &str,
-    reactor: i64,
-    emoji: Option<String>,
-    timestamp_us: Option<i64>,
+    change: ReactionChange<'_>,
 ) -> Result<(), ApplyError> {
+    let ReactionChange {
+        item_id,
+        reactor,
+        emoji,
+        timestamp_us,
+    } = change;
     let Some(portal) = portal::find_portal(bridge, thread_id, &user.mxid).await? else {
         return Ok(());
     };

@@ -23,7 +23,9 @@ use crate::matrix::appservice::{AppserviceHandler, Transaction};
 use crate::store::Store;
 use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 
+pub mod catch_up;
 pub mod commands;
+pub mod continuity;
 pub mod convert;
 pub mod dispatch;
 pub mod error;
@@ -31,6 +33,7 @@ pub mod first_sync;
 pub mod ghost;
 pub mod held;
 pub mod ig_events;
+pub mod items;
 pub mod matrix_events;
 pub mod media;
 pub mod outgoing;

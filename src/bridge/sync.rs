@@ -86,17 +86,13 @@ pub async fn initial_sync(
     requests.retain(|id| !main.contains(id));
     let entries = sync_entries(mxid, main.iter().chain(&requests));
     first_sync::start(bridge, mxid, &main, &requests).await;
-    let stored = async {
-        bridge
-            .store
-            .enqueue_with_cursor(mxid, cursor.seq_id, cursor.snapshot_at_ms, &entries)
-            .await?;
-        bridge
-            .store
-            .set_cursor(mxid, cursor.seq_id, cursor.snapshot_at_ms)
-            .await
-    };
-    if let Err(e) = stored.await {
+    // The threads and the resume point they are the snapshot of, in one transaction: the
+    // snapshot replaces whatever cursor an earlier session left.
+    let stored = bridge
+        .store
+        .enqueue_with_fresh_cursor(mxid, cursor.seq_id, cursor.snapshot_at_ms, &entries)
+        .await;
+    if let Err(e) = stored {
         first_sync::forget(bridge, mxid);
         return Err(e.to_string());
     }
@@ -154,27 +150,31 @@ pub async fn catch_up(
     requests.retain(|id| !main.contains(id));
     let entries = sync_entries(&user.mxid, main.iter().chain(&requests));
     let count = entries.len();
-    bridge
-        .store
-        .enqueue(&entries)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let (true, Some(seq)) = (resubscribe, inbox.seq_id) {
-        let snapshot = inbox.snapshot_at_ms.unwrap_or_else(now_ms);
-        bridge
-            .store
-            .set_cursor(&user.mxid, seq, snapshot)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(rt) = user.realtime() {
-            let _ = rt
-                .update_cursor(Cursor {
-                    seq_id: seq,
-                    snapshot_at_ms: snapshot,
-                })
-                .await;
-            let _ = rt.reconnect().await;
+    // With `resubscribe`, the threads to catch up and the fresh snapshot they cover are
+    // written in one transaction: a crash between the two can neither skip the threads nor
+    // leave the refused cursor in place.
+    let fresh = match (resubscribe, inbox.seq_id) {
+        (true, Some(seq)) => Some((seq, inbox.snapshot_at_ms.unwrap_or_else(now_ms))),
+        _ => None,
+    };
+    let stored = match fresh {
+        Some((seq, snapshot)) => {
+            bridge
+                .store
+                .enqueue_with_fresh_cursor(&user.mxid, seq, snapshot, &entries)
+                .await
         }
+        None => bridge.store.enqueue(&entries).await,
+    };
+    stored.map_err(|e| e.to_string())?;
+    if let (Some((seq, snapshot)), Some(rt)) = (fresh, user.realtime()) {
+        let _ = rt
+            .update_cursor(Cursor {
+                seq_id: seq,
+                snapshot_at_ms: snapshot,
+            })
+            .await;
+        let _ = rt.reconnect().await;
     }
     bridge.inbox_wake.notify_one();
     Ok(count)

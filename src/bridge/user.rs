@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Bridge;
+use super::continuity::Continuity;
 use super::ig_events::{self, IgEvent};
 use super::sync::{initial_sync, spawn_catch_up};
 use crate::instagram::http::InstagramClient;
@@ -39,6 +40,8 @@ pub struct IgUser {
     /// When the last resync started and the delay before the next one may start: a cursor
     /// refused again right after a resync must not become a tight loop against Instagram.
     resync: Mutex<(Option<std::time::Instant>, Duration)>,
+    /// Which threads must be caught up before their next live item (after a gap).
+    pub continuity: Continuity,
 }
 
 /// Why a send to Instagram failed.
@@ -311,6 +314,7 @@ pub async fn start_user(
         }),
         tasks: Mutex::new(Vec::new()),
         resync: Mutex::new((None, Duration::ZERO)),
+        continuity: Continuity::default(),
     });
     // Registered before anything is queued for it, so its events find it.
     bridge.users.insert(mxid.to_string(), user.clone());
@@ -409,9 +413,14 @@ async fn pump_events(
                 latest_seq_id,
                 ..
             } => {
-                if let (Some(seq), Some(latest)) = (seq_id, latest_seq_id)
-                    && latest > seq
-                {
+                let behind = match (seq_id, latest_seq_id) {
+                    (Some(seq), Some(latest)) => (latest > seq).then_some((seq, latest)),
+                    _ => None,
+                };
+                let gapless =
+                    matches!((seq_id, latest_seq_id), (Some(seq), Some(latest)) if latest <= seq);
+                user.continuity.subscribed(gapless);
+                if let Some((seq, latest)) = behind {
                     tracing::info!(user = user.mxid, seq, latest, "catching up over HTTP");
                     spawn_catch_up(&bridge, &user, false);
                 }
@@ -510,6 +519,8 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
     };
     tracing::info!(user = user.mxid, state = text, "realtime connection");
     if matches!(state, ConnectionState::Connected) {
+        // Before any event of this connection is stored (they come after this one).
+        user.continuity.connected();
         bridge.recovery.instagram_connected();
     }
     user.set_status(|s| s.realtime = text.clone());

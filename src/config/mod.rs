@@ -359,6 +359,9 @@ pub struct BackfillConfig {
     pub max_conversation_age_days: u32,
     /// How many messages of history each new room gets.
     pub initial_messages: u32,
+    /// How far back a conversation is caught up after a gap (reconnect, restart): at most this
+    /// many missed messages, the newest; the room is told when older ones are left out.
+    pub max_missed_messages: u32,
 }
 
 impl Default for BackfillConfig {
@@ -368,6 +371,7 @@ impl Default for BackfillConfig {
             max_initial_conversations: 20,
             max_conversation_age_days: 0,
             initial_messages: 50,
+            max_missed_messages: 1000,
         }
     }
 }

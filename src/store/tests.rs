@@ -360,6 +360,28 @@ async fn realtime_batches_move_the_cursor_atomically() {
 }
 
 #[tokio::test]
+async fn a_fresh_snapshot_replaces_the_cursor_with_its_rows() {
+    on_both_backends!(|s| {
+        s.ensure_user("@a:x").await.unwrap();
+        s.set_cursor("@a:x", 50, 1000).await.unwrap();
+        let e = NewInboxEntry {
+            source: SOURCE_INSTAGRAM.into(),
+            portal_key: "t1".into(),
+            receiver: "@a:x".into(),
+            payload: "{}".into(),
+        };
+        // A resync's snapshot may carry a lower seq_id than the refused cursor: it replaces
+        // it, in the transaction that queues the threads to catch up.
+        s.enqueue_with_fresh_cursor("@a:x", 20, 2000, std::slice::from_ref(&e))
+            .await
+            .unwrap();
+        let u = s.get_user("@a:x").await.unwrap().unwrap();
+        assert_eq!((u.seq_id, u.snapshot_at_ms), (Some(20), Some(2000)));
+        assert_eq!(s.inbox_pending(0, 10).await.unwrap().len(), 1);
+    });
+}
+
+#[tokio::test]
 async fn data_survives_reopening_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let uri = format!("sqlite:{}", dir.path().join("persist.db").display());

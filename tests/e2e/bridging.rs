@@ -211,8 +211,14 @@ async fn login_creates_portals_with_history_and_messages_cross_both_ways() {
         .find(|c| c["text"] == "answering")
         .unwrap_or_default();
     assert_eq!(cmd["replied_to_item_id"], live_id.as_str(), "{cmd}");
-    // Give the echoes time to arrive, then check nothing was doubled.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The echoes come before a sentinel sent after them (one conversation, applied in
+    // order): once it is in the room, nothing can still be doubled.
+    w.ig.push_text(&s.thread, s.bob_pk, "sentinel after the echoes");
+    s.user
+        .wait_for(&s.portal, "the sentinel after the echoes", |e| {
+            body_is(e, "sentinel after the echoes")
+        })
+        .await;
     let timeline = s.user.timeline(&s.portal).await;
     for (body, event) in [("hi from matrix", &mine), ("answering", &reply)] {
         let copies: Vec<&Value> = timeline
@@ -555,7 +561,13 @@ async fn group_threads_become_shared_rooms_with_every_member() {
             .any(|i| i["text"] == "me!" && i["user_id"] == s.me_pk)
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Its echo comes before a sentinel sent after it.
+    w.ig.push_text(&group, s.bob_pk, "sentinel after the group echo");
+    s.user
+        .wait_for(&room, "the sentinel after the group echo", |e| {
+            body_is(e, "sentinel after the group echo")
+        })
+        .await;
     let copies = s
         .user
         .timeline(&room)
@@ -819,8 +831,12 @@ async fn a_session_killed_on_instagram_logs_the_user_out_with_a_notice() {
         ask(&s.user, &s.management, "ping").await,
         "You're not logged in."
     );
-    // Told once: nothing more is said after that.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Told once: the session's end is handled before the user is stopped, so once another
+    // command is answered (a sentinel after it), nothing more can come.
+    assert_eq!(
+        ask(&s.user, &s.management, "ping").await,
+        "You're not logged in."
+    );
     let told = s
         .user
         .timeline(&s.management)
@@ -854,8 +870,14 @@ async fn an_ack_without_item_id_is_completed_by_the_echo() {
             .find(|i| i["text"] == "ack without id")
             .and_then(|i| i["item_id"].as_str().map(str::to_string))
             .unwrap_or_default();
-    // Once the echo has arrived, a reaction on that item finds the Matrix event.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Once the echo has arrived (it comes before a sentinel sent after it), a reaction on
+    // that item finds the Matrix event.
+    w.ig.push_text(&s.thread, s.bob_pk, "sentinel after the bare ack");
+    s.user
+        .wait_for(&s.portal, "the sentinel after the bare ack", |e| {
+            body_is(e, "sentinel after the bare ack")
+        })
+        .await;
     w.react(s.bob_pk, &s.thread, &item_id, Some("🔥"));
     let reaction = s
         .user
@@ -918,7 +940,13 @@ async fn matrix_edits_and_the_reconnect_and_sync_commands() {
             e["type"] == "m.reaction" && e["content"]["m.relates_to"]["key"] == "👍"
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The reaction's echo (the replaced item) comes before a sentinel sent after it.
+    w.ig.push_text(&s.thread, s.bob_pk, "sentinel after the reaction");
+    s.user
+        .wait_for(&s.portal, "the sentinel after the reaction", |e| {
+            body_is(e, "sentinel after the reaction")
+        })
+        .await;
     let echoed = s.user.timeline(&s.portal).await.into_iter().any(|e| {
         e["sender"] == me.as_str() && e["content"]["m.relates_to"]["rel_type"] == "m.replace"
     });

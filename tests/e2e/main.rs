@@ -8,11 +8,13 @@
 mod support;
 
 mod bridging;
+mod hostile;
 mod login;
 mod matrix_client;
 mod media;
 mod reactions;
 mod skeleton;
+mod stalls;
 mod world;
 
 use std::sync::OnceLock;

@@ -142,6 +142,40 @@ impl User {
         events
     }
 
+    /// The room's whole timeline, oldest first (every page).
+    pub async fn full_timeline(&self, room: &str) -> Vec<Value> {
+        let mut events = Vec::new();
+        let mut from: Option<String> = None;
+        loop {
+            let mut path = format!("/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=500");
+            if let Some(token) = &from {
+                path.push_str(&format!("&from={token}"));
+            }
+            let (status, body) = self.call(reqwest::Method::GET, &path, None).await;
+            assert_eq!(status, 200, "messages: {body}");
+            let chunk = body["chunk"].as_array().cloned().unwrap_or_default();
+            let end = body["end"].as_str().map(str::to_string);
+            let done = chunk.is_empty() || end.is_none() || end == from;
+            events.extend(chunk);
+            if done {
+                break;
+            }
+            from = end;
+        }
+        events.reverse();
+        events
+    }
+
+    /// The bodies of the room's `m.room.message` events from `sender`, oldest first.
+    pub async fn bodies_from(&self, room: &str, sender: &str) -> Vec<String> {
+        self.full_timeline(room)
+            .await
+            .iter()
+            .filter(|e| e["type"] == "m.room.message" && e["sender"] == sender)
+            .filter_map(|e| e["content"]["body"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Waits until a timeline event matches, returning it.
     pub async fn wait_for(&self, room: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -489,8 +489,13 @@ async fn transient_media_errors_are_retried_and_captions_follow() {
         "sent once despite the retries"
     );
     assert!(w.ig.requests_to("/broadcast/photo_attachment/").len() >= 3);
-    // The caption's echo is not bridged back either.
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // The caption's echo is not bridged back either (it comes before a sentinel sent after).
+    w.ig.push_text(&s.thread, s.bob_pk, "sentinel after the caption");
+    s.user
+        .wait_for(&s.portal, "the sentinel after the caption", |e| {
+            body_is(e, "sentinel after the caption")
+        })
+        .await;
     let timeline = s.user.timeline(&s.portal).await;
     assert!(
         !timeline

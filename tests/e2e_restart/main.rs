@@ -15,6 +15,9 @@ mod matrix_client;
 #[path = "../e2e/world.rs"]
 mod world;
 
+mod order;
+mod outage;
+mod proxy;
 mod trace_log;
 
 use std::process::{Child, Command, Stdio};
@@ -24,6 +27,24 @@ use matrix_client::{User, unique};
 use matrix_instagram::app::RunningBridge;
 use matrix_instagram::config::Config;
 use serde_json::Value;
+
+/// A bridge binary run by a test; killed when dropped, so a failing test leaves no process
+/// holding the appservice port behind it.
+struct Binary(Child);
+
+impl Binary {
+    /// SIGKILL: no shutdown code runs at all.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
 
 struct Harness {
     config: Config,
@@ -87,7 +108,7 @@ impl Harness {
     }
 
     /// The real binary, configured like the in-process bridge through environment overrides.
-    fn spawn_binary(&self, log: &str) -> Child {
+    fn spawn_binary(&self, log: &str) -> Binary {
         let log_file = std::env::var("MI_E2E_LOG").ok().and_then(|p| {
             std::fs::File::options()
                 .create(true)
@@ -99,7 +120,7 @@ impl Harness {
     }
 
     /// The real binary with more environment overrides, its output (if any) written to `out`.
-    fn spawn_binary_with(&self, out: Option<std::fs::File>, env: &[(&str, &str)]) -> Child {
+    fn spawn_binary_with(&self, out: Option<std::fs::File>, env: &[(&str, &str)]) -> Binary {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_matrix-instagram"));
         cmd.arg("-c")
             .arg(&self.config_path)
@@ -136,7 +157,7 @@ impl Harness {
                 cmd.stdout(Stdio::null()).stderr(Stdio::null());
             }
         }
-        let child = cmd.spawn().expect("spawn the bridge binary");
+        let child = Binary(cmd.spawn().expect("spawn the bridge binary"));
         let port = self.config.appservice.port;
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -186,10 +207,35 @@ impl Harness {
         (user, portal, me_pk, bob_pk, thread)
     }
 
-    /// Each body appears exactly once in Matrix and on Instagram.
-    async fn assert_once(&self, user: &User, portal: &str, thread: &str, bodies: &[&str]) {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let timeline = user.timeline(portal).await;
+    /// Each body appears exactly once in Matrix and on Instagram. Checked once a sentinel
+    /// sent after them has crossed each way: a conversation's events are applied in order, so
+    /// whatever could still double one of them was applied before its sentinel.
+    async fn assert_once(
+        &self,
+        user: &User,
+        portal: &str,
+        thread: &str,
+        bob_pk: i64,
+        bodies: &[&str],
+    ) {
+        let tag = unique("sentinel");
+        let (from_ig, from_matrix) = (
+            format!("{tag} from Instagram"),
+            format!("{tag} from Matrix"),
+        );
+        self.world.ig.push_text(thread, bob_pk, &from_ig);
+        user.send_text(portal, &from_matrix).await;
+        user.wait_for(portal, "the Instagram sentinel", |e| body_is(e, &from_ig))
+            .await;
+        wait_until("the Matrix sentinel on Instagram", || {
+            self.world
+                .ig
+                .items(thread)
+                .iter()
+                .any(|i| i["text"] == from_matrix.as_str())
+        })
+        .await;
+        let timeline = user.full_timeline(portal).await;
         for body in bodies {
             let n = timeline.iter().filter(|e| body_is(e, body)).count();
             assert_eq!(n, 1, "{body:?} appears {n} times in Matrix");
@@ -202,6 +248,11 @@ impl Harness {
                 .count();
             assert_eq!(m, 1, "{body:?} appears {m} times on Instagram");
         }
+    }
+
+    /// The Matrix id of a contact's ghost.
+    fn ghost(&self, pk: i64) -> String {
+        self.config.ghosts().user_id(pk)
     }
 }
 
@@ -260,6 +311,7 @@ async fn nothing_is_lost_or_doubled_across_a_graceful_restart() {
         &user,
         &portal,
         &thread,
+        bob_pk,
         &[
             "before the restart",
             "sent before the restart",
@@ -291,9 +343,7 @@ async fn nothing_is_lost_or_doubled_when_the_bridge_is_killed() {
     })
     .await;
 
-    // SIGKILL: no shutdown code runs at all.
-    child.kill().expect("kill the bridge");
-    let _ = child.wait();
+    child.kill();
     w.ig.push_text(&thread, bob_pk, "while the bridge was dead");
     user.send_text(&portal, "sent while the bridge was dead")
         .await;
@@ -313,6 +363,7 @@ async fn nothing_is_lost_or_doubled_when_the_bridge_is_killed() {
         &user,
         &portal,
         &thread,
+        bob_pk,
         &[
             "before the restart",
             "sent before the kill",
@@ -322,8 +373,7 @@ async fn nothing_is_lost_or_doubled_when_the_bridge_is_killed() {
         ],
     )
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,6 +402,7 @@ async fn a_refused_cursor_resyncs_over_http_without_losing_messages() {
         &user,
         &portal,
         &thread,
+        bob_pk,
         &[
             "before the restart",
             "missed while disconnected",

@@ -37,7 +37,6 @@ async fn a_burst_goes_at_once_then_requests_are_spaced() {
         "{:?}",
         start.elapsed()
     );
-    let start = Instant::now();
     let calls: Vec<_> = (0..4)
         .map(|_| {
             let c = c.clone();
@@ -47,7 +46,7 @@ async fn a_burst_goes_at_once_then_requests_are_spaced() {
     for h in calls {
         h.await.unwrap().unwrap();
     }
-    // With the burst spent, 4 more requests need 4 gaps.
+    // With the burst spent, 4 more requests need 4 gaps' worth of refill since the start.
     assert!(
         start.elapsed() >= Duration::from_millis(600),
         "{:?}",

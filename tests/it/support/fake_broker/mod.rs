@@ -311,6 +311,11 @@ impl FakeBroker {
         self.inner.iris_overflow.store(on, Ordering::SeqCst);
     }
 
+    /// The latest seq_id of `pk` (what iris subscribe answers as `latest_seq_id`).
+    pub fn latest_seq_id(&self, pk: i64) -> i64 {
+        self.inner.current_seq(pk)
+    }
+
     /// Sets the latest seq_id of `pk` (returned as `latest_seq_id` by iris subscribe).
     pub fn set_latest_seq_id(&self, pk: i64, seq: i64) {
         Inner::lock(&self.inner.seq).insert(pk, seq);

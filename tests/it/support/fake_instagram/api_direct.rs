@@ -199,6 +199,15 @@ fn get_thread(st: &State, r: &Req, me: i64, t: &str) -> Resp {
         return Resp::fail(400, "missing thread parameters");
     }
     let limit: usize = r.q("limit").and_then(|l| l.parse().ok()).unwrap_or(20);
+    // A cursor is an item id of the thread (its `oldest_cursor`), read towards older items.
+    if let Some(cursor) = r.q("cursor") {
+        if r.q("direction") != Some("older") {
+            return Resp::fail(400, "cursor without direction=older");
+        }
+        if !th.items.iter().any(|i| i["item_id"] == cursor) {
+            return Resp::fail(400, "bad cursor");
+        }
+    }
     Resp::ok(json!({"thread": st.thread_json(th, me, limit, r.q("cursor"))}))
 }
 

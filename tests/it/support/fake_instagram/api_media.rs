@@ -13,6 +13,45 @@ const FORBIDDEN_UPLOAD_HEADERS: &[&str] = &[
     "x-ig-capabilities",
 ];
 
+impl FakeInstagram {
+    /// Makes downloads of a CDN object (`path` as given to `add_cdn_object`) hang until
+    /// `hang_cdn_object(path, false)`: a stalled media fetch.
+    pub fn hang_cdn_object(&self, path: &str, on: bool) {
+        let mut st = self.st();
+        if on {
+            st.hung_cdn.insert(path.to_owned());
+        } else {
+            st.hung_cdn.remove(path);
+        }
+    }
+
+    /// How many CDN downloads are hanging right now.
+    pub fn hanging_downloads(&self) -> usize {
+        self.st().held
+    }
+
+    /// Holds a CDN request while its object is hung.
+    pub(crate) async fn hold_while_hung(&self, object: &str) {
+        let mut counted = false;
+        loop {
+            {
+                let mut st = self.st();
+                if !st.hung_cdn.contains(object) {
+                    if counted {
+                        st.held -= 1;
+                    }
+                    return;
+                }
+                if !counted {
+                    st.held += 1;
+                    counted = true;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 pub(crate) fn rupload(fake: &FakeInstagram, r: &Req, rest: &str) -> Resp {
     let mut st = fake.st();
     if r.method != "POST" {

@@ -465,6 +465,9 @@ async fn handle(AxState(fake): AxState<FakeInstagram>, req: Request) -> Response
         body,
         raw,
     };
+    if let Some(object) = r.path.strip_prefix("/cdn/") {
+        fake.hold_while_hung(object).await;
+    }
     let resp = match early {
         Some(e) => e,
         None => dispatch(&fake, &r),

@@ -212,6 +212,10 @@ pub struct State {
     pub seq_id: i64,
     pub counter: u128,
     pub last_ts: i64,
+    /// CDN objects whose downloads hang until released.
+    pub hung_cdn: std::collections::HashSet<String>,
+    /// CDN downloads hanging right now.
+    pub held: usize,
 }
 
 impl State {

@@ -1,0 +1,140 @@
+//! Instagram items → Matrix events: a new item becomes its parts in the portal (media
+//! fetched and uploaded), a changed one an edit. Idempotent: every part is recorded against
+//! the item's id, and sent with a transaction id derived from it, so a replay changes nothing.
+
+use std::sync::Arc;
+
+use ruma::{MilliSecondsSinceUnixEpoch, RoomId, UInt};
+
+use super::Bridge;
+use super::convert::to_matrix::{self, MatrixCtx};
+use super::convert::{hash, txn};
+use super::error::ApplyError;
+use super::ghost;
+use super::portal;
+use super::user::IgUser;
+use crate::instagram::types::ThreadItem;
+use crate::store::messages::MessageRow;
+use crate::store::portals::PortalRow;
+
+/// The portal's room.
+pub fn room_of(portal: &PortalRow) -> Result<ruma::OwnedRoomId, ApplyError> {
+    let room = portal
+        .room_id
+        .as_deref()
+        .ok_or_else(|| ApplyError::Permanent("portal has no room".into()))?;
+    RoomId::parse(room).map_err(|e| ApplyError::Permanent(format!("bad room id {room}: {e}")))
+}
+
+/// Sends a new item to its portal, or an edit when a known item changed.
+pub async fn apply_item(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    portal: &PortalRow,
+    item: &ThreadItem,
+    replaced: bool,
+) -> Result<(), ApplyError> {
+    let item_id = item.item_id.as_str();
+    if item_id.is_empty() {
+        return Err(ApplyError::Permanent("item without item_id".into()));
+    }
+    let room = room_of(portal)?;
+    let receiver = portal.receiver.as_str();
+    let existing = bridge.store.get_message_parts(item_id, receiver).await?;
+    // Our own send, echoed back: already mapped when the send was acknowledged.
+    if let (Some(ctx), true) = (&item.client_context, existing.is_empty())
+        && let Some(sent) = bridge
+            .store
+            .get_message_by_client_context(ctx, receiver)
+            .await?
+    {
+        // The ack carried no item id: the echo tells it, so later reactions, replies and
+        // unsends of this item find its Matrix event.
+        if sent.item_id.starts_with("pending:") {
+            bridge
+                .store
+                .set_message_item_id(&sent.item_id, item_id, receiver)
+                .await?;
+        }
+        return Ok(());
+    }
+    let reply_event = match item.replied_to_message.as_deref() {
+        Some(replied) if !replied.item_id.as_str().is_empty() => bridge
+            .store
+            .get_message_parts(replied.item_id.as_str(), receiver)
+            .await?
+            .first()
+            .map(|m| m.event_id.clone()),
+        _ => None,
+    };
+    let users = portal::known_users(bridge, &portal.thread_id);
+    let ctx = MatrixCtx {
+        reply_to: reply_event.as_deref(),
+        users: &users,
+    };
+    let parts = to_matrix::item_to_parts(item, &ctx);
+    let hash = hash::content_hash(&parts);
+    let sender_pk = item.user_id.map(|p| p.get()).unwrap_or(0);
+    let intent = ghost::ensure_ghost(bridge, user, sender_pk, None).await?;
+    if let Some(main) = existing.first() {
+        if !replaced || main.content_hash.as_deref() == Some(hash.as_str()) || parts.is_empty() {
+            return Ok(());
+        }
+        // First sight of Instagram's version of a message sent from Matrix (a reaction or
+        // other update replaced the item): remember it, there is nothing to edit.
+        if main.content_hash.is_none() {
+            bridge
+                .store
+                .record_edit(item_id, receiver, Some(&hash))
+                .await?;
+            return Ok(());
+        }
+        let content = to_matrix::edit_content(&main.event_id, &parts[0]);
+        let txn = txn::edit(item_id, receiver, i64::from(main.edit_count) + 1);
+        intent
+            .send_raw(&room, "m.room.message", txn, &content, None)
+            .await?;
+        bridge
+            .store
+            .record_edit(item_id, receiver, Some(&hash))
+            .await?;
+        return Ok(());
+    }
+    let ts = item
+        .timestamp_ms()
+        .and_then(|ms| UInt::new(ms.max(0) as u64))
+        .map(MilliSecondsSinceUnixEpoch);
+    for (i, part) in parts.into_iter().enumerate() {
+        let part = if part.media.is_some() {
+            super::media::materialize(bridge, user, &intent, part).await
+        } else {
+            part
+        };
+        let event_id = intent
+            .send_raw(
+                &room,
+                part.event_type,
+                txn::item(item_id, receiver, i),
+                &part.content,
+                ts,
+            )
+            .await?;
+        bridge
+            .store
+            .insert_message_deferred(&MessageRow {
+                item_id: item_id.to_string(),
+                receiver: receiver.to_string(),
+                part_index: i as i32,
+                thread_id: portal.thread_id.clone(),
+                room_id: room.to_string(),
+                event_id: event_id.to_string(),
+                sender_pk,
+                timestamp_us: item.timestamp.map(|t| t.0).unwrap_or(0),
+                client_context: item.client_context.clone(),
+                edit_count: 0,
+                content_hash: (i == 0).then(|| hash.clone()),
+            })
+            .await?;
+    }
+    Ok(())
+}
