@@ -222,7 +222,7 @@ async fn main() {
         )
         .await
         .expect("store login");
-    matrix_instagram::bridge::user::start_user(&bridge, mxid, client, user.username, true)
+    matrix_instagram::bridge::account::start_user(&bridge, mxid, client, user.username, true)
         .await
         .expect("start user");
     let deadline = Instant::now() + Duration::from_secs(20);

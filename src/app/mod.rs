@@ -112,7 +112,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
     )));
     {
         let bridge = bridge.clone();
-        tokio::spawn(async move { bridge::user::restore_all(&bridge).await });
+        tokio::spawn(async move { bridge::account::restore_all(&bridge).await });
     }
     if config.metrics.enabled {
         let addr: SocketAddr = config

@@ -23,6 +23,7 @@ use crate::matrix::appservice::{AppserviceHandler, Transaction};
 use crate::store::Store;
 use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 
+pub mod account;
 pub mod catch_up;
 pub mod commands;
 pub mod continuity;

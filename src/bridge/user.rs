@@ -1,29 +1,48 @@
-//! One logged-in Matrix user ↔ one Instagram account: the HTTP client, the realtime
-//! connection, and the pump that turns realtime batches into durable inbox rows.
+//! One logged-in Matrix user's Instagram account, as the rest of the bridge uses it: the
+//! HTTP client, the realtime connection when it is up, the connection state, and the send
+//! facade (realtime first, HTTP as the fallback). Starting, restoring and losing an account
+//! is [`super::account`]'s.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::Bridge;
 use super::continuity::Continuity;
-use super::ig_events::{self, IgEvent};
-use super::sync::{initial_sync, spawn_catch_up};
 use crate::instagram::http::InstagramClient;
 use crate::instagram::http::direct::{ReplyTo as HttpReplyTo, SendTarget};
 use crate::instagram::ids::{ClientContext, ItemId, ThreadId, UserPk};
-use crate::instagram::realtime::{
-    self, ConnectParams, ConnectionState, Cursor, RealtimeClient, RealtimeEvent, SyncBatch,
-    TextOptions,
-};
-use crate::store::now_ms;
+use crate::instagram::realtime::{self, RealtimeClient, TextOptions};
+
+/// The state of an account's realtime connection, as `ping` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Connection {
+    #[default]
+    Connecting,
+    Connected,
+    Disconnected,
+    NotAuthorized,
+    Refused(u8),
+    Stopped,
+}
+
+impl std::fmt::Display for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connecting => f.write_str("connecting"),
+            Self::Connected => f.write_str("connected"),
+            Self::Disconnected => f.write_str("disconnected"),
+            Self::NotAuthorized => f.write_str("not authorized"),
+            Self::Refused(code) => write!(f, "refused (code {code})"),
+            Self::Stopped => f.write_str("stopped"),
+        }
+    }
+}
 
 /// What `ping` reports.
 #[derive(Debug, Clone, Default)]
 pub struct Status {
-    pub realtime: String,
+    pub realtime: Connection,
     pub last_event_ms: Option<i64>,
     pub last_error: Option<String>,
 }
@@ -85,11 +104,32 @@ impl From<realtime::Error> for SendError {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl IgUser {
+    /// A started account, not connected yet.
+    pub(super) fn new(mxid: &str, pk: i64, username: String, client: InstagramClient) -> Self {
+        Self {
+            mxid: mxid.to_string(),
+            pk,
+            username,
+            client,
+            realtime: Mutex::new(None),
+            status: Mutex::new(Status::default()),
+            tasks: Mutex::new(Vec::new()),
+            resync: Mutex::new((None, Duration::ZERO)),
+            continuity: Continuity::default(),
+        }
+    }
+
+    /// Holds the running realtime connection and the account's background tasks.
+    pub(super) fn run(&self, rt: RealtimeClient, tasks: impl IntoIterator<Item = JoinHandle<()>>) {
+        *lock(&self.realtime) = Some(rt);
+        lock(&self.tasks).extend(tasks);
+    }
+
     pub(super) fn realtime(&self) -> Option<RealtimeClient> {
         lock(&self.realtime).clone()
     }
@@ -213,7 +253,7 @@ impl IgUser {
 
     /// How long to wait before the next resync: none normally, growing (5 s doubling to 5 min)
     /// while Instagram keeps refusing fresh cursors.
-    fn next_resync_delay(&self) -> Duration {
+    pub(super) fn next_resync_delay(&self) -> Duration {
         let mut state = lock(&self.resync);
         let now = std::time::Instant::now();
         let delay = resync_delay(state.0, state.1, now);
@@ -222,7 +262,7 @@ impl IgUser {
     }
 
     fn realtime_if_connected(&self) -> Option<RealtimeClient> {
-        let connected = lock(&self.status).realtime == "connected";
+        let connected = lock(&self.status).realtime == Connection::Connected;
         if connected { self.realtime() } else { None }
     }
 
@@ -243,7 +283,7 @@ impl IgUser {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
-        self.set_status(|s| s.realtime = "stopped".into());
+        self.set_status(|s| s.realtime = Connection::Stopped);
     }
 }
 
@@ -258,347 +298,6 @@ fn resync_delay(
             (last_delay * 2).clamp(Duration::from_secs(5), Duration::from_secs(300))
         }
         _ => Duration::ZERO,
-    }
-}
-
-/// The realtime password of a session, from the HTTP client's wire form.
-fn realtime_password(wire: &str) -> Option<realtime::Password> {
-    if let Some(a) = wire.strip_prefix("authorization=") {
-        Some(realtime::Password::Authorization(a.to_string()))
-    } else {
-        wire.strip_prefix("sessionid=")
-            .map(|s| realtime::Password::SessionId(s.to_string()))
-    }
-}
-
-/// Starts (or restarts) a user's Instagram side: cursor, realtime connection, event pump and
-/// session persistence. On a fresh login (or without a stored cursor) it reads the inbox first
-/// and queues the recent threads for portal creation and backfill.
-pub async fn start_user(
-    bridge: &Arc<Bridge>,
-    mxid: &str,
-    client: InstagramClient,
-    username: String,
-    fresh_login: bool,
-) -> Result<Arc<IgUser>, String> {
-    if let Some((_, old)) = bridge.users.remove(mxid) {
-        old.stop().await;
-    }
-    let pk = client
-        .user_pk()
-        .map(|p| p.get())
-        .ok_or("the Instagram session has no user id")?;
-    let row = bridge
-        .store
-        .get_user(mxid)
-        .await
-        .map_err(|e| e.to_string())?;
-    let stored_cursor = row
-        .as_ref()
-        .and_then(|r| match (r.seq_id, r.snapshot_at_ms) {
-            (Some(seq_id), Some(snapshot_at_ms)) => Some(Cursor {
-                seq_id,
-                snapshot_at_ms,
-            }),
-            _ => None,
-        });
-    let user = Arc::new(IgUser {
-        mxid: mxid.to_string(),
-        pk,
-        username,
-        client: client.clone(),
-        realtime: Mutex::new(None),
-        status: Mutex::new(Status {
-            realtime: "connecting".into(),
-            ..Default::default()
-        }),
-        tasks: Mutex::new(Vec::new()),
-        resync: Mutex::new((None, Duration::ZERO)),
-        continuity: Continuity::default(),
-    });
-    // Registered before anything is queued for it, so its events find it.
-    bridge.users.insert(mxid.to_string(), user.clone());
-    bridge.recovery.instagram_connected();
-    let cursor = match (fresh_login, stored_cursor) {
-        (false, Some(cursor)) => cursor,
-        _ => match initial_sync(bridge, mxid, &client).await {
-            Ok(c) => c,
-            Err(e) => {
-                bridge.users.remove(mxid);
-                return Err(e);
-            }
-        },
-    };
-
-    let password = client
-        .mqtt_password()
-        .and_then(|w| realtime_password(&w))
-        .ok_or("the Instagram session has no sessionid or authorization")?;
-    let device = client.session().device;
-    let params = ConnectParams::new(
-        pk,
-        device.user_agent(client.config()),
-        device.phone_id.clone(),
-        password,
-        client.config().version.app_version.clone(),
-    );
-    let (rt, events) = RealtimeClient::start(bridge.ig_realtime.clone(), params, cursor)
-        .map_err(|e| format!("cannot start the realtime connection: {e}"))?;
-    *lock(&user.realtime) = Some(rt);
-
-    let pump = tokio::spawn(pump_events(bridge.clone(), user.clone(), events));
-    let persist = tokio::spawn(persist_session(bridge.clone(), user.clone()));
-    lock(&user.tasks).extend([pump, persist]);
-    Ok(user)
-}
-
-/// Persists the session whenever the client says it changed (cookies, claims…).
-async fn persist_session(bridge: Arc<Bridge>, user: Arc<IgUser>) {
-    let mut changes = user.client.session_changes();
-    while changes.changed().await.is_ok() {
-        let json = user.client.session_json().to_string();
-        if let Err(e) = bridge.store.set_session(&user.mxid, &json).await {
-            tracing::warn!(
-                user = user.mxid,
-                "cannot persist the Instagram session: {e}"
-            );
-        }
-    }
-}
-
-/// Realtime batches stored in one database transaction at most.
-const MAX_BATCHES_PER_COMMIT: usize = 256;
-
-/// Turns realtime events into inbox rows (durably, with the cursor) and ephemeral actions.
-async fn pump_events(
-    bridge: Arc<Bridge>,
-    user: Arc<IgUser>,
-    mut events: mpsc::Receiver<RealtimeEvent>,
-) {
-    let mut next = None;
-    loop {
-        let event = match next.take() {
-            Some(event) => event,
-            None => match events.recv().await {
-                Some(event) => event,
-                None => break,
-            },
-        };
-        user.set_status(|s| s.last_event_ms = Some(now_ms()));
-        match event {
-            RealtimeEvent::State(state) => on_state(&bridge, &user, state).await,
-            RealtimeEvent::MessageSync(batch) => {
-                // The batches already waiting behind this one are stored with it, in one
-                // transaction with the newest cursor: one commit per burst, not per batch.
-                let mut batches = vec![batch];
-                while batches.len() < MAX_BATCHES_PER_COMMIT {
-                    match events.try_recv() {
-                        Ok(RealtimeEvent::MessageSync(batch)) => batches.push(batch),
-                        Ok(other) => {
-                            next = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                store_sync_batches(&bridge, &user, &batches).await;
-            }
-            RealtimeEvent::Typing(t) => {
-                if let Some(sender) = t.sender_id {
-                    spawn_typing(&bridge, &user, t.thread_id, sender, t.active, t.ttl_ms);
-                }
-            }
-            RealtimeEvent::IrisSubscribed {
-                seq_id,
-                latest_seq_id,
-                ..
-            } => {
-                let behind = match (seq_id, latest_seq_id) {
-                    (Some(seq), Some(latest)) => (latest > seq).then_some((seq, latest)),
-                    _ => None,
-                };
-                let gapless =
-                    matches!((seq_id, latest_seq_id), (Some(seq), Some(latest)) if latest <= seq);
-                user.continuity.subscribed(gapless);
-                if let Some((seq, latest)) = behind {
-                    tracing::info!(user = user.mxid, seq, latest, "catching up over HTTP");
-                    spawn_catch_up(&bridge, &user, false);
-                }
-            }
-            RealtimeEvent::ResyncRequired { error_message, .. } => {
-                let delay = user.next_resync_delay();
-                tracing::warn!(
-                    user = user.mxid,
-                    delay_s = delay.as_secs(),
-                    "realtime cursor refused ({error_message}); resyncing"
-                );
-                if !delay.is_zero() {
-                    user.set_status(|s| {
-                        s.last_error = Some(format!(
-                            "Instagram keeps refusing the realtime cursor ({error_message}); \
-                             retrying in {} s",
-                            delay.as_secs()
-                        ))
-                    });
-                }
-                let (bridge, user) = (bridge.clone(), user.clone());
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    spawn_catch_up(&bridge, &user, true);
-                });
-            }
-            RealtimeEvent::Presence(_) | RealtimeEvent::RegionHint(_) => {}
-        }
-    }
-}
-
-/// Writes realtime batches to the inbox together with the newest cursor among them, then
-/// confirms that cursor to the realtime client and wakes the dispatcher.
-async fn store_sync_batches(bridge: &Arc<Bridge>, user: &Arc<IgUser>, batches: &[SyncBatch]) {
-    let mut entries = Vec::with_capacity(batches.iter().map(|b| b.events.len()).sum());
-    for ev in batches.iter().flat_map(|b| &b.events) {
-        match IgEvent::from_sync(ev) {
-            Some(IgEvent::Typing {
-                thread_id,
-                user_id,
-                active,
-                ttl_ms,
-            }) => {
-                spawn_typing(bridge, user, thread_id, user_id, active, ttl_ms);
-            }
-            Some(e) => entries.push(ig_events::entry(&user.mxid, &e)),
-            None => {}
-        }
-    }
-    let seq = batches.iter().filter_map(|b| b.seq_id).max();
-    let stored = match seq {
-        Some(seq) => bridge
-            .store
-            .enqueue_with_cursor(&user.mxid, seq, now_ms(), &entries)
-            .await
-            .map(|_| Some(seq)),
-        None => bridge.store.enqueue(&entries).await.map(|_| None),
-    };
-    match stored {
-        Ok(seq) => {
-            bridge.inbox_wake.notify_one();
-            if let (Some(seq_id), Some(rt)) = (seq, user.realtime()) {
-                let _ = rt
-                    .update_cursor(Cursor {
-                        seq_id,
-                        snapshot_at_ms: now_ms(),
-                    })
-                    .await;
-            }
-        }
-        Err(e) => {
-            // Not stored: the cursor did not move, so the batches come again after a
-            // reconnect.
-            tracing::error!(user = user.mxid, "cannot store a realtime batch: {e}");
-            if let Some(rt) = user.realtime() {
-                // Not awaited here: the event loop may be waiting for this pump.
-                tokio::spawn(async move {
-                    let _ = rt.reconnect().await;
-                });
-            }
-        }
-    }
-}
-
-async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionState) {
-    let text = match &state {
-        ConnectionState::Connecting { .. } => "connecting".to_string(),
-        ConnectionState::Connected => "connected".to_string(),
-        ConnectionState::Disconnected { reason } => {
-            user.set_status(|s| s.last_error = Some(reason.clone()));
-            "disconnected".to_string()
-        }
-        ConnectionState::AuthFailed => "not authorized".to_string(),
-        ConnectionState::Refused { code } => format!("refused (code {code})"),
-        ConnectionState::Stopped => "stopped".to_string(),
-    };
-    tracing::info!(user = user.mxid, state = text, "realtime connection");
-    if matches!(state, ConnectionState::Connected) {
-        // Before any event of this connection is stored (they come after this one).
-        user.continuity.connected();
-        bridge.recovery.instagram_connected();
-    }
-    user.set_status(|s| s.realtime = text.clone());
-    let _ = bridge.store.set_connection_state(&user.mxid, &text).await;
-    if matches!(state, ConnectionState::AuthFailed) {
-        // Probe the HTTP session before declaring the user logged out.
-        match user.client.current_user().await {
-            Err(e) if e.is_session_dead() => {
-                // In a task of its own: stopping the user ends this very pump.
-                let bridge = bridge.clone();
-                let mxid = user.mxid.clone();
-                let reason = e.user_message();
-                tokio::spawn(async move {
-                    super::commands::session_lost(&bridge, &mxid, &reason).await;
-                });
-            }
-            _ => {}
-        }
-    }
-}
-
-fn spawn_typing(
-    bridge: &Arc<Bridge>,
-    user: &Arc<IgUser>,
-    thread_id: String,
-    sender: i64,
-    active: bool,
-    ttl_ms: Option<i64>,
-) {
-    if sender == user.pk {
-        return;
-    }
-    let bridge = bridge.clone();
-    let mxid = user.mxid.clone();
-    tokio::spawn(async move {
-        if let Err(e) =
-            super::portal::ghost_typing(&bridge, &mxid, &thread_id, sender, active, ttl_ms).await
-        {
-            tracing::debug!("typing not bridged: {e}");
-        }
-    });
-}
-
-/// Reconnects every user with a stored session (at start-up).
-pub async fn restore_all(bridge: &Arc<Bridge>) {
-    let users = match bridge.store.logged_in_users().await {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::error!("cannot list logged-in users: {e}");
-            return;
-        }
-    };
-    for row in users {
-        let Some(session) = row.session.as_ref().map(crate::secret::Secret::expose) else {
-            continue;
-        };
-        let json: serde_json::Value = match serde_json::from_str(session) {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::error!(
-                    user = row.mxid,
-                    "stored Instagram session is unreadable: {e}"
-                );
-                continue;
-            }
-        };
-        let client = match InstagramClient::from_session_json(bridge.ig_http.clone(), json) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(user = row.mxid, "cannot restore the Instagram session: {e}");
-                continue;
-            }
-        };
-        let username = row.ig_username.clone().unwrap_or_default();
-        match start_user(bridge, &row.mxid, client, username, false).await {
-            Ok(_) => tracing::info!(user = row.mxid, "reconnected to Instagram"),
-            Err(e) => tracing::error!(user = row.mxid, "cannot reconnect to Instagram: {e}"),
-        }
     }
 }
 
@@ -623,15 +322,9 @@ mod tests {
     }
 
     #[test]
-    fn realtime_passwords_from_the_session() {
-        assert!(matches!(
-            realtime_password("authorization=Bearer IGT:2:abc"),
-            Some(realtime::Password::Authorization(a)) if a == "Bearer IGT:2:abc"
-        ));
-        assert!(matches!(
-            realtime_password("sessionid=1%3Ax"),
-            Some(realtime::Password::SessionId(s)) if s == "1%3Ax"
-        ));
-        assert!(realtime_password("cookie=1").is_none());
+    fn connection_states_read_as_before() {
+        assert_eq!(Connection::Connected.to_string(), "connected");
+        assert_eq!(Connection::Refused(5).to_string(), "refused (code 5)");
+        assert_eq!(Connection::NotAuthorized.to_string(), "not authorized");
     }
 }

@@ -8,7 +8,6 @@ use super::CommandContext;
 use super::two_factor;
 use crate::bridge::Bridge;
 use crate::bridge::error::ApplyError;
-use crate::bridge::user;
 use crate::instagram::http::{
     ChallengeMethod, ChallengeState, InstagramClient, LoginOutcome, TwoFactorState,
 };
@@ -409,7 +408,9 @@ async fn finish(
         .await?;
     ctx.reply(&format!("Successfully logged in as @{}.", user.username))
         .await?;
-    if let Err(e) = user::start_user(bridge, mxid, client, user.username.clone(), true).await {
+    if let Err(e) =
+        crate::bridge::account::start_user(bridge, mxid, client, user.username.clone(), true).await
+    {
         ctx.reply(&format!(
             "Logged in, but connecting failed: {e}. Try `reconnect`."
         ))

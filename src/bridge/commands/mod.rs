@@ -269,7 +269,7 @@ async fn ping(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
         text.push_str(&format!("\nLast event from Instagram: {ago} s ago."));
     }
     if let Some(err) = status.last_error
-        && status.realtime != "connected"
+        && status.realtime != super::user::Connection::Connected
     {
         text.push_str(&format!("\nLast problem: {err}"));
     }
@@ -286,32 +286,6 @@ async fn logout(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
     u.stop().await;
     ctx.bridge.store.clear_login(ctx.sender.as_str()).await?;
     ctx.reply("Logged out of Instagram.").await
-}
-
-/// Called when Instagram says the session is dead.
-pub async fn session_lost(bridge: &Arc<Bridge>, mxid: &str, reason: &str) {
-    if let Some((_, u)) = bridge.users.remove(mxid) {
-        u.stop().await;
-    }
-    if let Err(e) = bridge.store.clear_login(mxid).await {
-        tracing::error!(user = mxid, "cannot record the logout: {e}");
-    }
-    tracing::warn!(user = mxid, "Instagram session lost: {reason}");
-    if let Ok(Some(row)) = bridge.store.get_user(mxid).await
-        && let Some(room) = row.management_room.as_deref()
-        && let Ok(room) = RoomId::parse(room)
-    {
-        let _ = bridge
-            .intents
-            .bot()
-            .send_notice(
-                &room,
-                &format!(
-                    "You were logged out of Instagram: {reason}\n\nUse `login` to log in again."
-                ),
-            )
-            .await;
-    }
 }
 
 async fn search(ctx: &CommandContext<'_>, query: &str) -> Result<(), ApplyError> {
