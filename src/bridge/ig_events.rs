@@ -189,45 +189,9 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             item_id,
             replaced,
             item,
-        } => {
-            let mut item: ThreadItem = serde_json::from_value(item)
-                .map_err(|e| ApplyError::Permanent(format!("unreadable item {item_id}: {e}")))?;
-            if item.item_id.as_str().is_empty() {
-                item.item_id = crate::instagram::ids::ItemId::new(item_id);
-            }
-            let (portal, created) = portal::ensure_portal(bridge, &user, &thread_id, None).await?;
-            match created {
-                Some(thread) => catch_up::new_room(bridge, &user, &portal, thread).await?,
-                None if !replaced => catch_up::before_live_item(bridge, &user, &portal).await?,
-                None => {}
-            }
-            apply_item(bridge, &user, &portal, &item, replaced).await
-        }
+        } => apply_new_item(bridge, &user, &thread_id, &item_id, replaced, item).await,
         IgEvent::ItemRemoved { thread_id, item_id } => {
-            let Some(portal) = portal::find_portal(bridge, &thread_id, &user.mxid).await? else {
-                return Ok(());
-            };
-            let room = room_of(&portal)?;
-            let parts = bridge
-                .store
-                .get_message_parts(&item_id, &portal.receiver)
-                .await?;
-            for part in &parts {
-                if let Ok(event) = EventId::parse(&part.event_id)
-                    && let Err(e) = bridge
-                        .intents
-                        .bot()
-                        .redact(&room, &event, Some("Unsent on Instagram"))
-                        .await
-                {
-                    tracing::warn!("cannot redact unsent message: {e}");
-                }
-            }
-            bridge
-                .store
-                .delete_message(&item_id, &portal.receiver)
-                .await?;
-            Ok(())
+            apply_removed(bridge, &user, &thread_id, &item_id).await
         }
         IgEvent::Reaction {
             thread_id,
@@ -248,47 +212,9 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             thread_id,
             user_id,
             item_id,
-        } => {
-            if user_id == user.pk {
-                return Ok(());
-            }
-            let (Some(item_id), Some(portal)) = (
-                item_id,
-                portal::find_portal(bridge, &thread_id, &user.mxid).await?,
-            ) else {
-                return Ok(());
-            };
-            let room = room_of(&portal)?;
-            if let Some(part) = bridge
-                .store
-                .get_message_parts(&item_id, &portal.receiver)
-                .await?
-                .last()
-                && let Ok(event) = EventId::parse(&part.event_id)
-            {
-                ghost::ghost_intent(bridge, user_id)?
-                    .read_receipt(&room, &event)
-                    .await?;
-            }
-            Ok(())
-        }
+        } => apply_seen(bridge, &user, &thread_id, user_id, item_id).await,
         IgEvent::ThreadUpdated { thread_id, thread } => {
-            let thread: Thread = serde_json::from_value(thread).map_err(|e| {
-                ApplyError::Permanent(format!("unreadable thread {thread_id}: {e}"))
-            })?;
-            match portal::find_portal(bridge, &thread_id, &user.mxid).await? {
-                Some(p) if p.room_id.is_some() => {
-                    portal::update_from_thread(bridge, &user, &p, &thread).await
-                }
-                _ => {
-                    let (portal, created) =
-                        portal::ensure_portal(bridge, &user, &thread_id, Some(thread)).await?;
-                    if let Some(thread) = created {
-                        catch_up::new_room(bridge, &user, &portal, thread).await?;
-                    }
-                    Ok(())
-                }
-            }
+            apply_thread(bridge, &user, &thread_id, thread).await
         }
         IgEvent::ThreadRemoved { thread_id } => {
             tracing::info!(
@@ -305,6 +231,118 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             active,
             ttl_ms,
         } => portal::ghost_typing(bridge, &user.mxid, &thread_id, user_id, active, ttl_ms).await,
+    }
+}
+
+/// A new or replaced item: its portal first (created, or caught up after a gap), then the item.
+async fn apply_new_item(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread_id: &str,
+    item_id: &str,
+    replaced: bool,
+    item: Value,
+) -> Result<(), ApplyError> {
+    let mut item: ThreadItem = serde_json::from_value(item)
+        .map_err(|e| ApplyError::Permanent(format!("unreadable item {item_id}: {e}")))?;
+    if item.item_id.as_str().is_empty() {
+        item.item_id = crate::instagram::ids::ItemId::new(item_id);
+    }
+    let (portal, created) = portal::ensure_portal(bridge, user, thread_id, None).await?;
+    match created {
+        Some(thread) => catch_up::new_room(bridge, user, &portal, thread).await?,
+        None if !replaced => catch_up::before_live_item(bridge, user, &portal).await?,
+        None => {}
+    }
+    apply_item(bridge, user, &portal, &item, replaced).await
+}
+
+/// An item unsent on Instagram: its Matrix events are redacted.
+async fn apply_removed(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread_id: &str,
+    item_id: &str,
+) -> Result<(), ApplyError> {
+    let Some(portal) = portal::find_portal(bridge, thread_id, &user.mxid).await? else {
+        return Ok(());
+    };
+    let room = room_of(&portal)?;
+    let parts = bridge
+        .store
+        .get_message_parts(item_id, &portal.receiver)
+        .await?;
+    for part in &parts {
+        if let Ok(event) = EventId::parse(&part.event_id)
+            && let Err(e) = bridge
+                .intents
+                .bot()
+                .redact(&room, &event, Some("Unsent on Instagram"))
+                .await
+        {
+            tracing::warn!("cannot redact unsent message: {e}");
+        }
+    }
+    bridge
+        .store
+        .delete_message(item_id, &portal.receiver)
+        .await?;
+    Ok(())
+}
+
+/// Someone else read the thread up to an item: their ghost's read receipt.
+async fn apply_seen(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread_id: &str,
+    reader: i64,
+    item_id: Option<String>,
+) -> Result<(), ApplyError> {
+    if reader == user.pk {
+        return Ok(());
+    }
+    let (Some(item_id), Some(portal)) = (
+        item_id,
+        portal::find_portal(bridge, thread_id, &user.mxid).await?,
+    ) else {
+        return Ok(());
+    };
+    let room = room_of(&portal)?;
+    if let Some(part) = bridge
+        .store
+        .get_message_parts(&item_id, &portal.receiver)
+        .await?
+        .last()
+        && let Ok(event) = EventId::parse(&part.event_id)
+    {
+        ghost::ghost_intent(bridge, reader)?
+            .read_receipt(&room, &event)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A thread's name, picture or members changed (or a thread we have no room for yet).
+async fn apply_thread(
+    bridge: &Arc<Bridge>,
+    user: &IgUser,
+    thread_id: &str,
+    thread: Value,
+) -> Result<(), ApplyError> {
+    let thread: Thread = serde_json::from_value(thread)
+        .map_err(|e| ApplyError::Permanent(format!("unreadable thread {thread_id}: {e}")))?;
+    match portal::find_portal(bridge, thread_id, &user.mxid).await? {
+        Some(p) if p.room_id.is_some() => {
+            portal::update_from_thread(bridge, user, &p, &thread).await
+        }
+        _ => {
+            let (portal, created) =
+                portal::ensure_portal(bridge, user, thread_id, Some(thread)).await?;
+            if let Some(thread) = created {
+                catch_up::new_room(bridge, user, &portal, thread).await?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -41,21 +41,7 @@ pub async fn apply_item(
     let room = room_of(portal)?;
     let receiver = portal.receiver.as_str();
     let existing = bridge.store.get_message_parts(item_id, receiver).await?;
-    // Our own send, echoed back: already mapped when the send was acknowledged.
-    if let (Some(ctx), true) = (&item.client_context, existing.is_empty())
-        && let Some(sent) = bridge
-            .store
-            .get_message_by_client_context(ctx, receiver)
-            .await?
-    {
-        // The ack carried no item id: the echo tells it, so later reactions, replies and
-        // unsends of this item find its Matrix event.
-        if sent.item_id.starts_with("pending:") {
-            bridge
-                .store
-                .set_message_item_id(&sent.item_id, item_id, receiver)
-                .await?;
-        }
+    if existing.is_empty() && is_our_echo(bridge, item, receiver).await? {
         return Ok(());
     }
     let reply_event = match item.replied_to_message.as_deref() {
@@ -80,61 +66,130 @@ pub async fn apply_item(
         if !replaced || main.content_hash.as_deref() == Some(hash.as_str()) || parts.is_empty() {
             return Ok(());
         }
-        // First sight of Instagram's version of a message sent from Matrix (a reaction or
-        // other update replaced the item): remember it, there is nothing to edit.
-        if main.content_hash.is_none() {
-            bridge
-                .store
-                .record_edit(item_id, receiver, Some(&hash))
-                .await?;
-            return Ok(());
-        }
-        let content = to_matrix::edit_content(&main.event_id, &parts[0]);
-        let txn = txn::edit(item_id, receiver, i64::from(main.edit_count) + 1);
-        intent
-            .send_raw(&room, "m.room.message", txn, &content, None)
-            .await?;
-        bridge
-            .store
-            .record_edit(item_id, receiver, Some(&hash))
-            .await?;
-        return Ok(());
+        return edit(bridge, &intent, &room, main, &parts[0], &hash).await;
     }
-    let ts = item
-        .timestamp_ms()
-        .and_then(|ms| UInt::new(ms.max(0) as u64))
-        .map(MilliSecondsSinceUnixEpoch);
+    let sent = Sent {
+        portal,
+        room: &room,
+        item,
+        sender_pk,
+        hash: &hash,
+    };
     for (i, part) in parts.into_iter().enumerate() {
         let part = if part.media.is_some() {
             super::media::materialize(bridge, user, &intent, part).await
         } else {
             part
         };
-        let event_id = intent
-            .send_raw(
-                &room,
-                part.event_type,
-                txn::item(item_id, receiver, i),
-                &part.content,
-                ts,
-            )
-            .await?;
+        send_part(bridge, &intent, &sent, i, &part).await?;
+    }
+    Ok(())
+}
+
+/// Our own send, echoed back: already mapped when the send was acknowledged. An ack that
+/// carried no item id is completed here, so later reactions, replies and unsends of the item
+/// find its Matrix event.
+async fn is_our_echo(
+    bridge: &Bridge,
+    item: &ThreadItem,
+    receiver: &str,
+) -> Result<bool, ApplyError> {
+    let Some(ctx) = &item.client_context else {
+        return Ok(false);
+    };
+    let Some(sent) = bridge
+        .store
+        .get_message_by_client_context(ctx, receiver)
+        .await?
+    else {
+        return Ok(false);
+    };
+    if sent.item_id.starts_with("pending:") {
         bridge
             .store
-            .insert_message_deferred(&MessageRow {
-                item_id: item_id.to_string(),
-                receiver: receiver.to_string(),
-                part_index: i as i32,
-                thread_id: portal.thread_id.clone(),
-                room_id: room.to_string(),
-                event_id: event_id.to_string(),
-                sender_pk,
-                timestamp_us: item.timestamp.map(|t| t.0).unwrap_or(0),
-                client_context: item.client_context.clone(),
-                edit_count: 0,
-                content_hash: (i == 0).then(|| hash.clone()),
-            })
+            .set_message_item_id(&sent.item_id, item.item_id.as_str(), receiver)
             .await?;
     }
+    Ok(true)
+}
+
+/// A known item whose content changed on Instagram: an `m.replace` of its first part.
+async fn edit(
+    bridge: &Bridge,
+    intent: &crate::matrix::Intent,
+    room: &RoomId,
+    main: &MessageRow,
+    part: &to_matrix::Part,
+    hash: &str,
+) -> Result<(), ApplyError> {
+    // First sight of Instagram's version of a message sent from Matrix (a reaction or other
+    // update replaced the item): remember it, there is nothing to edit.
+    if main.content_hash.is_some() {
+        let content = to_matrix::edit_content(&main.event_id, part);
+        let txn = txn::edit(
+            &main.item_id,
+            &main.receiver,
+            i64::from(main.edit_count) + 1,
+        );
+        intent
+            .send_raw(room, "m.room.message", txn, &content, None)
+            .await?;
+    }
+    bridge
+        .store
+        .record_edit(&main.item_id, &main.receiver, Some(hash))
+        .await?;
+    Ok(())
+}
+
+/// What every part of one new item shares.
+struct Sent<'a> {
+    portal: &'a PortalRow,
+    room: &'a RoomId,
+    item: &'a ThreadItem,
+    sender_pk: i64,
+    hash: &'a str,
+}
+
+/// Sends one part as the ghost (with Instagram's timestamp) and records it.
+async fn send_part(
+    bridge: &Bridge,
+    intent: &crate::matrix::Intent,
+    sent: &Sent<'_>,
+    index: usize,
+    part: &to_matrix::Part,
+) -> Result<(), ApplyError> {
+    let item = sent.item;
+    let item_id = item.item_id.as_str();
+    let receiver = sent.portal.receiver.as_str();
+    let ts = item
+        .timestamp_ms()
+        .and_then(|ms| UInt::new(ms.max(0) as u64))
+        .map(MilliSecondsSinceUnixEpoch);
+    let event_id = intent
+        .send_raw(
+            sent.room,
+            part.event_type,
+            txn::item(item_id, receiver, index),
+            &part.content,
+            ts,
+        )
+        .await?;
+    bridge
+        .store
+        .insert_message_deferred(&MessageRow {
+            item_id: item_id.to_string(),
+            receiver: receiver.to_string(),
+            part_index: index as i32,
+            thread_id: sent.portal.thread_id.clone(),
+            room_id: sent.room.to_string(),
+            event_id: event_id.to_string(),
+            sender_pk: sent.sender_pk,
+            timestamp_us: item.timestamp.map(|t| t.0).unwrap_or(0),
+            client_context: item.client_context.clone(),
+            edit_count: 0,
+            content_hash: (index == 0).then(|| sent.hash.to_string()),
+        })
+        .await?;
     Ok(())
 }

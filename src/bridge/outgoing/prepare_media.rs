@@ -50,56 +50,16 @@ pub async fn send(
     media: &OutgoingMedia,
     client_context: &str,
 ) -> Result<Sent, SendFailure> {
-    let max = bridge.config.media.max_bytes();
-    let too_big = || {
-        format!(
-            "the file is larger than the bridge's limit of {} MB",
-            bridge.config.media.max_size_mb
-        )
+    let limits = Limits {
+        max: bridge.config.media.max_bytes(),
+        max_mb: bridge.config.media.max_size_mb,
     };
-    if media.size.is_some_and(|s| s > max) {
-        return Err(SendFailure::Unsupported(too_big()));
+    if media.size.is_some_and(|s| s > limits.max) {
+        return Err(SendFailure::Unsupported(limits.too_big()));
     }
     let declared = media.mimetype.as_deref().unwrap_or("");
-    let kind = match media.msgtype.as_str() {
-        "m.image" | "m.sticker" => "image",
-        "m.video" => "video",
-        "m.audio" => "audio",
-        // A file is sent when it is a photo, video or sound Instagram can carry.
-        _ => match declared.split('/').next() {
-            Some(k @ ("image" | "video" | "audio")) => k,
-            _ => {
-                return Err(SendFailure::Unsupported(
-                    "Instagram has no file attachments: only photos, videos and voice messages can be sent"
-                        .into(),
-                ));
-            }
-        },
-    };
-    let bytes = bridge
-        .intents
-        .client()
-        .download(&media.mxc, max)
-        .await
-        .map_err(|e| {
-            let unavailable = matches!(
-                e,
-                crate::matrix::MatrixError::Unreachable { .. }
-                    | crate::matrix::MatrixError::Api {
-                        status: 429 | 500..,
-                        ..
-                    }
-            );
-            match e.errcode() {
-                Some("M_TOO_LARGE") => SendFailure::Unsupported(too_big()),
-                _ if unavailable => SendFailure::HomeserverDown(format!(
-                    "the file could not be fetched from the homeserver yet ({e})"
-                )),
-                _ => SendFailure::Unsupported(format!(
-                    "the file could not be fetched from the homeserver ({e})"
-                )),
-            }
-        })?;
+    let kind = kind_of(media, declared)?;
+    let bytes = fetch(bridge, &media.mxc, &limits).await?;
     let sniffed = media::sniff_mime(&bytes).unwrap_or(declared);
     let ffmpeg = bridge.ffmpeg().await;
     let prepared = match kind {
@@ -123,13 +83,90 @@ pub async fn send(
                 ))
             }
         })?;
+    broadcast(user, thread_id, &attachment, &uploaded, client_context).await
+}
+
+/// The size limit of media, and the sentence for a file over it.
+struct Limits {
+    max: u64,
+    max_mb: u64,
+}
+
+impl Limits {
+    fn too_big(&self) -> String {
+        format!(
+            "the file is larger than the bridge's limit of {} MB",
+            self.max_mb
+        )
+    }
+}
+
+/// What the message becomes on Instagram: a photo, a video or a voice message. A file is sent
+/// when it is one of those.
+fn kind_of(media: &OutgoingMedia, declared: &str) -> Result<&'static str, SendFailure> {
+    Ok(match media.msgtype.as_str() {
+        "m.image" | "m.sticker" => "image",
+        "m.video" => "video",
+        "m.audio" => "audio",
+        _ => match declared.split('/').next() {
+            Some("image") => "image",
+            Some("video") => "video",
+            Some("audio") => "audio",
+            _ => {
+                return Err(SendFailure::Unsupported(
+                    "Instagram has no file attachments: only photos, videos and voice messages can be sent"
+                        .into(),
+                ));
+            }
+        },
+    })
+}
+
+/// The file from the homeserver; unreachable or busy is a failure to retry, anything else
+/// is told.
+async fn fetch(bridge: &Bridge, mxc: &str, limits: &Limits) -> Result<Vec<u8>, SendFailure> {
+    bridge
+        .intents
+        .client()
+        .download(mxc, limits.max)
+        .await
+        .map_err(|e| {
+            let unavailable = matches!(
+                e,
+                crate::matrix::MatrixError::Unreachable { .. }
+                    | crate::matrix::MatrixError::Api {
+                        status: 429 | 500..,
+                        ..
+                    }
+            );
+            match e.errcode() {
+                Some("M_TOO_LARGE") => SendFailure::Unsupported(limits.too_big()),
+                _ if unavailable => SendFailure::HomeserverDown(format!(
+                    "the file could not be fetched from the homeserver yet ({e})"
+                )),
+                _ => SendFailure::Unsupported(format!(
+                    "the file could not be fetched from the homeserver ({e})"
+                )),
+            }
+        })
+}
+
+/// Broadcasts the uploaded media, retrying Instagram's transient media errors with the same
+/// `client_context` (the upload is not repeated).
+async fn broadcast(
+    user: &IgUser,
+    thread_id: &str,
+    attachment: &Attachment,
+    uploaded: &crate::instagram::http::media::UploadedMedia,
+    client_context: &str,
+) -> Result<Sent, SendFailure> {
     let target = SendTarget::Thread(ThreadId::new(thread_id));
     let ctx = ClientContext::new(client_context);
     let mut attempt = 0;
     loop {
         match user
             .client
-            .broadcast_media(&attachment, &uploaded, &target, &ctx)
+            .broadcast_media(attachment, uploaded, &target, &ctx)
             .await
         {
             Ok(ack) => {

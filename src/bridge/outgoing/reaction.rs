@@ -8,6 +8,40 @@ use super::delivery::{self, SendFailure};
 use crate::bridge::error::ApplyError;
 use crate::store::messages::ReactionRow;
 
+/// Instagram took our reaction: it keeps one per user, so the earlier one goes here too, and
+/// the new one is recorded.
+async fn accepted(send: &Send<'_>, item_id: &str, emoji: String) -> Result<(), ApplyError> {
+    let (bridge, room, user) = (send.bridge, send.room, send.user);
+    let receiver = send.portal.receiver.as_str();
+    if let Some(old) = bridge
+        .store
+        .get_reaction(item_id, receiver, user.pk)
+        .await?
+        && old.event_id != send.event_id
+        && let Ok(old_event) = EventId::parse(&old.event_id)
+        && let Err(e) = bridge
+            .intents
+            .bot()
+            .redact(room, &old_event, Some("Replaced on Instagram"))
+            .await
+    {
+        tracing::debug!("cannot redact the replaced reaction: {e}");
+    }
+    bridge
+        .store
+        .upsert_reaction(&ReactionRow {
+            item_id: item_id.to_string(),
+            receiver: receiver.to_string(),
+            sender_pk: user.pk,
+            room_id: room.to_string(),
+            event_id: send.event_id.to_string(),
+            emoji,
+            timestamp_us: crate::store::now_ms() * 1000,
+        })
+        .await?;
+    Ok(())
+}
+
 /// Matrix clients add the variation selector to some emoji that Instagram sends without, and
 /// the other way round; Instagram's own hearts are `❤️`.
 fn normalize_emoji(key: &str) -> String {
@@ -43,44 +77,13 @@ pub async fn reaction(send: &Send<'_>, content: &Value) -> Result<(), ApplyError
     else {
         return Ok(());
     };
-    let receiver = send.portal.receiver.as_str();
     let emoji = normalize_emoji(key);
     let result = user
         .send_reaction(&send.portal.thread_id, &target.item_id, Some(&emoji))
         .await
         .map_err(SendFailure::from);
     match result {
-        Ok(()) => {
-            // Instagram keeps one reaction per user: the earlier one is gone there, so it goes
-            // here too.
-            if let Some(old) = bridge
-                .store
-                .get_reaction(&target.item_id, receiver, user.pk)
-                .await?
-                && old.event_id != send.event_id
-                && let Ok(old_event) = EventId::parse(&old.event_id)
-                && let Err(e) = bridge
-                    .intents
-                    .bot()
-                    .redact(room, &old_event, Some("Replaced on Instagram"))
-                    .await
-            {
-                tracing::debug!("cannot redact the replaced reaction: {e}");
-            }
-            bridge
-                .store
-                .upsert_reaction(&ReactionRow {
-                    item_id: target.item_id.clone(),
-                    receiver: receiver.to_string(),
-                    sender_pk: user.pk,
-                    room_id: room.to_string(),
-                    event_id: send.event_id.to_string(),
-                    emoji,
-                    timestamp_us: crate::store::now_ms() * 1000,
-                })
-                .await?;
-            Ok(())
-        }
+        Ok(()) => accepted(send, &target.item_id, emoji).await,
         Err(SendFailure::Transient(reason)) => {
             delivery::failed(bridge, room, None, SendFailure::Transient(reason), |_| {
                 String::new()
