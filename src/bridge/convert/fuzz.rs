@@ -11,8 +11,9 @@
 
 use serde_json::Value;
 
-use super::media::{MediaSource, Thumbnail, Uploaded, clip_id_of, fill_media};
-use super::media::{msc1767_waveform, post_link, story_link};
+use super::media::msc1767_waveform;
+use super::media::{MediaSource, Thumbnail, Uploaded, fill_media};
+use super::shares::{clip_id_of, post_link, story_link};
 use super::to_instagram::{html_to_text, message_to_instagram, strip_reply_fallback};
 use super::to_matrix::{
     KnownUser, MatrixCtx, Part, edit_content, item_to_parts, reaction_content, render_text,

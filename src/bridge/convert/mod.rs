@@ -7,6 +7,8 @@
 pub mod fuzz;
 pub mod hash;
 pub mod media;
+pub mod parts;
+pub mod shares;
 pub mod to_instagram;
 pub mod to_matrix;
 pub mod txn;

@@ -6,96 +6,10 @@
 
 use serde_json::{Value, json};
 
-use super::escape_html;
-use super::media::{self, MediaSource};
+use super::parts::message;
+pub use super::parts::{KnownUser, MatrixCtx, Part, render_text};
+use super::{media, shares};
 use crate::instagram::types::{ItemKind, Link, Location, ThreadItem};
-
-/// One Instagram user of the thread, as the converter needs to know them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownUser {
-    pub pk: i64,
-    pub username: String,
-    /// The Matrix user id of their ghost.
-    pub mxid: String,
-    pub display_name: String,
-}
-
-/// What the converter needs besides the item.
-#[derive(Debug, Clone, Default)]
-pub struct MatrixCtx<'a> {
-    /// The Matrix event the item replies to, if it is a reply to a bridged message.
-    pub reply_to: Option<&'a str>,
-    /// The thread's users, for mentions.
-    pub users: &'a [KnownUser],
-}
-
-/// One Matrix event to send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Part {
-    pub event_type: &'static str,
-    pub content: Value,
-    /// Media to fetch, upload and fill in ([`super::media::fill_media`]) before sending.
-    pub media: Option<MediaSource>,
-}
-
-fn message(msgtype: &str, body: String, html: Option<String>, mentions: Vec<String>) -> Value {
-    let mut content = json!({ "msgtype": msgtype, "body": body });
-    if let Some(html) = html {
-        content["format"] = json!("org.matrix.custom.html");
-        content["formatted_body"] = json!(html);
-    }
-    content["m.mentions"] = json!({ "user_ids": mentions });
-    content
-}
-
-/// Renders Instagram text: `@username` of a known user becomes a mention pill.
-pub fn render_text(text: &str, users: &[KnownUser]) -> (String, Option<String>, Vec<String>) {
-    let mut html = String::with_capacity(text.len() + 32);
-    let mut mentions = Vec::new();
-    let mut pending = String::new();
-    let mut chars = text.char_indices().peekable();
-    let mut any_pill = false;
-    while let Some((i, c)) = chars.next() {
-        let at_word_start = i == 0
-            || text[..i]
-                .chars()
-                .next_back()
-                .is_some_and(|p| !(p.is_alphanumeric() || p == '_' || p == '.'));
-        if c == '@' && at_word_start {
-            let rest = &text[i + 1..];
-            let len = rest
-                .char_indices()
-                .find(|(_, ch)| !(ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '.'))
-                .map(|(j, _)| j)
-                .unwrap_or(rest.len());
-            let name = rest[..len].trim_end_matches('.');
-            if let Some(user) = users
-                .iter()
-                .find(|u| !name.is_empty() && u.username.eq_ignore_ascii_case(name))
-            {
-                html.push_str(&escape_html(&pending));
-                pending.clear();
-                html.push_str(&format!(
-                    "<a href=\"https://matrix.to/#/{}\">{}</a>",
-                    escape_html(&user.mxid),
-                    escape_html(&user.display_name)
-                ));
-                if !mentions.contains(&user.mxid) {
-                    mentions.push(user.mxid.clone());
-                }
-                any_pill = true;
-                for _ in 0..name.chars().count() {
-                    chars.next();
-                }
-                continue;
-            }
-        }
-        pending.push(c);
-    }
-    html.push_str(&escape_html(&pending));
-    let html = any_pill.then(|| html.replace('\n', "<br>"));
-    (text.to_string(), html, mentions)
-}
 
 fn with_reply(mut content: Value, reply_to: Option<&str>) -> Value {
     if let Some(event_id) = reply_to {
@@ -198,12 +112,12 @@ pub fn item_to_parts(item: &ThreadItem, ctx: &MatrixCtx<'_>) -> Vec<Part> {
         ItemKind::RavenMedia(v) => return media::raven(v, ctx),
         ItemKind::Voice(v) => return media::voice(v, ctx),
         ItemKind::AnimatedMedia(a) => return media::animated(a, ctx),
-        ItemKind::MediaShare(m) => return media::post_share(m, None, ctx),
-        ItemKind::DirectMediaShare(d) => return media::direct_share(d, ctx),
-        ItemKind::Clip(c) => return media::clip(c, ctx),
-        ItemKind::StoryShare(s) => return media::story(s, ctx),
-        ItemKind::ReelShare(r) => return media::reel_share(r, ctx),
-        ItemKind::Xma(t, entries) => return media::xma(t, entries, ctx),
+        ItemKind::MediaShare(m) => return shares::post_share(m, None, ctx),
+        ItemKind::DirectMediaShare(d) => return shares::direct_share(d, ctx),
+        ItemKind::Clip(c) => return shares::clip(c, ctx),
+        ItemKind::StoryShare(s) => return shares::story(s, ctx),
+        ItemKind::ReelShare(r) => return shares::reel_share(r, ctx),
+        ItemKind::Xma(t, entries) => return shares::xma(t, entries, ctx),
         ItemKind::ActionLog(log) => notice_part(
             log.description
                 .clone()

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::bridge::convert::shares::*;
 use crate::bridge::convert::to_matrix::item_to_parts;
 use crate::instagram::types::ThreadItem;
 
