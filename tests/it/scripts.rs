@@ -94,3 +94,51 @@ fn a_run_drops_only_its_own_schemas() {
         "another run's schemas must stay"
     );
 }
+
+#[test]
+fn the_structure_check_finds_cycles_long_files_and_outside_reads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bridge = dir.path().join("src/bridge");
+    std::fs::create_dir_all(&bridge).expect("mkdir");
+    let write = |name: &str, text: String| {
+        std::fs::write(bridge.join(name), text).expect("write");
+    };
+    write("mod.rs", "pub mod a;\npub mod b;\npub mod c;\n".into());
+    write("a.rs", "use super::b::Thing;\npub struct Other;\n".into());
+    write(
+        "b.rs",
+        "use crate::bridge::a::Other;\npub struct Thing;\n".into(),
+    );
+    let long_fn = format!("fn long() {{\n{}}}\n", "    let _ = 1;\n".repeat(100));
+    write("c.rs", long_fn + &"// filler\n".repeat(600));
+    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("tests/reads.rs"),
+        "const F: &str = \"../shared/fixtures/x.json\";\n",
+    )
+    .expect("write");
+    let out = Command::new("python3")
+        .arg(format!("{ROOT}/scripts/check-structure"))
+        .arg(dir.path())
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("import cycle in src/bridge: bridge::a ↔ bridge::b"),
+        "{text}"
+    );
+    assert!(text.contains("src/bridge/c.rs: 702 lines"), "{text}");
+    assert!(text.contains("fn long is 102 lines"), "{text}");
+    assert!(text.contains("tests/reads.rs reads ../shared/"), "{text}");
+    // The repository itself passes.
+    let out = Command::new("python3")
+        .arg(format!("{ROOT}/scripts/check-structure"))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -194,33 +194,50 @@ pub fn strip_reply_fallback(body: &str) -> &str {
 
 /// A small HTML → text converter for Matrix message HTML.
 pub fn html_to_text(html: &str, ghosts: &dyn GhostLookup) -> (String, Vec<i64>) {
-    let mut out = String::with_capacity(html.len());
-    let mut mentions = Vec::new();
+    let mut text = HtmlText::default();
     let mut rest = html;
-    // (href, text start in out) of the <a> being read
-    let mut link: Option<(String, usize)> = None;
-    let mut skip_depth = 0usize;
-    let mut list_index: Vec<Option<u32>> = Vec::new();
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
-            if skip_depth == 0 {
-                out.push_str(&unescape(rest));
-            }
+            text.push_text(rest);
             break;
         };
-        if skip_depth == 0 {
-            out.push_str(&unescape(&rest[..lt]));
-        }
+        text.push_text(&rest[..lt]);
         rest = &rest[lt..];
         let Some(gt) = rest.find('>') else {
             // A stray '<': keep it as text.
-            if skip_depth == 0 {
-                out.push_str(&unescape(rest));
-            }
+            text.push_text(rest);
             break;
         };
         let tag = &rest[1..gt];
         rest = &rest[gt + 1..];
+        text.tag(tag, ghosts);
+    }
+    let out = text.out.trim_end_matches('\n').to_string();
+    (out, text.mentions)
+}
+
+/// The text being built from HTML, and where in the markup it is.
+#[derive(Default)]
+struct HtmlText {
+    out: String,
+    mentions: Vec<i64>,
+    /// (href, text start in `out`) of the `<a>` being read.
+    link: Option<(String, usize)>,
+    /// Inside `<mx-reply>` (the reply fallback): nothing is kept.
+    skip_depth: usize,
+    /// Per open list: the next number (`<ol>`) or none (`<ul>`).
+    list_index: Vec<Option<u32>>,
+}
+
+impl HtmlText {
+    fn push_text(&mut self, text: &str) {
+        if self.skip_depth == 0 {
+            self.out.push_str(&unescape(text));
+        }
+    }
+
+    /// One tag (the text between `<` and `>`).
+    fn tag(&mut self, tag: &str, ghosts: &dyn GhostLookup) {
         let closing = tag.starts_with('/');
         let name: String = tag
             .trim_start_matches('/')
@@ -229,65 +246,67 @@ pub fn html_to_text(html: &str, ghosts: &dyn GhostLookup) -> (String, Vec<i64>) 
             .collect::<String>()
             .to_ascii_lowercase();
         match (name.as_str(), closing) {
-            ("mx-reply", false) => skip_depth += 1,
-            ("mx-reply", true) => skip_depth = skip_depth.saturating_sub(1),
-            _ if skip_depth > 0 => {}
-            ("br", _) => out.push('\n'),
+            ("mx-reply", false) => self.skip_depth += 1,
+            ("mx-reply", true) => self.skip_depth = self.skip_depth.saturating_sub(1),
+            _ if self.skip_depth > 0 => {}
+            ("br", _) => self.out.push('\n'),
             (
                 "p" | "div" | "blockquote" | "pre" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6",
                 true,
-            ) => out.push('\n'),
-            ("ul", false) => list_index.push(None),
-            ("ol", false) => list_index.push(Some(1)),
+            ) => self.out.push('\n'),
+            ("ul", false) => self.list_index.push(None),
+            ("ol", false) => self.list_index.push(Some(1)),
             ("ul" | "ol", true) => {
-                list_index.pop();
+                self.list_index.pop();
             }
-            ("li", false) => {
-                if !out.is_empty() && !out.ends_with('\n') {
-                    out.push('\n');
-                }
-                match list_index.last_mut() {
-                    Some(Some(n)) => {
-                        out.push_str(&format!("{n}. "));
-                        *n += 1;
-                    }
-                    _ => out.push_str("• "),
-                }
-            }
+            ("li", false) => self.list_item(),
             ("a", false) => {
                 let href = attribute(tag, "href").unwrap_or_default();
-                link = Some((href, out.len()));
+                self.link = Some((href, self.out.len()));
             }
-            ("a", true) => {
-                if let Some((href, start)) = link.take() {
-                    let text = out[start..].to_string();
-                    if let Some(mxid) = href
-                        .strip_prefix("https://matrix.to/#/")
-                        .map(|m| m.split('?').next().unwrap_or(m))
-                        .map(percent_decode)
-                        && mxid.starts_with('@')
-                    {
-                        if let Some((pk, username)) = ghosts.ghost(&mxid) {
-                            out.truncate(start);
-                            out.push('@');
-                            out.push_str(&username);
-                            if !mentions.contains(&pk) {
-                                mentions.push(pk);
-                            }
-                        }
-                    } else if !href.is_empty()
-                        && text.trim() != href
-                        && !href.starts_with("mailto:")
-                    {
-                        out.push_str(&format!(" ({href})"));
-                    }
-                }
-            }
+            ("a", true) => self.end_link(ghosts),
             _ => {}
         }
     }
-    let text = out.trim_end_matches('\n').to_string();
-    (text, mentions)
+
+    fn list_item(&mut self) {
+        if !self.out.is_empty() && !self.out.ends_with('\n') {
+            self.out.push('\n');
+        }
+        match self.list_index.last_mut() {
+            Some(Some(n)) => {
+                self.out.push_str(&format!("{n}. "));
+                *n += 1;
+            }
+            _ => self.out.push_str("• "),
+        }
+    }
+
+    /// `</a>`: a pill of a ghost becomes `@username` (and a mention); another link keeps its
+    /// target after the text when the text does not already say it.
+    fn end_link(&mut self, ghosts: &dyn GhostLookup) {
+        let Some((href, start)) = self.link.take() else {
+            return;
+        };
+        let text = self.out[start..].to_string();
+        if let Some(mxid) = href
+            .strip_prefix("https://matrix.to/#/")
+            .map(|m| m.split('?').next().unwrap_or(m))
+            .map(percent_decode)
+            && mxid.starts_with('@')
+        {
+            if let Some((pk, username)) = ghosts.ghost(&mxid) {
+                self.out.truncate(start);
+                self.out.push('@');
+                self.out.push_str(&username);
+                if !self.mentions.contains(&pk) {
+                    self.mentions.push(pk);
+                }
+            }
+        } else if !href.is_empty() && text.trim() != href && !href.starts_with("mailto:") {
+            self.out.push_str(&format!(" ({href})"));
+        }
+    }
 }
 
 fn attribute(tag: &str, name: &str) -> Option<String> {
