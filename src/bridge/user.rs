@@ -39,6 +39,8 @@ pub struct IgUser {
     /// When the last resync started and the delay before the next one may start: a cursor
     /// refused again right after a resync must not become a tight loop against Instagram.
     resync: Mutex<(Option<std::time::Instant>, Duration)>,
+    /// Where this login's state changes are reported (see `bridge_state`).
+    pub bridge_state: super::bridge_state::LoginHandle,
 }
 
 /// Why a send to Instagram failed.
@@ -241,6 +243,7 @@ impl IgUser {
             task.abort();
         }
         self.set_status(|s| s.realtime = "stopped".into());
+        self.bridge_state.stopped();
     }
 }
 
@@ -278,6 +281,8 @@ pub async fn start_user(
     username: String,
     fresh_login: bool,
 ) -> Result<Arc<IgUser>, String> {
+    // Newer than the old login's handle, so the old one's stop is not a logout.
+    let bridge_state = bridge.bridge_states.login(mxid);
     if let Some((_, old)) = bridge.users.remove(mxid) {
         old.stop().await;
     }
@@ -299,6 +304,7 @@ pub async fn start_user(
             }),
             _ => None,
         });
+    let bridge_state = bridge_state.connecting(pk, &username);
     let user = Arc::new(IgUser {
         mxid: mxid.to_string(),
         pk,
@@ -311,6 +317,7 @@ pub async fn start_user(
         }),
         tasks: Mutex::new(Vec::new()),
         resync: Mutex::new((None, Duration::ZERO)),
+        bridge_state,
     });
     // Registered before anything is queued for it, so its events find it.
     bridge.users.insert(mxid.to_string(), user.clone());
@@ -321,6 +328,7 @@ pub async fn start_user(
             Ok(c) => c,
             Err(e) => {
                 bridge.users.remove(mxid);
+                user.bridge_state.failed(&e);
                 return Err(e);
             }
         },
@@ -500,7 +508,7 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
     let text = match &state {
         ConnectionState::Connecting { .. } => "connecting".to_string(),
         ConnectionState::Connected => "connected".to_string(),
-        ConnectionState::Disconnected { reason } => {
+        ConnectionState::Disconnected { reason, .. } => {
             user.set_status(|s| s.last_error = Some(reason.clone()));
             "disconnected".to_string()
         }
@@ -509,6 +517,7 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
         ConnectionState::Stopped => "stopped".to_string(),
     };
     tracing::info!(user = user.mxid, state = text, "realtime connection");
+    user.bridge_state.realtime(&state);
     if matches!(state, ConnectionState::Connected) {
         bridge.recovery.instagram_connected();
     }
@@ -516,7 +525,9 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
     let _ = bridge.store.set_connection_state(&user.mxid, &text).await;
     if matches!(state, ConnectionState::AuthFailed) {
         // Probe the HTTP session before declaring the user logged out.
-        match user.client.current_user().await {
+        let probe = user.client.current_user().await;
+        user.bridge_state.auth_probe(probe.as_ref().err());
+        match probe {
             Err(e) if e.is_session_dead() => {
                 // In a task of its own: stopping the user ends this very pump.
                 let bridge = bridge.clone();
