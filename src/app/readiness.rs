@@ -309,6 +309,21 @@ mod tests {
             diagnose(api(400, "M_URL_NOT_SET", ""), &c),
             NotReady::UrlNotSet
         ));
+        // The readiness probe's codes name nothing of the setup.
+        let down = MatrixError::Unreachable {
+            endpoint: "discovery::get_supported_versions",
+            attempts: 1,
+            reason: "connection refused to 10.0.0.7:8008".into(),
+        };
+        assert_eq!(diagnose(down, &c).code(), "homeserver_unreachable");
+        assert_eq!(
+            diagnose(api(502, "M_CONNECTION_FAILED", ""), &c).code(),
+            "bridge_unreachable"
+        );
+        assert_eq!(
+            diagnose(api(401, "M_UNKNOWN_TOKEN", ""), &c).code(),
+            "registration_not_loaded"
+        );
         let text = diagnose(api(502, "M_BAD_STATUS", "HTTP 403"), &c).to_string();
         assert!(text.contains("hs_token"), "{text}");
         assert_eq!(

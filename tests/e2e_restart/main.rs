@@ -15,6 +15,8 @@ mod matrix_client;
 #[path = "../e2e/world.rs"]
 mod world;
 
+mod ops;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -92,12 +92,12 @@ impl BridgeStates {
         let (tx, rx) = mpsc::channel(QUEUE);
         let needs_http = config.homeserver.status_endpoint.is_some()
             || config.homeserver.message_send_checkpoint_endpoint.is_some();
-        let http = needs_http.then(http_client).unwrap_or_default();
+        let http = needs_http.then(http_client);
         let target = |url: &Option<url::Url>| {
-            url.clone().map(|url| Target {
-                url,
+            Some(Target {
+                url: url.clone()?,
                 token: config.appservice.as_token.clone(),
-                http: http.clone(),
+                http: http.clone()?,
             })
         };
         Self {

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::bridge::Bridge;
 use crate::bridge::bridge_state::checkpoints::{Checkpoint, Status, Step};
+use crate::bridge::outcome::Mark;
 use crate::bridge::status::Report;
 use crate::store::inbox::{InboxRow, SOURCE_INSTAGRAM, SOURCE_MATRIX};
 
@@ -24,6 +25,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// How an apply that returned `Ok` ended, from what it marked (and why).
+    pub fn of(marked: Option<&Mark>) -> (Self, Option<&str>) {
+        match marked {
+            Some(Mark::Failed(why)) => (Self::Failed, Some(why)),
+            Some(Mark::Skipped(why)) => (Self::Skipped, Some(why)),
+            None => (Self::Sent, None),
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Self::Sent => "sent",

@@ -166,7 +166,7 @@ async fn settle(
     }
     loop {
         attempt += 1;
-        let (result, failure) = outcome::track(apply_caught(bridge, row)).await;
+        let (result, marked) = outcome::track(apply_caught(bridge, row)).await;
         let (side, reason) = match result {
             Ok(()) => {
                 bridge
@@ -174,11 +174,8 @@ async fn settle(
                     .events
                     .with_label_values(&[row.source.as_str()])
                     .inc();
-                let how = match failure {
-                    Some(_) => report::Outcome::Failed,
-                    None => report::Outcome::Sent,
-                };
-                settled(how, attempt - 1, failure.as_deref());
+                let (how, why) = report::Outcome::of(marked.as_ref());
+                settled(how, attempt - 1, why);
                 return Settled::Done(Outcome::Bridged);
             }
             Err(ApplyError::Skipped(reason)) => {
