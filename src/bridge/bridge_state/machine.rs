@@ -70,6 +70,8 @@ pub struct Machine {
     homeserver_ready: bool,
     restored: bool,
     logins: HashMap<String, Login>,
+    /// The newest generation claimed per user: older ones' reports are ignored.
+    newest: HashMap<String, u64>,
 }
 
 impl Machine {
@@ -81,6 +83,7 @@ impl Machine {
             homeserver_ready: false,
             restored: false,
             logins: HashMap::new(),
+            newest: HashMap::new(),
         }
     }
 
@@ -110,8 +113,18 @@ impl Machine {
         self.logins.get(mxid).and_then(|l| l.state.as_ref())
     }
 
+    /// A login of `mxid` is about to start as `generation`: from now on, reports of older
+    /// generations (the login it replaces stopping) change nothing.
+    pub fn claim(&mut self, mxid: &str, generation: u64) {
+        let newest = self.newest.entry(mxid.to_string()).or_insert(generation);
+        *newest = (*newest).max(generation);
+    }
+
     /// A change of generation `generation` of `mxid`'s login.
     pub fn login(&mut self, mxid: &str, generation: u64, change: Change) -> Vec<Action> {
+        if self.newest.get(mxid).is_some_and(|&n| n > generation) {
+            return Vec::new();
+        }
         if let Change::Connecting { pk, username } = change {
             if self
                 .logins
@@ -156,10 +169,13 @@ impl Machine {
                 self.publish(mxid, state)
             }
             Change::Stopped => {
+                // A session the bridge logged out stays BAD_CREDENTIALS; any other stop is a
+                // logout.
                 let lost = login
                     .state
                     .as_ref()
-                    .is_some_and(|s| s.state_event == StateEvent::BadCredentials);
+                    .and_then(|s| s.error)
+                    .is_some_and(Problem::logged_out_by_bridge);
                 let mut actions = if lost {
                     Vec::new()
                 } else {

@@ -39,6 +39,10 @@ const QUEUE: usize = 4096;
 /// What the task hears.
 #[derive(Debug)]
 enum Input {
+    Claim {
+        mxid: String,
+        generation: u64,
+    },
     HomeserverReady,
     Restored,
     Login {
@@ -117,10 +121,15 @@ impl BridgeStates {
     /// A handle for a login about to start, newer than any before it: reports of an older
     /// handle of the same user are ignored from now on.
     pub fn login(&self, mxid: &str) -> LoginHandle {
+        let generation = self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.shared.push(Input::Claim {
+            mxid: mxid.to_string(),
+            generation,
+        });
         LoginHandle {
             shared: self.shared.clone(),
             mxid: mxid.to_string(),
-            generation: self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1,
+            generation,
         }
     }
 
@@ -265,6 +274,10 @@ pub async fn run(bridge: Arc<Bridge>) {
             return;
         };
         let actions = match input {
+            Input::Claim { mxid, generation } => {
+                machine.claim(&mxid, generation);
+                Vec::new()
+            }
             Input::HomeserverReady => machine.homeserver_ready(),
             Input::Restored => machine.restored(),
             Input::Login {

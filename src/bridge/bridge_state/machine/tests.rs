@@ -185,6 +185,39 @@ fn a_challenge_is_told_at_once_with_errors_and_nothing_is_told_with_none() {
 }
 
 #[test]
+fn logging_in_again_is_not_a_logout_of_the_old_login() {
+    let mut m = machine(StatusNotices::None);
+    m.login("@u:x", 1, connecting());
+    m.login("@u:x", 1, Change::Connected { backfilling: false });
+    // The new login claims its generation before the old one stops.
+    m.claim("@u:x", 2);
+    assert!(m.login("@u:x", 1, Change::Stopped).is_empty());
+    assert_eq!(
+        posted(&m.login("@u:x", 2, connecting())),
+        [("@u:x".into(), "CONNECTING")]
+    );
+}
+
+#[test]
+fn logging_out_while_a_challenge_waits_is_a_logout() {
+    let challenge = crate::instagram::Error::ChallengeRequired(Box::default());
+    let mut m = machine(StatusNotices::None);
+    m.login("@u:x", 1, connecting());
+    m.login(
+        "@u:x",
+        1,
+        Change::Problem(model::auth_probe(Some(&challenge))),
+    );
+    assert_eq!(
+        posted(&m.login("@u:x", 1, Change::Stopped)),
+        [
+            ("@u:x".into(), "LOGGED_OUT"),
+            ("global".into(), "UNCONFIGURED")
+        ]
+    );
+}
+
+#[test]
 fn an_older_generation_cannot_touch_a_newer_login() {
     let mut m = machine(StatusNotices::None);
     m.login("@u:x", 1, connecting());
