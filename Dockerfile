@@ -19,5 +19,10 @@ WORKDIR /data
 VOLUME /data
 ENV MATRIX_INSTAGRAM_CONFIG=/data/config.yaml
 EXPOSE 29330
+# The image has no curl: the binary asks its own /_matrix/mau/live (the port comes from the
+# config and MATRIX_INSTAGRAM__* overrides, as for `run`). Kubernetes can probe
+# /_matrix/mau/live and /_matrix/mau/ready over HTTP directly.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["matrix-instagram", "healthcheck"]
 # First run: copy the example, edit it, then `generate-registration`.
 CMD ["matrix-instagram", "run"]

@@ -36,12 +36,20 @@ enum Command {
         #[arg(short, long, default_value = "registration.yaml")]
         registration: PathBuf,
     },
+    /// Ask the running bridge whether it is live (or, with --ready, ready): exit status 0 if
+    /// so. For container health checks; it reads the same config to find the port.
+    Healthcheck {
+        /// Ask /_matrix/mau/ready (database and homeserver) instead of /_matrix/mau/live.
+        #[arg(long)]
+        ready: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&cli.config),
+        Command::Healthcheck { ready } => healthcheck(&cli.config, ready),
         Command::GenerateRegistration { registration } => {
             match generate_registration(&cli.config, &registration) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +112,27 @@ fn run(path: &Path) -> ExitCode {
             if !logs_to_stdout {
                 eprintln!("error: {text}");
             }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn healthcheck(path: &Path, ready: bool) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}", logging::chain(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let timeout = std::time::Duration::from_secs(5);
+    match matrix_instagram::app::probe::check(&config, ready, timeout) {
+        Ok(_) => {
+            println!("ok: {}", if ready { "ready" } else { "live" });
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {}", logging::chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -1,5 +1,8 @@
 //! Builds everything from the config and runs it until a signal.
 
+pub mod health;
+mod metrics_server;
+pub mod probe;
 mod readiness;
 
 use std::net::SocketAddr;
@@ -24,6 +27,8 @@ pub struct RunningBridge {
     pub bridge: Arc<Bridge>,
     /// Where the appservice server listens.
     pub local_addr: SocketAddr,
+    /// Where `/metrics` is served, when `metrics.enabled`.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -32,6 +37,7 @@ impl RunningBridge {
     /// Stops accepting requests, lets in-flight work finish, and closes the database.
     pub async fn shutdown(self) {
         tracing::info!("shutting down");
+        self.bridge.bridge_states.shutting_down();
         let _ = self.shutdown.send(true);
         let users: Vec<_> = self.bridge.users.iter().map(|u| u.clone()).collect();
         for user in users {
@@ -72,8 +78,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         bot_id,
         retry,
     )?;
-    let intents = Intents::new(client);
     let metrics = Metrics::new();
+    let requests = metrics.homeserver_requests.clone();
+    client.set_request_hook(Arc::new(move |endpoint, took, ok| {
+        let outcome = if ok { "ok" } else { "error" };
+        requests
+            .with_label_values(&[endpoint, outcome])
+            .observe(took.as_secs_f64());
+    }));
+    let intents = Intents::new(client);
     let bridge = Bridge::new(config.clone(), store, intents, metrics.clone());
 
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -84,6 +97,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         },
         bridge.clone(),
     );
+    let health = Arc::new(health::Health::default());
+    let router = router.merge(health::router(bridge.store.clone(), health.clone()));
     let listen = format!("{}:{}", config.appservice.hostname, config.appservice.port);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -102,18 +117,24 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         }
     }));
     tokio::spawn(bridge::status::run(bridge.clone()));
+    tokio::spawn(bridge::bridge_state::run(bridge.clone()));
     tasks.push(tokio::spawn(bridge::dispatch::run(
         bridge.clone(),
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(readiness::prepare_homeserver(
         bridge.clone(),
+        health,
         shutdown_rx.clone(),
     )));
     {
         let bridge = bridge.clone();
-        tokio::spawn(async move { bridge::account::restore_all(&bridge).await });
+        tokio::spawn(async move {
+            bridge::account::restore_all(&bridge).await;
+            bridge.bridge_states.logins_restored();
+        });
     }
+    let mut metrics_addr = None;
     if config.metrics.enabled {
         let addr: SocketAddr = config
             .metrics
@@ -123,13 +144,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         let metrics_listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
-        let metrics_router = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let metrics = metrics.clone();
-                async move { metrics.render() }
-            }),
-        );
+        metrics_addr = Some(metrics_listener.local_addr()?);
+        let metrics_router = metrics_server::router(bridge.clone());
         let mut stop = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {
             let serve =
@@ -144,6 +160,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
     Ok(RunningBridge {
         bridge,
         local_addr,
+        metrics_addr,
         shutdown,
         tasks,
     })

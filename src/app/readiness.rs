@@ -61,6 +61,20 @@ pub enum NotReady {
     Other(MatrixError),
 }
 
+impl NotReady {
+    /// A reason code that names no address, id or token (for the readiness probe).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::HomeserverUnreachable { .. } => "homeserver_unreachable",
+            Self::BridgeUnreachable { .. } => "bridge_unreachable",
+            Self::BridgeRefused { .. } => "bridge_refused",
+            Self::UrlNotSet => "registration_url_not_set",
+            Self::RegistrationNotLoaded { .. } => "registration_not_loaded",
+            Self::Other(_) => "homeserver_error",
+        }
+    }
+}
+
 /// Explains a failed `/versions` call or ping in terms of what to fix.
 pub fn diagnose(error: MatrixError, config: &Config) -> NotReady {
     let address = config.appservice.address.to_string();
@@ -132,8 +146,13 @@ async fn probe(bridge: &Bridge) -> Result<bool, MatrixError> {
 }
 
 /// Waits until the homeserver and the bridge reach each other (one log line per attempt,
-/// with a capped backoff), says so, then sets the bot's profile.
-pub async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
+/// with a capped backoff), says so (in the log, to `health` and the bridge state), then sets
+/// the bot's profile.
+pub async fn prepare_homeserver(
+    bridge: Arc<Bridge>,
+    health: Arc<super::health::Health>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut delay = Duration::from_secs(1);
     let pinged = loop {
         let result = tokio::select! {
@@ -144,6 +163,7 @@ pub async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiv
             Ok(pinged) => break pinged,
             Err(e) => {
                 let why = diagnose(e, &bridge.config);
+                health.not_reached(&why);
                 tracing::warn!(retry_in_s = delay.as_secs(), "not ready: {why}");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
@@ -153,6 +173,8 @@ pub async fn prepare_homeserver(bridge: Arc<Bridge>, mut shutdown: watch::Receiv
             }
         }
     };
+    health.reached();
+    bridge.bridge_states.homeserver_ready();
     tracing::info!("{}", ready_line(&bridge.config, pinged));
     learn_room_version(&bridge).await;
     set_bot_profile(&bridge).await;
@@ -287,6 +309,21 @@ mod tests {
             diagnose(api(400, "M_URL_NOT_SET", ""), &c),
             NotReady::UrlNotSet
         ));
+        // The readiness probe's codes name nothing of the setup.
+        let down = MatrixError::Unreachable {
+            endpoint: "discovery::get_supported_versions",
+            attempts: 1,
+            reason: "connection refused to 10.0.0.7:8008".into(),
+        };
+        assert_eq!(diagnose(down, &c).code(), "homeserver_unreachable");
+        assert_eq!(
+            diagnose(api(502, "M_CONNECTION_FAILED", ""), &c).code(),
+            "bridge_unreachable"
+        );
+        assert_eq!(
+            diagnose(api(401, "M_UNKNOWN_TOKEN", ""), &c).code(),
+            "registration_not_loaded"
+        );
         let text = diagnose(api(502, "M_BAD_STATUS", "HTTP 403"), &c).to_string();
         assert!(text.contains("hs_token"), "{text}");
         assert_eq!(

@@ -52,6 +52,8 @@ pub async fn start_user(
     username: String,
     fresh_login: bool,
 ) -> Result<Arc<IgUser>, StartError> {
+    // Newer than the old login's handle, so the old one's stop is not a logout.
+    let bridge_state = bridge.bridge_states.login(mxid);
     if let Some((_, old)) = bridge.users.remove(mxid) {
         old.stop().await;
     }
@@ -69,7 +71,14 @@ pub async fn start_user(
             }),
             _ => None,
         });
-    let user = Arc::new(IgUser::new(mxid, pk, username, client.clone()));
+    let bridge_state = bridge_state.connecting(pk, &username);
+    let user = Arc::new(IgUser::new(
+        mxid,
+        pk,
+        username,
+        client.clone(),
+        bridge_state,
+    ));
     // Registered before anything is queued for it, so its events find it.
     bridge.users.insert(mxid.to_string(), user.clone());
     bridge.recovery.instagram_connected();
@@ -79,6 +88,7 @@ pub async fn start_user(
             Ok(c) => c,
             Err(e) => {
                 bridge.users.remove(mxid);
+                user.bridge_state.failed(&e);
                 return Err(StartError::FirstSync(e));
             }
         },
@@ -262,7 +272,7 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
     let connection = match &state {
         ConnectionState::Connecting { .. } => Connection::Connecting,
         ConnectionState::Connected => Connection::Connected,
-        ConnectionState::Disconnected { reason } => {
+        ConnectionState::Disconnected { reason, .. } => {
             user.set_status(|s| s.last_error = Some(reason.clone()));
             Connection::Disconnected
         }
@@ -272,6 +282,7 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
     };
     let text = connection.to_string();
     tracing::info!(user = user.mxid, state = text, "realtime connection");
+    user.bridge_state.realtime(&state);
     if connection == Connection::Connected {
         // Before any event of this connection is stored (they come after this one).
         user.continuity.connected();
@@ -281,7 +292,9 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
     let _ = bridge.store.set_connection_state(&user.mxid, &text).await;
     if matches!(state, ConnectionState::AuthFailed) {
         // Probe the HTTP session before declaring the user logged out.
-        match user.client.current_user().await {
+        let probe = user.client.current_user().await;
+        user.bridge_state.auth_probe(probe.as_ref().err());
+        match probe {
             Err(e) if e.is_session_dead() => {
                 // In a task of its own: stopping the user ends this very pump.
                 let bridge = bridge.clone();

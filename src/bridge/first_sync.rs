@@ -53,7 +53,8 @@ impl FirstSyncs {
         self.lock().insert(mxid.to_string(), progress);
     }
 
-    fn tracks(&self, mxid: &str) -> bool {
+    /// Whether `mxid`'s first sync is running.
+    pub(crate) fn tracks(&self, mxid: &str) -> bool {
         self.lock().contains_key(mxid)
     }
 
@@ -186,6 +187,7 @@ pub async fn row_done(bridge: &Bridge, row: &InboxRow, outcome: Outcome) {
         return;
     };
     if let Some((room, text)) = bridge.first_syncs.done(&row.receiver, &thread_id, outcome) {
+        bridge.bridge_states.backfill_done(&row.receiver);
         notice(bridge, &room, &text).await;
     }
 }

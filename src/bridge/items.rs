@@ -42,6 +42,7 @@ pub async fn apply_item(
     let receiver = portal.receiver.as_str();
     let existing = bridge.store.get_message_parts(item_id, receiver).await?;
     if existing.is_empty() && is_our_echo(bridge, item, receiver).await? {
+        super::outcome::mark_skipped("echo of a message sent from Matrix");
         return Ok(());
     }
     let reply_event = match item.replied_to_message.as_deref() {

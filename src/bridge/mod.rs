@@ -24,6 +24,7 @@ use crate::store::Store;
 use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 
 pub mod account;
+pub mod bridge_state;
 pub mod catch_up;
 pub mod commands;
 pub mod continuity;
@@ -37,6 +38,7 @@ pub mod ig_events;
 pub mod items;
 pub mod matrix_events;
 pub mod media;
+pub mod outcome;
 pub mod outgoing;
 
 pub mod portal;
@@ -61,6 +63,8 @@ pub struct Bridge {
     pub recovery: Arc<recovery::Recovery>,
     /// Delivery reports waiting to be sent (see [`status`]).
     pub reports: status::Reports,
+    /// The bridge's and each login's state (see [`bridge_state`]).
+    pub bridge_states: bridge_state::BridgeStates,
     pub metrics: crate::metrics::Metrics,
     /// How Instagram clients are built.
     pub ig_http: HttpConfig,
@@ -97,7 +101,12 @@ impl Bridge {
         metrics: crate::metrics::Metrics,
     ) -> Arc<Self> {
         let bot = intents.client().bot().to_owned();
-        let ig_http = http_config(&config);
+        let mut ig_http = http_config(&config);
+        let errors = metrics.instagram_errors.clone();
+        ig_http.on_error = Some(crate::instagram::http::config::ErrorHook(Arc::new(
+            move |e| errors.with_label_values(&[e.kind()]).inc(),
+        )));
+        let bridge_states = bridge_state::BridgeStates::new(&config, metrics.clone());
         let ig_realtime = realtime_config(&config);
         let instance = config.appservice.id.clone();
         Arc::new_cyclic(|me| Self {
@@ -110,6 +119,7 @@ impl Bridge {
             instance,
             recovery: Arc::default(),
             reports: status::Reports::default(),
+            bridge_states,
             metrics,
             ig_http,
             ig_realtime,

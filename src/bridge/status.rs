@@ -28,6 +28,9 @@ pub enum Report {
     },
     /// The bot has read up to `event_id` (Instagram has it).
     Receipt { room: OwnedRoomId, event_id: String },
+    /// A message checkpoint for `homeserver.message_send_checkpoint_endpoint` (never
+    /// coalesced; a batch's are POSTed together).
+    Checkpoint(super::bridge_state::checkpoints::Checkpoint),
 }
 
 /// The conversations' end of the queue.
@@ -70,6 +73,10 @@ pub fn coalesce(batch: Vec<Report>) -> Vec<Report> {
         let key = match &report {
             Report::Status { event_id, .. } => (true, event_id.clone()),
             Report::Receipt { room, .. } => (false, room.to_string()),
+            Report::Checkpoint(_) => {
+                order.push(report);
+                continue;
+            }
         };
         match index.get(&key) {
             Some(&i) => order[i] = report,
@@ -93,8 +100,15 @@ pub async fn run(bridge: Arc<Bridge>) {
         let Some(bridge) = bridge.upgrade() else {
             return;
         };
+        let mut checkpoints = Vec::new();
         for report in coalesce(std::mem::take(&mut batch)) {
-            send(&bridge, report).await;
+            match report {
+                Report::Checkpoint(c) => checkpoints.push(c),
+                other => send(&bridge, other).await,
+            }
+        }
+        if !checkpoints.is_empty() {
+            bridge.bridge_states.post_checkpoints(&checkpoints).await;
         }
     }
 }
@@ -125,6 +139,7 @@ async fn send(bridge: &Bridge, report: Report) {
                 tracing::debug!("send status not delivered: {e}");
             }
         }
+        Report::Checkpoint(_) => {}
         Report::Receipt { room, event_id } => {
             let Ok(event) = EventId::parse(&event_id) else {
                 return;

@@ -61,6 +61,8 @@ pub struct IgUser {
     resync: Mutex<(Option<std::time::Instant>, Duration)>,
     /// Which threads must be caught up before their next live item (after a gap).
     pub continuity: Continuity,
+    /// Where this login's state changes are reported (see `bridge_state`).
+    pub bridge_state: super::bridge_state::LoginHandle,
 }
 
 /// Why a send to Instagram failed.
@@ -110,7 +112,13 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl IgUser {
     /// A started account, not connected yet.
-    pub(super) fn new(mxid: &str, pk: i64, username: String, client: InstagramClient) -> Self {
+    pub(super) fn new(
+        mxid: &str,
+        pk: i64,
+        username: String,
+        client: InstagramClient,
+        bridge_state: super::bridge_state::LoginHandle,
+    ) -> Self {
         Self {
             mxid: mxid.to_string(),
             pk,
@@ -121,6 +129,7 @@ impl IgUser {
             tasks: Mutex::new(Vec::new()),
             resync: Mutex::new((None, Duration::ZERO)),
             continuity: Continuity::default(),
+            bridge_state,
         }
     }
 
@@ -284,6 +293,7 @@ impl IgUser {
             task.abort();
         }
         self.set_status(|s| s.realtime = Connection::Stopped);
+        self.bridge_state.stopped();
     }
 }
 

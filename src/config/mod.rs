@@ -74,6 +74,12 @@ pub struct HomeserverConfig {
     pub software: String,
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Where `com.beeper.bridge_state` updates are POSTed (with the as_token); none: not sent.
+    #[serde(default)]
+    pub status_endpoint: Option<Url>,
+    /// Where per-message checkpoints are POSTed (with the as_token); none: not sent.
+    #[serde(default)]
+    pub message_send_checkpoint_endpoint: Option<Url>,
 }
 
 fn default_software() -> String {
@@ -232,6 +238,10 @@ pub struct BridgeConfig {
     /// Seconds a conversation's worker stays after its last event (each costs a little
     /// memory); the next event starts a new one.
     pub portal_idle_secs: u64,
+    /// Which connection state changes the bot tells in the management room.
+    pub bridge_status_notices: StatusNotices,
+    /// Seconds a transient disconnection must last before `errors` notices tell it.
+    pub bridge_status_notice_delay_secs: u64,
 }
 
 /// The message-request policy.
@@ -259,6 +269,8 @@ impl Default for BridgeConfig {
             delivery_receipts: true,
             message_requests: MessageRequests::Bridge,
             portal_idle_secs: 300,
+            bridge_status_notices: StatusNotices::Errors,
+            bridge_status_notice_delay_secs: status::DEFAULT_NOTICE_DELAY_SECS,
         }
     }
 }
@@ -503,12 +515,28 @@ impl Config {
         if self.homeserver.domain.trim().is_empty() {
             return Err(key_error("homeserver.domain", "must not be empty"));
         }
+        let endpoints = [
+            (
+                "homeserver.status_endpoint",
+                &self.homeserver.status_endpoint,
+            ),
+            (
+                "homeserver.message_send_checkpoint_endpoint",
+                &self.homeserver.message_send_checkpoint_endpoint,
+            ),
+        ];
+        let optional = endpoints
+            .into_iter()
+            .filter_map(|(key, url)| url.as_ref().map(|u| (key, u)));
         for (key, url) in [
             ("homeserver.address", &self.homeserver.address),
             ("appservice.address", &self.appservice.address),
             ("instagram.api_base_url", &self.instagram.api_base_url),
             ("instagram.upload_base_url", &self.instagram.upload_base_url),
-        ] {
+        ]
+        .into_iter()
+        .chain(optional)
+        {
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(key_error(key, format!("`{url}` is not an http(s) URL")));
             }
@@ -766,6 +794,8 @@ pub fn random_secret() -> String {
 
 mod ghost;
 pub use ghost::{GhostIds, regex_escape};
+pub mod status;
+pub use status::StatusNotices;
 
 #[cfg(test)]
 mod tests;

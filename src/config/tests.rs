@@ -168,3 +168,48 @@ fn generated_secrets_are_filled_once() {
     assert!(!changed_again);
     assert_eq!(again, out);
 }
+
+#[test]
+fn status_endpoints_and_notices() {
+    let c = load(MINIMAL, &[]).unwrap();
+    assert_eq!(c.homeserver.status_endpoint, None);
+    assert_eq!(c.homeserver.message_send_checkpoint_endpoint, None);
+    assert_eq!(c.bridge.bridge_status_notices, StatusNotices::Errors);
+    assert_eq!(c.bridge.bridge_status_notice_delay_secs, 180);
+    let c = load(
+        MINIMAL,
+        &[
+            (
+                "MATRIX_INSTAGRAM__HOMESERVER__STATUS_ENDPOINT",
+                "http://127.0.0.1:9/state",
+            ),
+            ("MATRIX_INSTAGRAM__BRIDGE__BRIDGE_STATUS_NOTICES", "all"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        c.homeserver.status_endpoint.as_ref().map(Url::as_str),
+        Some("http://127.0.0.1:9/state")
+    );
+    assert_eq!(c.bridge.bridge_status_notices, StatusNotices::All);
+    let bad = load(
+        MINIMAL,
+        &[(
+            "MATRIX_INSTAGRAM__HOMESERVER__MESSAGE_SEND_CHECKPOINT_ENDPOINT",
+            "ftp://x/y",
+        )],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad.contains("homeserver.message_send_checkpoint_endpoint"),
+        "{bad}"
+    );
+    let bad = load(
+        MINIMAL,
+        &[("MATRIX_INSTAGRAM__BRIDGE__BRIDGE_STATUS_NOTICES", "some")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("bridge.bridge_status_notices"), "{bad}");
+}

@@ -137,6 +137,35 @@ impl Error {
         matches!(self, Error::Transient { .. } | Error::RateLimited { .. })
     }
 
+    /// A short word for what kind of failure this is (a metrics label): `rate_limited`,
+    /// `challenge` (a challenge, checkpoint or consent to clear in the app), `login_required`
+    /// (the session is dead or the account disabled), `network` (network, timeout, 5xx),
+    /// `blocked` (spam or device block), `refused` (wrong password, code or user),
+    /// `not_found`, `bad_response`, `other`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::RateLimited { .. } => "rate_limited",
+            Error::ChallengeRequired(_)
+            | Error::TwoFactorRequired(_)
+            | Error::ChallengeUnsupported { .. }
+            | Error::CheckpointRequired { .. }
+            | Error::ConsentRequired { .. } => "challenge",
+            Error::LoginRequired { .. } | Error::InactiveUser { .. } => "login_required",
+            Error::Transient { .. } => "network",
+            Error::FeedbackRequired { .. } | Error::SentryBlock { .. } => "blocked",
+            Error::BadPassword { .. }
+            | Error::InvalidUser { .. }
+            | Error::BadCode { .. }
+            | Error::ExpiredNonce { .. } => "refused",
+            Error::NotFound { .. } => "not_found",
+            Error::BadResponse { .. } => "bad_response",
+            Error::NeedsUpgrade { .. }
+            | Error::Api { .. }
+            | Error::InvalidInput(_)
+            | Error::Setup(_) => "other",
+        }
+    }
+
     /// How long to wait before retrying, when Instagram or the error kind says so.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -103,6 +103,7 @@ struct Inner {
     bot: OwnedUserId,
     retry: RetryPolicy,
     versions: RwLock<SupportedVersions>,
+    timing: super::timing::Timing,
 }
 
 /// A cheap, cloneable homeserver client.
@@ -165,8 +166,14 @@ impl HomeserverClient {
                 bot,
                 retry,
                 versions: RwLock::new(default_versions()),
+                timing: Default::default(),
             }),
         })
+    }
+
+    /// Sets the hook told of every request's duration (once; later calls are ignored).
+    pub fn set_request_hook(&self, hook: super::timing::RequestHook) {
+        self.inner.timing.set(hook);
     }
 
     /// The bot's user id.
@@ -237,6 +244,7 @@ impl HomeserverClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let started = std::time::Instant::now();
             let result = self
                 .inner
                 .http
@@ -246,6 +254,8 @@ impl HomeserverClient {
                 .body(data.clone())
                 .send()
                 .await;
+            let ok = result.as_ref().is_ok_and(|r| r.status().is_success());
+            self.inner.timing.observe(endpoint, started, ok);
             // Like `send`: only rate limits are waited out here.
             let retry = match result {
                 Ok(resp) => {
@@ -369,7 +379,11 @@ impl HomeserverClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let after = match self.send_once(request.clone(), user).await {
+            let started = std::time::Instant::now();
+            let result = self.send_once(request.clone(), user).await;
+            let endpoint = endpoint_name::<R>();
+            self.inner.timing.observe(endpoint, started, result.is_ok());
+            let after = match result {
                 Ok(response) => return Ok(response),
                 Err(Attempt::Final(e)) => return Err(e),
                 Err(Attempt::RateLimited { after }) => after,
@@ -401,7 +415,11 @@ impl HomeserverClient {
         for<'a> R::Authentication: AuthScheme<Input<'a> = SendAccessToken<'a>>,
         for<'a> R::PathBuilder: PathBuilder<Input<'a> = Cow<'a, SupportedVersions>>,
     {
-        self.send_once(request, user).await.map_err(|a| match a {
+        let started = std::time::Instant::now();
+        let result = self.send_once(request, user).await;
+        let ok = result.is_ok();
+        self.inner.timing.observe(endpoint_name::<R>(), started, ok);
+        result.map_err(|a| match a {
             Attempt::RateLimited { .. } => rate_limited(endpoint_name::<R>()),
             Attempt::Final(e) => e,
         })

@@ -7,6 +7,7 @@ pub mod appservice;
 pub mod client;
 pub mod intent;
 pub mod registration;
+pub mod timing;
 
 pub use client::{HomeserverClient, MatrixError};
 pub use intent::{Intent, Intents};

@@ -32,6 +32,8 @@ pub struct InboxRow {
     pub receiver: String,
     pub payload: String,
     pub attempts: i32,
+    /// When the bridge received it (ms since the epoch).
+    pub created_at_ms: i64,
 }
 
 fn from_row(row: &AnyRow) -> Result<InboxRow> {
@@ -42,6 +44,7 @@ fn from_row(row: &AnyRow) -> Result<InboxRow> {
         receiver: row.try_get("receiver")?,
         payload: row.try_get("payload")?,
         attempts: row.try_get::<i64, _>("attempts")? as i32,
+        created_at_ms: row.try_get("created_at_ms")?,
     })
 }
 
@@ -185,7 +188,7 @@ impl Store {
     /// Pending entries in arrival order, starting after `after_id`.
     pub async fn inbox_pending(&self, after_id: i64, limit: i64) -> Result<Vec<InboxRow>> {
         let rows = sqlx::query(
-            "SELECT id, source, portal_key, receiver, payload, attempts FROM inbox \
+            "SELECT id, source, portal_key, receiver, payload, attempts, created_at_ms FROM inbox \
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after_id)
@@ -203,7 +206,7 @@ impl Store {
         // Only integers go into the statement.
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let sql = format!(
-            "SELECT id, source, portal_key, receiver, payload, attempts FROM inbox \
+            "SELECT id, source, portal_key, receiver, payload, attempts, created_at_ms FROM inbox \
              WHERE id IN ({list}) ORDER BY id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

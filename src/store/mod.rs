@@ -25,6 +25,7 @@ pub mod inbox;
 pub mod messages;
 pub mod open;
 pub mod portals;
+pub mod stats;
 pub mod users;
 
 /// Errors of the store.

@@ -78,3 +78,26 @@ fn the_image_user_is_the_one_the_readme_names() {
     );
     assert!(readme.contains("appservice.hostname: 0.0.0.0"));
 }
+
+#[test]
+fn the_image_checks_its_health_with_the_binary() {
+    let dockerfile = read("Dockerfile");
+    let line = dockerfile
+        .lines()
+        .skip_while(|l| !l.starts_with("HEALTHCHECK"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        line.contains(r#"CMD ["matrix-instagram", "healthcheck"]"#),
+        "HEALTHCHECK runs the binary's probe (the image has no curl): {line:?}"
+    );
+    // The subcommand exists and finds the config the image names.
+    assert!(dockerfile.contains("ENV MATRIX_INSTAGRAM_CONFIG=/data/config.yaml"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_matrix-instagram"))
+        .args(["healthcheck", "--help"])
+        .output()
+        .expect("run the binary");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--ready"));
+}

@@ -28,7 +28,12 @@ fn free_port() -> u16 {
 /// Serves `/versions` and answers the appservice ping with `status` and `body`; anything else
 /// gets `{}`. Runs on its own thread until the test process ends.
 fn fake_homeserver(status: u16, body: &'static str) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    fake_homeserver_on(0, status, body)
+}
+
+/// As [`fake_homeserver`], on `port` (0: any free one).
+fn fake_homeserver_on(port: u16, status: u16, body: &'static str) -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
     std::thread::spawn(move || {
@@ -306,4 +311,80 @@ fn a_sqlite_file_in_a_missing_folder_is_named() {
     assert_eq!(out.matches("cannot open the database").count(), 1, "{out}");
     assert!(out.contains(&db.display().to_string()), "{out}");
     assert!(out.contains("does not exist"), "{out}");
+}
+
+/// `GET path` on 127.0.0.1:`port`: the status and the body.
+fn get(port: u16, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let status = answer
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {answer}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `matrix-instagram healthcheck` with `args`: whether it succeeded, and what it printed.
+fn healthcheck(config: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .arg("healthcheck")
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .output()
+        .expect("run healthcheck");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_health_endpoints_answer_before_and_after_the_homeserver_is_reachable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hs_port = free_port();
+    let (config, as_port) = config(dir.path(), hs_port, true);
+    let mut bridge = Bridge::start(&config, &[]);
+    bridge.wait_for("not ready");
+
+    // Before: the process serves (live), but is not ready, and says why without details.
+    assert_eq!(get(as_port, "/_matrix/mau/live"), (200, "{}".to_string()));
+    let (status, body) = get(as_port, "/_matrix/mau/ready");
+    assert_eq!(status, 503, "{body}");
+    let reason: serde_json::Value = serde_json::from_str(&body).expect("JSON reason");
+    assert_eq!(reason["reason"], "homeserver_unreachable", "{body}");
+    assert_eq!(reason["error"], "the bridge cannot reach the homeserver");
+    for private in [&hs_port.to_string(), "secret", "127.0.0.1", "chat.test"] {
+        assert!(!body.contains(private), "{private} in {body}");
+    }
+    // Unauthenticated, yet the rest of the listener still wants the hs_token.
+    assert_eq!(get(as_port, "/_matrix/app/v1/users/@x:chat.test").0, 401);
+    let (ok, said) = healthcheck(&config, &[]);
+    assert!(ok, "live: {said}");
+    assert_eq!(said.trim(), "ok: live");
+    let (ok, said) = healthcheck(&config, &["--ready"]);
+    assert!(!ok, "not ready yet: {said}");
+    assert!(said.contains("not ready: HTTP 503"), "{said}");
+    assert!(said.contains("homeserver_unreachable"), "{said}");
+
+    // The homeserver comes up: the bridge reaches it and becomes ready.
+    fake_homeserver_on(hs_port, 200, r#"{"duration_ms":3}"#);
+    bridge.wait_for("ready:");
+    assert_eq!(get(as_port, "/_matrix/mau/ready"), (200, "{}".to_string()));
+    assert_eq!(get(as_port, "/_matrix/mau/live").0, 200);
+    let (ok, said) = healthcheck(&config, &["--ready"]);
+    assert!(ok, "ready: {said}");
+    assert_eq!(said.trim(), "ok: ready");
 }

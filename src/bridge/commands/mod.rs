@@ -264,6 +264,13 @@ async fn ping(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
         "You're logged in as @{} (Instagram id {}).\nRealtime connection: {}.",
         u.username, u.pk, status.realtime
     );
+    if let Some(state) = ctx.bridge.bridge_states.current(ctx.sender.as_str()) {
+        text.push_str(&format!("\nBridge state: {}", state.state_event.as_str()));
+        if let Some(error) = state.error {
+            text.push_str(&format!(" ({error})"));
+        }
+        text.push('.');
+    }
     if let Some(ms) = status.last_event_ms {
         let ago = (crate::store::now_ms() - ms).max(0) / 1000;
         text.push_str(&format!("\nLast event from Instagram: {ago} s ago."));

@@ -20,6 +20,7 @@ use crate::store::inbox::{InboxRow, SOURCE_MATRIX};
 
 pub mod notice;
 pub mod queue;
+pub mod report;
 pub mod worker;
 
 pub use super::error::ApplyError;

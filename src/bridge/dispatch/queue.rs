@@ -188,6 +188,7 @@ mod tests {
             receiver: String::new(),
             payload: String::new(),
             attempts: 0,
+            created_at_ms: 0,
         }
     }
 

@@ -16,9 +16,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::queue::{Item, Receiver};
+use super::report;
 use crate::bridge::Bridge;
 use crate::bridge::error::ApplyError;
 use crate::bridge::first_sync::{self, Outcome};
+use crate::bridge::outcome;
 use crate::store::inbox::{InboxRow, SOURCE_INSTAGRAM, SOURCE_MATRIX};
 
 /// The first pause after a transient failure; it doubles up to [`MAX_BACKOFF`].
@@ -75,7 +77,7 @@ pub async fn run(
             }
             claimed_at = Instant::now();
         }
-        match settle(&bridge, &row, &shutdown).await {
+        match settle(&bridge, &row, &key, &shutdown).await {
             Settled::Done(outcome) => {
                 applied.push(row.id);
                 first_sync::row_done(&bridge, &row, outcome).await;
@@ -143,31 +145,56 @@ async fn fetch(
     }
 }
 
-/// Applies one row until it is settled.
-async fn settle(bridge: &Arc<Bridge>, row: &InboxRow, shutdown: &watch::Receiver<bool>) -> Settled {
+/// Applies one row until it is settled (and reports how, when it is a message).
+async fn settle(
+    bridge: &Arc<Bridge>,
+    row: &InboxRow,
+    key: &str,
+    shutdown: &watch::Receiver<bool>,
+) -> Settled {
     let mut shutdown = shutdown.clone();
     let mut delay = FIRST_BACKOFF;
     let mut attempt = row.attempts.max(0) as u32;
+    let message = report::message(bridge, row, key);
+    let settled = |outcome, tries, reason: Option<&str>| {
+        if let Some(m) = &message {
+            report::settled(bridge, row, m, outcome, tries, reason);
+        }
+    };
+    if let Some(m) = message.as_ref().filter(|_| attempt == 0) {
+        report::received(bridge, m);
+    }
     loop {
         attempt += 1;
-        let (side, reason) = match apply_caught(bridge, row).await {
+        let (result, marked) = outcome::track(apply_caught(bridge, row)).await;
+        let (side, reason) = match result {
             Ok(()) => {
                 bridge
                     .metrics
                     .events
                     .with_label_values(&[row.source.as_str()])
                     .inc();
+                let (how, why) = report::Outcome::of(marked.as_ref());
+                settled(how, attempt - 1, why);
                 return Settled::Done(Outcome::Bridged);
             }
             Err(ApplyError::Skipped(reason)) => {
                 tracing::info!(row = row.id, "not bridged: {reason}");
+                settled(report::Outcome::Skipped, attempt - 1, Some(&reason));
                 return Settled::Done(Outcome::Held);
             }
             Err(ApplyError::Permanent(reason)) => {
-                return dead_letter(bridge, row, &reason, &shutdown).await;
+                let end = dead_letter(bridge, row, &reason, &shutdown).await;
+                if matches!(end, Settled::DeadLettered) {
+                    settled(report::Outcome::DeadLettered, attempt - 1, Some(&reason));
+                }
+                return end;
             }
             Err(ApplyError::Transient { side, reason }) => (side, reason),
         };
+        if let Some(m) = &message {
+            report::will_retry(bridge, m, attempt, &reason);
+        }
         // Registered before the failure is reported, so the wake-up cannot be missed.
         let back = bridge.recovery.back(side);
         bridge.recovery.failed(side, bridge.intents.client());

@@ -116,6 +116,7 @@ pub async fn failed(
         _ => {}
     }
     tracing::warn!(room = %room, "not delivered to Instagram: {failure}");
+    crate::bridge::outcome::mark_failed(&failure.to_string());
     notice(bridge, room, &notice_text(&failure)).await;
     if let Some(event_id) = event_id {
         send_status(bridge, room, event_id, Some(&failure.to_string()));

@@ -248,6 +248,9 @@ impl InstagramClient {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
+            if let Some(hook) = &cfg.on_error {
+                (hook.0)(&err);
+            }
             let Some(delay) = backoff_delay(cfg, &err, &mut transient_tries, &mut rate_tries)
             else {
                 return Err(err);

@@ -1,7 +1,20 @@
 //! Plain configuration of the HTTP client; the bridge's config maps into it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::instagram::Error;
+
+/// Told of every failed request attempt (for metrics); must not block.
+#[derive(Clone)]
+pub struct ErrorHook(pub Arc<dyn Fn(&Error) + Send + Sync>);
+
+impl std::fmt::Debug for ErrorHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorHook")
+    }
+}
 
 /// The app version triple (PROTOCOL A.2): never mix values of different rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +65,8 @@ pub struct HttpConfig {
     pub max_backoff: Duration,
     /// Extra PEM CA to trust (tests).
     pub extra_ca: Option<PathBuf>,
+    /// Told of every failed request attempt.
+    pub on_error: Option<ErrorHook>,
 }
 
 impl Default for HttpConfig {
@@ -71,6 +86,7 @@ impl Default for HttpConfig {
             rate_limit_base_delay: Duration::from_secs(120),
             max_backoff: Duration::from_secs(600),
             extra_ca: None,
+            on_error: None,
         }
     }
 }

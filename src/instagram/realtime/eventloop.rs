@@ -13,7 +13,7 @@ use tokio_util::codec::Framed;
 use super::codec::{MqttCodec, Packet};
 use super::connect::ConnectParams;
 use super::error::Error;
-use super::events::{ConnectionState, RealtimeEvent};
+use super::events::{ConnectionState, DisconnectCause, RealtimeEvent};
 use super::state::{MqttState, Output, StateConfig};
 use super::{RealtimeConfig, Request};
 
@@ -161,6 +161,7 @@ impl EventLoop {
                 Error::Refused(code) => ConnectionState::Refused { code: *code },
                 other => ConnectionState::Disconnected {
                     reason: other.to_string(),
+                    cause: DisconnectCause::of(other),
                 },
             };
             self.emit(RealtimeEvent::State(state)).await;

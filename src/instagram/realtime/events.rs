@@ -47,6 +47,7 @@ pub enum ConnectionState {
     /// The connection ended; the client will retry unless it was shut down.
     Disconnected {
         reason: String,
+        cause: DisconnectCause,
     },
     /// CONNACK 5. The caller should probe the HTTP session before declaring the user logged out;
     /// the client keeps retrying with backoff meanwhile.
@@ -57,6 +58,52 @@ pub enum ConnectionState {
     },
     /// `shutdown` was called; no more events follow.
     Stopped,
+}
+
+/// Why a connection ended, in one word (for metrics and states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectCause {
+    /// TCP failure (connect, read, write).
+    Network,
+    /// TLS setup or handshake.
+    Tls,
+    /// The peer sent something that is not MQTT.
+    Protocol,
+    /// No CONNACK, PINGRESP or iris answer in time.
+    Timeout,
+    /// The server closed the connection.
+    Closed,
+    /// The server or the caller asked for a reconnect.
+    Requested,
+    Other,
+}
+
+impl DisconnectCause {
+    /// The cause of the error that ended a connection.
+    pub fn of(error: &super::Error) -> Self {
+        use super::Error;
+        match error {
+            Error::Network(_) => Self::Network,
+            Error::Tls(_) => Self::Tls,
+            Error::Protocol(_) => Self::Protocol,
+            Error::Timeout(_) => Self::Timeout,
+            Error::Closed => Self::Closed,
+            Error::ReconnectRequested => Self::Requested,
+            _ => Self::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Network => "network",
+            Self::Tls => "tls",
+            Self::Protocol => "protocol",
+            Self::Timeout => "timeout",
+            Self::Closed => "closed",
+            Self::Requested => "requested",
+            Self::Other => "other",
+        }
+    }
 }
 
 /// One message-sync batch: the events of a `/ig_message_sync` publish, in order.

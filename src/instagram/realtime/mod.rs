@@ -49,8 +49,8 @@ pub use commands::{Command, ReplyTo, SendAck, new_client_context};
 pub use connect::{ConnectParams, Password};
 pub use error::Error;
 pub use events::{
-    ConnectionState, ItemEvent, ItemJson, Presence, Reaction, RealtimeEvent, SyncBatch, SyncEvent,
-    ThreadJson, Typing,
+    ConnectionState, DisconnectCause, ItemEvent, ItemJson, Presence, Reaction, RealtimeEvent,
+    SyncBatch, SyncEvent, ThreadJson, Typing,
 };
 pub use iris::Cursor;
 

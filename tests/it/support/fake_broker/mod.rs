@@ -115,6 +115,7 @@ pub(crate) struct Inner {
     iris_overflow: AtomicBool,
     refuse_next: AtomicU32,
     stalled: Mutex<HashSet<i64>>,
+    unavailable: Mutex<HashSet<i64>>,
     seq: Mutex<HashMap<i64, i64>>,
     ack_mode: Mutex<Option<AckMode>>,
     received: Mutex<Vec<Received>>,
@@ -138,6 +139,10 @@ impl Inner {
 
     pub(crate) fn current_seq(&self, pk: i64) -> i64 {
         Self::lock(&self.seq).get(&pk).copied().unwrap_or(1000)
+    }
+
+    pub(crate) fn is_unavailable(&self, pk: i64) -> bool {
+        Self::lock(&self.unavailable).contains(&pk)
     }
 
     pub(crate) fn is_stalled(&self, pk: i64) -> bool {
@@ -339,6 +344,16 @@ impl FakeBroker {
     /// half-open socket as seen from the client.
     pub fn stall(&self, pk: i64, on: bool) {
         let mut s = Inner::lock(&self.inner.stalled);
+        if on {
+            s.insert(pk);
+        } else {
+            s.remove(&pk);
+        }
+    }
+
+    /// While set, every connection attempt of `pk` gets CONNACK 3 (server unavailable).
+    pub fn unavailable_for(&self, pk: i64, on: bool) {
+        let mut s = Inner::lock(&self.inner.unavailable);
         if on {
             s.insert(pk);
         } else {

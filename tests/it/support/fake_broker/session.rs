@@ -104,6 +104,11 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(inner: Arc<Inner>, 
             return;
         }
     };
+    if inner.is_unavailable(pk) {
+        Inner::lock(&inner.rejections).push("unavailable for this account".into());
+        let _ = framed.send(connack(3)).await;
+        return;
+    }
     Inner::lock(&inner.connects).push(info);
     if framed.send(connack(0)).await.is_err() {
         return;

@@ -1,0 +1,356 @@
+//! The bridge's state, mautrix style: the bridge as a whole (STARTING, UNCONFIGURED, RUNNING)
+//! and each Instagram login (CONNECTING, BACKFILLING, CONNECTED, TRANSIENT_DISCONNECT,
+//! BAD_CREDENTIALS, UNKNOWN_ERROR, LOGGED_OUT), told three ways:
+//! - POSTed as `com.beeper.bridge_state` JSON to `homeserver.status_endpoint` ([`sender`]);
+//! - as notices in the user's management room per `bridge.bridge_status_notices`
+//!   ([`notices`]), a disconnection only once it lasted `bridge_status_notice_delay_secs`;
+//! - to whoever asks ([`BridgeStates::current`], for `ping`).
+//!
+//! The rest of the bridge reports what happens through cheap, never-waiting calls: a
+//! [`LoginHandle`] per started login (`user.rs`), and [`BridgeStates`] for the rest. One task
+//! ([`run`]) feeds them to the [`machine`] and carries out what it says. Message checkpoints
+//! ([`checkpoints`]) are POSTed from the delivery report queue.
+
+pub mod checkpoints;
+pub mod machine;
+pub mod model;
+pub mod notices;
+pub mod sender;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use self::checkpoints::{Batch, Checkpoint};
+use self::machine::{Action, Change, Key, Machine};
+use self::model::BridgeState;
+use self::sender::Target;
+use super::Bridge;
+use crate::config::Config;
+use crate::instagram::realtime::ConnectionState;
+use crate::metrics::Metrics;
+
+/// Reports waiting for the task at most; beyond, new ones are dropped (and logged).
+const QUEUE: usize = 4096;
+
+/// What the task hears.
+#[derive(Debug)]
+enum Input {
+    Claim {
+        mxid: String,
+        generation: u64,
+    },
+    HomeserverReady,
+    Restored,
+    Login {
+        mxid: String,
+        generation: u64,
+        change: Change,
+    },
+    BackfillDone(String),
+    NoticeDue {
+        mxid: String,
+        epoch: u64,
+    },
+}
+
+/// What the handles share.
+struct Shared {
+    tx: mpsc::Sender<Input>,
+    generation: AtomicU64,
+    stopping: AtomicBool,
+    metrics: Metrics,
+}
+
+impl Shared {
+    fn push(&self, input: Input) {
+        if let Err(e) = self.tx.try_send(input) {
+            tracing::warn!("bridge state report dropped: {e}");
+        }
+    }
+}
+
+/// The bridge's end: global events, the handles, the current states, the endpoints.
+pub struct BridgeStates {
+    shared: Arc<Shared>,
+    rx: Mutex<Option<mpsc::Receiver<Input>>>,
+    current: Arc<Mutex<HashMap<String, BridgeState>>>,
+    status: Option<Target>,
+    checkpoints: Option<Target>,
+}
+
+fn http_client() -> reqwest::Client {
+    crate::tls::ensure_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+impl BridgeStates {
+    pub fn new(config: &Config, metrics: Metrics) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let needs_http = config.homeserver.status_endpoint.is_some()
+            || config.homeserver.message_send_checkpoint_endpoint.is_some();
+        let http = needs_http.then(http_client);
+        let target = |url: &Option<url::Url>| {
+            Some(Target {
+                url: url.clone()?,
+                token: config.appservice.as_token.clone(),
+                http: http.clone()?,
+            })
+        };
+        Self {
+            shared: Arc::new(Shared {
+                tx,
+                generation: AtomicU64::new(0),
+                stopping: AtomicBool::new(false),
+                metrics,
+            }),
+            rx: Mutex::new(Some(rx)),
+            current: Arc::default(),
+            status: target(&config.homeserver.status_endpoint),
+            checkpoints: target(&config.homeserver.message_send_checkpoint_endpoint),
+        }
+    }
+
+    /// A handle for a login about to start, newer than any before it: reports of an older
+    /// handle of the same user are ignored from now on.
+    pub fn login(&self, mxid: &str) -> LoginHandle {
+        let generation = self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.shared.push(Input::Claim {
+            mxid: mxid.to_string(),
+            generation,
+        });
+        LoginHandle {
+            shared: self.shared.clone(),
+            mxid: mxid.to_string(),
+            generation,
+        }
+    }
+
+    /// The homeserver and the bridge reach each other.
+    pub fn homeserver_ready(&self) {
+        self.shared.push(Input::HomeserverReady);
+    }
+
+    /// The stored logins were started.
+    pub fn logins_restored(&self) {
+        self.shared.push(Input::Restored);
+    }
+
+    /// The first sync after `mxid`'s login is over.
+    pub fn backfill_done(&self, mxid: &str) {
+        self.shared.push(Input::BackfillDone(mxid.to_string()));
+    }
+
+    /// The bridge stops: logins stopping now are not logged out.
+    pub fn shutting_down(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// The current state of `mxid`'s login, if it has one.
+    pub fn current(&self, mxid: &str) -> Option<BridgeState> {
+        lock(&self.current).get(mxid).cloned()
+    }
+
+    /// Whether checkpoints are wanted (`homeserver.message_send_checkpoint_endpoint`).
+    pub fn wants_checkpoints(&self) -> bool {
+        self.checkpoints.is_some()
+    }
+
+    /// POSTs checkpoints (best effort: a failure is logged).
+    pub async fn post_checkpoints(&self, checkpoints: &[Checkpoint]) {
+        let Some(target) = &self.checkpoints else {
+            return;
+        };
+        if let Err(e) = target.post(&Batch { checkpoints }).await {
+            tracing::warn!(
+                n = checkpoints.len(),
+                "cannot send message checkpoints to \
+                 homeserver.message_send_checkpoint_endpoint: {e}"
+            );
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One started login's end. Cheap to clone; never waits.
+#[derive(Clone)]
+pub struct LoginHandle {
+    shared: Arc<Shared>,
+    mxid: String,
+    generation: u64,
+}
+
+impl LoginHandle {
+    fn change(&self, change: Change) {
+        self.shared.push(Input::Login {
+            mxid: self.mxid.clone(),
+            generation: self.generation,
+            change,
+        });
+    }
+
+    /// The login starts connecting as Instagram account `pk` (`username`).
+    pub fn connecting(self, pk: i64, username: &str) -> Self {
+        self.change(Change::Connecting {
+            pk,
+            username: username.to_string(),
+        });
+        self
+    }
+
+    /// The realtime connection changed (counts the reconnects and their causes).
+    pub fn realtime(&self, state: &ConnectionState) {
+        let reconnects = &self.shared.metrics.realtime_reconnects;
+        match state {
+            ConnectionState::Connected => {
+                // Whether the first sync still runs is known to the task.
+                self.change(Change::Connected { backfilling: false });
+            }
+            ConnectionState::Disconnected { cause, .. } => {
+                reconnects.with_label_values(&[cause.as_str()]).inc();
+                self.change(Change::Problem(model::disconnected(*cause)));
+            }
+            ConnectionState::AuthFailed => {
+                // The state follows the probe of the HTTP session (`auth_probe`).
+                reconnects.with_label_values(&["auth_failed"]).inc();
+            }
+            ConnectionState::Refused { code } => {
+                reconnects.with_label_values(&["refused"]).inc();
+                self.change(Change::Problem(model::refused(*code)));
+            }
+            ConnectionState::Connecting { .. } | ConnectionState::Stopped => {}
+        }
+    }
+
+    /// What probing the HTTP session after an authorization refusal gave (`None`: it works).
+    pub fn auth_probe(&self, error: Option<&crate::instagram::Error>) {
+        self.change(Change::Problem(model::auth_probe(error)));
+    }
+
+    /// Starting the login failed (`reason`: a sentence for the user, without secrets).
+    pub fn failed(&self, reason: &str) {
+        self.change(Change::Problem(model::start_failed(reason)));
+    }
+
+    /// The login was stopped: logged out, unless its session was lost or the bridge stops.
+    pub fn stopped(&self) {
+        if !self.shared.stopping.load(Ordering::SeqCst) {
+            self.change(Change::Stopped);
+        }
+    }
+}
+
+/// Runs the state task until the bridge is dropped.
+pub async fn run(bridge: Arc<Bridge>) {
+    let Some(mut rx) = lock(&bridge.bridge_states.rx).take() else {
+        return;
+    };
+    let bridge_config = &bridge.config.bridge;
+    let delay = Duration::from_secs(bridge_config.bridge_status_notice_delay_secs);
+    let mut machine = Machine::new(bridge_config.bridge_status_notices, delay);
+    let states = &bridge.bridge_states;
+    let poster = states
+        .status
+        .clone()
+        .map(|target| sender::spawn(target, bridge.metrics.clone(), sender::Backoff::default()));
+    let current = states.current.clone();
+    let tx = states.shared.tx.clone();
+    let weak = Arc::downgrade(&bridge);
+    let actions = machine.start();
+    carry_out(&weak, actions, &poster, &current, &tx);
+    drop(bridge);
+    while let Some(input) = rx.recv().await {
+        let Some(bridge) = weak.upgrade() else {
+            return;
+        };
+        let actions = match input {
+            Input::Claim { mxid, generation } => {
+                machine.claim(&mxid, generation);
+                Vec::new()
+            }
+            Input::HomeserverReady => machine.homeserver_ready(),
+            Input::Restored => machine.restored(),
+            Input::Login {
+                mxid,
+                generation,
+                change,
+            } => {
+                let change = match change {
+                    Change::Connected { .. } => Change::Connected {
+                        backfilling: bridge.first_syncs.tracks(&mxid),
+                    },
+                    other => other,
+                };
+                machine.login(&mxid, generation, change)
+            }
+            Input::BackfillDone(mxid) => machine.backfill_done(&mxid),
+            Input::NoticeDue { mxid, epoch } => machine.notice_due(&mxid, epoch),
+        };
+        drop(bridge);
+        carry_out(&weak, actions, &poster, &current, &tx);
+    }
+}
+
+type Poster = Option<mpsc::UnboundedSender<(Key, BridgeState)>>;
+
+fn carry_out(
+    bridge: &Weak<Bridge>,
+    actions: Vec<Action>,
+    poster: &Poster,
+    current: &Mutex<HashMap<String, BridgeState>>,
+    tx: &mpsc::Sender<Input>,
+) {
+    for action in actions {
+        match action {
+            Action::Post(key, state) => {
+                let user = match &key {
+                    Key::Login(mxid) => mxid.as_str(),
+                    Key::Global => "",
+                };
+                tracing::info!(
+                    user,
+                    state = state.state_event.as_str(),
+                    error = state.error.unwrap_or_default(),
+                    "bridge state"
+                );
+                if let Key::Login(mxid) = &key {
+                    lock(current).insert(mxid.clone(), state.clone());
+                }
+                if let Some(poster) = poster {
+                    let _ = poster.send((key, state));
+                }
+            }
+            Action::Notice {
+                mxid,
+                state,
+                delayed,
+            } => {
+                let Some(bridge) = bridge.upgrade() else {
+                    return;
+                };
+                let delay =
+                    Duration::from_secs(bridge.config.bridge.bridge_status_notice_delay_secs);
+                tokio::spawn(async move {
+                    notices::send(&bridge, &mxid, &state, delayed.then_some(delay)).await;
+                });
+            }
+            Action::NoticeLater { mxid, epoch, after } => {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = tx.try_send(Input::NoticeDue { mxid, epoch });
+                });
+            }
+        }
+    }
+}
