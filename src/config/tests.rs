@@ -1,5 +1,6 @@
 //! Config loading, defaults, errors and secret generation.
 use super::*;
+use url::Url;
 
 const MINIMAL: &str = "
 homeserver:
