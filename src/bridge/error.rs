@@ -19,8 +19,13 @@ pub enum Side {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// Worth trying again once `side` works again (unreachable, 5xx, 429, timeouts, busy).
+    /// `wait`: the far side asked for at least this long (a rate limit).
     #[error("{reason}")]
-    Transient { side: Side, reason: String },
+    Transient {
+        side: Side,
+        reason: String,
+        wait: Option<std::time::Duration>,
+    },
     /// Will never work (malformed or refused event): dead-lettered with a notice.
     #[error("{0}")]
     Permanent(String),
@@ -34,12 +39,31 @@ impl ApplyError {
         Self::Transient {
             side,
             reason: reason.into(),
+            wait: None,
+        }
+    }
+
+    /// A rate limit: try again, but not before `wait`.
+    pub fn rate_limited(side: Side, reason: impl Into<String>, wait: std::time::Duration) -> Self {
+        Self::Transient {
+            side,
+            reason: reason.into(),
+            wait: Some(wait),
         }
     }
 
     /// From an Instagram failure, by its own classification.
     pub fn from_instagram(e: &crate::instagram::Error, context: &str) -> Self {
-        if e.is_transient() {
+        if let crate::instagram::Error::RateLimited { .. } = e {
+            let wait = e
+                .retry_after()
+                .unwrap_or(std::time::Duration::from_secs(60));
+            Self::rate_limited(
+                Side::Instagram,
+                format!("{context}: {}", e.user_message()),
+                wait,
+            )
+        } else if e.is_transient() {
             Self::transient(Side::Instagram, format!("{context}: {}", e.user_message()))
         } else {
             Self::Permanent(format!("{context}: {}", e.user_message()))

@@ -280,6 +280,10 @@ pub fn http_config(config: &Config) -> HttpConfig {
         },
         min_request_gap: Duration::from_millis(ig.min_request_gap_ms),
         request_burst: ig.request_burst,
+        // One retry policy: a failed request goes back to the conversation's worker, which
+        // pauses and tries again (waiting out a rate limit as long as Instagram asks).
+        max_retries: 0,
+        max_rate_limit_retries: 0,
         extra_ca: ig.extra_ca_file.clone(),
         ..HttpConfig::default()
     }

@@ -72,6 +72,8 @@ pub struct SendError {
     pub invalid_emoji: bool,
     /// Trying again later may work (network, 5xx, rate limit).
     pub transient: bool,
+    /// Instagram rate-limited the account: not before this long.
+    pub rate_limited_for: Option<Duration>,
 }
 
 impl std::fmt::Display for SendError {
@@ -86,6 +88,10 @@ impl From<crate::instagram::Error> for SendError {
             message: e.user_message(),
             invalid_emoji: false,
             transient: e.is_transient(),
+            rate_limited_for: match e {
+                crate::instagram::Error::RateLimited { .. } => e.retry_after(),
+                _ => None,
+            },
         }
     }
 }
@@ -102,6 +108,7 @@ impl From<realtime::Error> for SendError {
             message: e.to_string(),
             invalid_emoji,
             transient,
+            rate_limited_for: None,
         }
     }
 }

@@ -167,7 +167,7 @@ async fn settle(
     loop {
         attempt += 1;
         let (result, marked) = outcome::track(apply_caught(bridge, row)).await;
-        let (side, reason) = match result {
+        let (side, reason, wait) = match result {
             Ok(()) => {
                 bridge
                     .metrics
@@ -190,7 +190,7 @@ async fn settle(
                 }
                 return end;
             }
-            Err(ApplyError::Transient { side, reason }) => (side, reason),
+            Err(ApplyError::Transient { side, reason, wait }) => (side, reason, wait),
         };
         if let Some(m) = &message {
             report::will_retry(bridge, m, attempt, &reason);
@@ -208,10 +208,17 @@ async fn settle(
         if let Err(e) = bridge.store.inbox_bump_attempts(row.id).await {
             tracing::debug!(row = row.id, "cannot count the attempt: {e}");
         }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = back => tracing::debug!(row = row.id, ?side, "woken: the far side is back"),
-            _ = shutdown.changed() => {}
+        match wait {
+            // A rate limit is waited out whatever else happens (but shutdown).
+            Some(wait) => tokio::select! {
+                _ = tokio::time::sleep(wait.max(delay)) => {}
+                _ = shutdown.changed() => {}
+            },
+            None => tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = back => tracing::debug!(row = row.id, ?side, "woken: the far side is back"),
+                _ = shutdown.changed() => {}
+            },
         }
         if *shutdown.borrow() {
             return Settled::Stopped;

@@ -17,9 +17,12 @@ pub enum SendFailure {
     /// Instagram said no (a rejected send, a 4xx): told to the user, not retried.
     #[error("{0}")]
     Refused(String),
-    /// Worth trying again (network, 5xx, rate limit).
+    /// Worth trying again (network, 5xx).
     #[error("{0}")]
     Transient(String),
+    /// Instagram rate-limited the account: try again, not before the wait.
+    #[error("{0}")]
+    RateLimited(String, std::time::Duration),
     /// The file could not be fetched from the homeserver for now.
     #[error("{0}")]
     HomeserverDown(String),
@@ -35,6 +38,8 @@ impl From<SendError> for SendFailure {
     fn from(e: SendError) -> Self {
         if e.invalid_emoji {
             Self::InvalidEmoji
+        } else if let Some(wait) = e.rate_limited_for {
+            Self::RateLimited(e.message, wait)
         } else if e.transient {
             Self::Transient(e.message)
         } else {
@@ -113,6 +118,13 @@ pub async fn failed(
         SendFailure::HomeserverDown(reason) => {
             return Err(ApplyError::transient(Side::Homeserver, reason.clone()));
         }
+        SendFailure::RateLimited(reason, wait) => {
+            return Err(ApplyError::rate_limited(
+                Side::Instagram,
+                format!("Instagram asks to wait before sending: {reason}"),
+                *wait,
+            ));
+        }
         _ => {}
     }
     tracing::warn!(room = %room, "not delivered to Instagram: {failure}");
@@ -134,6 +146,7 @@ mod tests {
             message: "connection reset".into(),
             invalid_emoji: false,
             transient: true,
+            rate_limited_for: None,
         };
         assert_eq!(
             SendFailure::from(blip),
@@ -143,6 +156,7 @@ mod tests {
             message: "thread is locked".into(),
             invalid_emoji: false,
             transient: false,
+            rate_limited_for: None,
         };
         assert_eq!(
             SendFailure::from(locked),
@@ -152,11 +166,25 @@ mod tests {
             message: "bad".into(),
             invalid_emoji: true,
             transient: false,
+            rate_limited_for: None,
         };
         assert_eq!(SendFailure::from(emoji), SendFailure::InvalidEmoji);
         let ig = crate::instagram::Error::Transient {
             message: "timeout".into(),
         };
         assert!(matches!(SendFailure::from(ig), SendFailure::Transient(_)));
+        let limited = crate::instagram::Error::from_response(
+            429,
+            r#"{"message":"Please wait a few minutes before you try again.","status":"fail"}"#,
+            Some(std::time::Duration::from_secs(90)),
+        );
+        assert_eq!(
+            SendFailure::from(limited),
+            SendFailure::RateLimited(
+                "Instagram is rate-limiting requests. Please wait a few minutes and try again."
+                    .into(),
+                std::time::Duration::from_secs(90)
+            )
+        );
     }
 }
