@@ -34,19 +34,31 @@ pub struct Walk {
     pub bound_hit: bool,
 }
 
+/// What the bridge knows of an item a walk meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Not bridged: it is missing.
+    No,
+    /// Sent from Matrix by us: not missing, but no proof that what is older was bridged (it
+    /// may have been sent while Instagram messages were being missed), so the walk goes on.
+    OurSend,
+    /// Bridged from Instagram: everything older was bridged before it; the walk stops.
+    Bridged,
+}
+
 /// Where a walk reads older pages and learns what is bridged.
 pub trait ThreadSource {
     /// The page before `cursor`.
     fn older(&mut self, cursor: &str) -> impl Future<Output = Result<Thread, ApplyError>> + Send;
-    /// Whether the item is bridged already.
-    fn bridged(
+    /// What is known of the item.
+    fn known(
         &mut self,
         item: &ThreadItem,
-    ) -> impl Future<Output = Result<bool, ApplyError>> + Send;
+    ) -> impl Future<Output = Result<Known, ApplyError>> + Send;
 }
 
-/// Walks back from `first` (the newest page) until an item that is bridged, the thread's
-/// beginning, or `bound` missing items.
+/// Walks back from `first` (the newest page) until an item bridged from Instagram, the
+/// thread's beginning, or `bound` missing items; our own sends are passed over.
 pub async fn walk_back(
     first: Thread,
     bound: usize,
@@ -63,8 +75,10 @@ pub async fn walk_back(
                 continue;
             }
             fresh = true;
-            if source.bridged(&item).await? {
-                return Ok(finish(found, false));
+            match source.known(&item).await? {
+                Known::Bridged => return Ok(finish(found, false)),
+                Known::OurSend => continue,
+                Known::No => {}
             }
             if found.len() >= bound {
                 return Ok(finish(found, bound > 0));
@@ -112,23 +126,29 @@ impl ThreadSource for Live<'_> {
             .map_err(|e| ApplyError::from_instagram(&e, &format!("cannot read thread {thread_id}")))
     }
 
-    /// Recorded by its id, or our own send by its `client_context`.
-    async fn bridged(&mut self, item: &ThreadItem) -> Result<bool, ApplyError> {
+    /// Recorded by its id (bridged from Instagram when its first part carries the content
+    /// hash that only the Instagram → Matrix path records), or our own send by its
+    /// `client_context`.
+    async fn known(&mut self, item: &ThreadItem) -> Result<Known, ApplyError> {
         let (store, receiver) = (&self.bridge.store, self.portal.receiver.as_str());
-        if !store
+        let parts = store
             .get_message_parts(item.item_id.as_str(), receiver)
-            .await?
-            .is_empty()
-        {
-            return Ok(true);
+            .await?;
+        if let Some(first) = parts.first() {
+            return Ok(if first.content_hash.is_some() {
+                Known::Bridged
+            } else {
+                Known::OurSend
+            });
         }
-        Ok(match &item.client_context {
+        let ours = match &item.client_context {
             Some(ctx) => store
                 .get_message_by_client_context(ctx, receiver)
                 .await?
                 .is_some(),
             None => false,
-        })
+        };
+        Ok(if ours { Known::OurSend } else { Known::No })
     }
 }
 
@@ -295,12 +315,14 @@ mod tests {
         .expect("thread")
     }
 
-    /// Pages of a thread of `n` items; items up to `bridged_up_to` are bridged.
+    /// Pages of a thread of `n` items; items up to `bridged_up_to` are bridged, and the ids
+    /// in `ours` are our own sends.
     struct Fake {
         n: usize,
         bridged_up_to: usize,
         pages_read: usize,
         repeat: bool,
+        ours: Vec<usize>,
     }
 
     impl ThreadSource for Fake {
@@ -317,17 +339,34 @@ mod tests {
             Ok(page(self.n, Some(before), 20))
         }
 
-        async fn bridged(&mut self, item: &ThreadItem) -> Result<bool, ApplyError> {
-            Ok(item.item_id.as_str().parse::<usize>().unwrap_or(0) <= self.bridged_up_to)
+        async fn known(&mut self, item: &ThreadItem) -> Result<Known, ApplyError> {
+            let id = item.item_id.as_str().parse::<usize>().unwrap_or(0);
+            Ok(if self.ours.contains(&id) {
+                Known::OurSend
+            } else if id <= self.bridged_up_to {
+                Known::Bridged
+            } else {
+                Known::No
+            })
         }
     }
 
     async fn walk(n: usize, bridged_up_to: usize, bound: usize) -> (Vec<usize>, bool, usize) {
+        walk_with(n, bridged_up_to, bound, Vec::new()).await
+    }
+
+    async fn walk_with(
+        n: usize,
+        bridged_up_to: usize,
+        bound: usize,
+        ours: Vec<usize>,
+    ) -> (Vec<usize>, bool, usize) {
         let mut fake = Fake {
             n,
             bridged_up_to,
             pages_read: 1,
             repeat: false,
+            ours,
         };
         let w = walk_back(page(n, None, 20), bound, &mut fake)
             .await
@@ -350,6 +389,14 @@ mod tests {
         );
         assert!(!bound_hit);
         assert_eq!(pages, 3);
+    }
+
+    #[tokio::test]
+    async fn our_own_sends_newer_than_missed_items_do_not_stop_the_walk() {
+        // Missed 41..=50 from Instagram while we sent 49 and 50 from Matrix.
+        let (ids, bound_hit, _) = walk_with(50, 40, 1000, vec![49, 50]).await;
+        assert_eq!(ids, (41..=48).collect::<Vec<_>>());
+        assert!(!bound_hit);
     }
 
     #[tokio::test]
@@ -388,6 +435,7 @@ mod tests {
             bridged_up_to: 0,
             pages_read: 1,
             repeat: true,
+            ours: Vec::new(),
         };
         let w = walk_back(first, 1000, &mut fake).await.expect("walk");
         assert_eq!(w.items.len(), 10);
