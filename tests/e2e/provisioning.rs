@@ -123,7 +123,11 @@ async fn provisioning_logs_in_with_password_and_two_factor_then_opens_a_dm_by_us
     let done = submit(&me, &step, json!({"method": "app", "code": "123456"})).await;
     assert_eq!(done["type"], "complete", "{done}");
     assert_eq!(done["complete"]["user_login_id"], pk.to_string());
-    let submitted = w.ig.last_request("/accounts/two_factor_login/");
+    // This account's submission (other tests log in at the same time).
+    let submitted =
+        w.ig.requests_to("/accounts/two_factor_login/")
+            .into_iter()
+            .rfind(|r| r.field("username").as_deref() == Some(name.as_str()));
     assert_eq!(
         submitted.and_then(|r| r.field("verification_method")),
         Some("3".to_string()),
