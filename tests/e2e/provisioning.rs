@@ -212,6 +212,18 @@ async fn provisioning_logs_in_with_cookies_through_the_shared_secret() {
     assert!(refused["errcode"].is_string(), "{refused}");
 
     let (_, step) = call(&me, "POST", "/login/start/cookies", None).await;
+    // Submitted as the wrong kind of step: refused, and the process stays.
+    let wrong = format!(
+        "/login/step/{}/{}/user_input",
+        step["login_id"].as_str().unwrap_or(""),
+        step["step_id"].as_str().unwrap_or("")
+    );
+    let (status, refused) = call(&me, "POST", &wrong, Some(json!({}))).await;
+    assert_eq!(
+        (status, refused["errcode"].as_str()),
+        (400, Some("M_BAD_STATE")),
+        "{refused}"
+    );
     let (sessionid, _authorization) = w.ig.issue_session(pk);
     let done = submit(
         &me,

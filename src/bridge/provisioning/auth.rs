@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::ProvError;
 use crate::config::{Config, PermissionLevel};
+use crate::matrix::whoami::{Whoami, WhoamiError};
 use crate::secret::Secret;
 
 /// How long a homeserver's answer about a token is trusted.
@@ -41,23 +42,19 @@ fn is_user_id(user_id: &str) -> bool {
 pub struct Auth {
     shared_secret: Secret,
     allow_matrix_auth: bool,
-    whoami_url: String,
-    http: reqwest::Client,
+    whoami: Option<Whoami>,
     cache: std::sync::Mutex<HashMap<[u8; 32], (String, Instant)>>,
 }
 
 impl Auth {
     pub fn new(config: &Config) -> Auth {
-        let base = config.homeserver.address.as_str().trim_end_matches('/');
-        crate::tls::ensure_crypto_provider();
+        let whoami = Whoami::new(config.homeserver.address.as_str())
+            .inspect_err(|e| tracing::warn!("provisioning: no Matrix token checks: {e}"))
+            .ok();
         Auth {
             shared_secret: config.provisioning.shared_secret.clone(),
             allow_matrix_auth: config.provisioning.allow_matrix_auth,
-            whoami_url: format!("{base}/_matrix/client/v3/account/whoami"),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap_or_default(),
+            whoami,
             cache: Default::default(),
         }
     }
@@ -110,34 +107,25 @@ impl Auth {
         {
             return Ok(mxid.clone());
         }
-        let resp = self
-            .http
-            .get(&self.whoami_url)
-            .bearer_auth(token.expose())
-            .send()
-            .await
-            .map_err(|e| {
-                tracing::warn!("provisioning: cannot reach the homeserver's whoami: {e}");
-                ProvError::Upstream("Cannot check the token with the homeserver".into())
-            })?;
-        let status = resp.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(ProvError::UnknownToken);
-        }
-        let body: serde_json::Value = match resp.json().await {
-            Ok(body) if status.is_success() => body,
-            _ => {
-                return Err(ProvError::Upstream(format!(
-                    "The homeserver's whoami answered {status}"
-                )));
+        let whoami = self
+            .whoami
+            .as_ref()
+            .ok_or_else(|| ProvError::Upstream("Cannot check tokens with the homeserver".into()))?;
+        let mxid = match whoami.user_id(token).await {
+            Ok(mxid) if is_user_id(&mxid) => mxid,
+            Ok(_) => {
+                return Err(ProvError::Upstream(
+                    "The homeserver's whoami named no user".into(),
+                ));
+            }
+            Err(WhoamiError::UnknownToken) => return Err(ProvError::UnknownToken),
+            Err(e) => {
+                tracing::warn!("provisioning: {e}");
+                return Err(ProvError::Upstream(
+                    "Cannot check the token with the homeserver".into(),
+                ));
             }
         };
-        let mxid = body
-            .get("user_id")
-            .and_then(|v| v.as_str())
-            .filter(|u| is_user_id(u))
-            .ok_or_else(|| ProvError::Upstream("The homeserver's whoami named no user".into()))?
-            .to_string();
         let mut cache = self.lock();
         if cache.len() >= CACHE_MAX {
             cache.retain(|_, (_, at)| at.elapsed() < CACHE_FOR);
