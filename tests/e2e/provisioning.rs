@@ -169,6 +169,27 @@ async fn provisioning_logs_in_with_password_and_two_factor_then_opens_a_dm_by_us
         })
         .await;
     assert_eq!(invited, room);
+    let (status, found) = call(
+        &me,
+        "POST",
+        "/search_users",
+        Some(json!({"query": friend_name})),
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        found["results"].as_array().is_some_and(|r| r
+            .iter()
+            .any(|u| u["id"].as_str() == Some(&friend.to_string()))),
+        "{found}"
+    );
+    let (status, contacts) = call(&me, "GET", "/contacts", None).await;
+    assert_eq!(status, 200, "{contacts}");
+    assert_eq!(
+        contacts["contacts"][0]["id"],
+        friend.to_string(),
+        "{contacts}"
+    );
     let (status, missing) = call(&me, "GET", "/resolve_identifier/nobody_at_all_here", None).await;
     assert_eq!(
         (status, missing["errcode"].as_str()),
@@ -248,4 +269,48 @@ async fn provisioning_logs_in_with_cookies_through_the_shared_secret() {
     assert_eq!(status, 404);
     let (status, _) = call(&As::Secret("@someone:localhost"), "POST", &path, None).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn provisioning_logs_in_through_a_challenge() {
+    use crate::support::fake_instagram::Challenge;
+    let w = &env().world;
+    let pk = unique_pk();
+    let name = format!("provch_{pk}");
+    w.ig.add_account(&name, "pass word", pk);
+    w.ig.set_challenge(
+        &name,
+        Some(Challenge {
+            code: "424242".into(),
+            first_step: "select_verify_method".into(),
+        }),
+    );
+    let user = User::register(&env().homeserver, &unique("provch")).await;
+    let me = As::Secret(&user.user_id);
+    let (_, step) = call(&me, "POST", "/login/start/password", None).await;
+    let step = submit(
+        &me,
+        &step,
+        json!({"username": name, "password": "pass word"}),
+    )
+    .await;
+    assert_eq!(step["user_input"]["fields"][0]["id"], "method", "{step}");
+    assert_eq!(
+        step["user_input"]["fields"][0]["options"],
+        json!(["sms", "email"])
+    );
+    let step = submit(&me, &step, json!({"method": "email"})).await;
+    assert_eq!(
+        step["user_input"]["fields"][0]["type"], "2fa_code",
+        "{step}"
+    );
+    // A wrong code asks again; the right one completes the login.
+    let step = submit(&me, &step, json!({"code": "111111"})).await;
+    assert_eq!(
+        step["user_input"]["fields"][0]["type"], "2fa_code",
+        "{step}"
+    );
+    let done = submit(&me, &step, json!({"code": "424242"})).await;
+    assert_eq!(done["type"], "complete", "{done}");
+    assert_eq!(done["complete"]["user_login_id"], pk.to_string());
 }
