@@ -98,7 +98,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
         bridge.clone(),
     );
     let health = Arc::new(health::Health::default());
-    let router = router.merge(health::router(bridge.store.clone(), health.clone()));
+    let mut router = router.merge(health::router(bridge.store.clone(), health.clone()));
+    if let Some(provisioning) = bridge::provisioning::router(bridge.clone()) {
+        router = router.merge(provisioning);
+    }
     let listen = format!("{}:{}", config.appservice.hostname, config.appservice.port);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

@@ -36,12 +36,14 @@ pub mod ghost;
 pub mod held;
 pub mod ig_events;
 pub mod items;
+pub mod login_steps;
 pub mod matrix_events;
 pub mod media;
 pub mod outcome;
 pub mod outgoing;
 
 pub mod portal;
+pub mod provisioning;
 pub mod recovery;
 pub mod status;
 pub mod sync;

@@ -55,6 +55,8 @@ pub struct Config {
     pub logging: LoggingConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub provisioning: ProvisioningConfig,
 }
 
 impl Config {
@@ -261,6 +263,7 @@ impl Config {
             &self.appservice.as_token,
             &self.appservice.hs_token,
             &self.instagram.device_seed,
+            &self.provisioning.shared_secret,
         ]
         .iter()
         .any(|v| v.expose() == GENERATE)
@@ -344,7 +347,7 @@ pub fn fill_generated_secrets(text: &str) -> (String, bool) {
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
         let ending = &line[body.len()..];
-        let replaced = ["as_token", "hs_token", "device_seed"]
+        let replaced = ["as_token", "hs_token", "device_seed", "shared_secret"]
             .iter()
             .find_map(|key| {
                 let trimmed = body.trim_start();
@@ -381,6 +384,8 @@ mod ghost;
 pub use ghost::{GhostIds, regex_escape};
 mod sections;
 pub use sections::*;
+pub mod provisioning;
+pub use provisioning::ProvisioningConfig;
 pub mod status;
 pub use status::StatusNotices;
 

@@ -8,6 +8,7 @@ pub mod client;
 pub mod intent;
 pub mod registration;
 pub mod timing;
+pub mod whoami;
 
 pub use client::{HomeserverClient, MatrixError};
 pub use intent::{Intent, Intents};

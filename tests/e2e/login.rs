@@ -130,7 +130,11 @@ async fn an_sms_code_is_sent_as_one_on_an_account_with_an_authenticator_app() {
     assert!(sent.starts_with("A code is on its way by SMS"), "{sent}");
     let done = ask(&user, &room, "654321").await;
     assert_eq!(done, format!("Successfully logged in as @{name}."));
-    let submitted = w.ig.last_request("/accounts/two_factor_login/");
+    // This account's submission (other tests log in at the same time).
+    let submitted =
+        w.ig.requests_to("/accounts/two_factor_login/")
+            .into_iter()
+            .rfind(|r| r.field("username").as_deref() == Some(name.as_str()));
     assert_eq!(
         submitted.and_then(|r| r.field("verification_method")),
         Some("1".to_string())

@@ -12,6 +12,7 @@ mod hostile;
 mod login;
 mod matrix_client;
 mod media;
+mod provisioning;
 mod reactions;
 mod skeleton;
 mod stalls;

@@ -24,6 +24,11 @@ fn http() -> reqwest::Client {
 }
 
 impl User {
+    /// The user's access token (for APIs that accept it, such as the provisioning API).
+    pub fn access_token(&self) -> &str {
+        &self.token
+    }
+
     /// Registers a user (or logs in when the name is taken, e.g. on a second run).
     pub async fn register(base: &str, localpart: &str) -> User {
         let http = http();

@@ -8,6 +8,7 @@ use super::CommandContext;
 use super::two_factor;
 use crate::bridge::Bridge;
 use crate::bridge::error::ApplyError;
+use crate::bridge::login_steps::{self, ChallengeAnswer, Next};
 use crate::instagram::http::{
     ChallengeMethod, ChallengeState, InstagramClient, LoginOutcome, TwoFactorState,
 };
@@ -187,9 +188,17 @@ async fn handle_outcome(
     client: InstagramClient,
     outcome: Result<LoginOutcome, crate::instagram::Error>,
 ) -> Result<(), ApplyError> {
-    match outcome {
-        Ok(LoginOutcome::LoggedIn(user)) => finish(ctx, client, user).await,
-        Ok(LoginOutcome::TwoFactorRequired(state)) => {
+    handle_next(ctx, client, login_steps::next_step(outcome)).await
+}
+
+async fn handle_next(
+    ctx: &CommandContext<'_>,
+    client: InstagramClient,
+    next: Next,
+) -> Result<(), ApplyError> {
+    match next {
+        Next::LoggedIn(user) => finish(ctx, client, user).await,
+        Next::TwoFactor(state) => {
             let text = two_factor::prompt(&state);
             await_next(
                 ctx,
@@ -202,12 +211,12 @@ async fn handle_outcome(
             .await;
             ctx.reply(&text).await
         }
-        Ok(LoginOutcome::ChallengeRequired(state)) => {
+        Next::Challenge(state) => {
             let text = challenge_prompt(&state);
             await_next(ctx, LoginFlow::Challenge { client, state }).await;
             ctx.reply(&text).await
         }
-        Err(e) => {
+        Next::Failed(e) => {
             tracing::info!(user = %ctx.sender, "Instagram login failed: {e}");
             ctx.reply(&format!("Login failed: {}", e.user_message()))
                 .await
@@ -283,8 +292,8 @@ async fn two_factor(
             }
             two_factor::Input::Code { method, code } => (method, code),
         };
-    match client.two_factor_login(&state, code, method, true).await {
-        Err(e) if matches!(e, crate::instagram::Error::BadCode { .. }) => {
+    match login_steps::submit_two_factor(&client, &state, method, code).await {
+        Err(e) => {
             await_next(ctx, keep(client, state, sms_requested)).await;
             ctx.reply(&format!(
                 "{} Send the code again (as `sms <code>`, `totp <code>` or `backup <code>` \
@@ -293,7 +302,7 @@ async fn two_factor(
             ))
             .await
         }
-        other => handle_outcome(ctx, client, other).await,
+        Ok(next) => handle_next(ctx, client, next).await,
     }
 }
 
@@ -304,37 +313,32 @@ async fn challenge(
     input: &str,
 ) -> Result<(), ApplyError> {
     let lower = input.to_lowercase();
-    let outcome = if state.needs_method() {
-        let method = match challenge_method(&state, &lower) {
-            Ok(method) => method,
+    let answer = if state.needs_method() {
+        match challenge_method(&state, &lower) {
+            Ok(method) => ChallengeAnswer::Method(method),
             Err(answer) => {
                 await_next(ctx, LoginFlow::Challenge { client, state }).await;
                 return ctx.reply(&answer).await;
             }
-        };
-        client.challenge_select(&state, method).await
-    } else if state.needs_confirmation() {
-        client.challenge_confirm(&state).await
-    } else if lower == "resend" {
-        client.challenge_replay(&state).await
-    } else {
-        match client
-            .challenge_submit_code(&state, Secret::new(input))
-            .await
-        {
-            Err(e) if !e.is_session_dead() && !e.needs_user_action() => {
-                await_next(ctx, LoginFlow::Challenge { client, state }).await;
-                return ctx
-                    .reply(&format!(
-                        "{} Send the code again, or `cancel`.",
-                        e.user_message()
-                    ))
-                    .await;
-            }
-            other => other,
         }
+    } else if state.needs_confirmation() {
+        ChallengeAnswer::Confirm
+    } else if lower == "resend" {
+        ChallengeAnswer::Resend
+    } else {
+        ChallengeAnswer::Code(Secret::new(input))
     };
-    handle_outcome(ctx, client, outcome).await
+    match login_steps::submit_challenge(&client, &state, answer).await {
+        Ok(next) => handle_next(ctx, client, next).await,
+        Err(e) => {
+            await_next(ctx, LoginFlow::Challenge { client, state }).await;
+            ctx.reply(&format!(
+                "{} Send the code again, or `cancel`.",
+                e.user_message()
+            ))
+            .await
+        }
+    }
 }
 
 /// The method chosen at a `select_verify_method` step, or what to tell the user.
@@ -396,21 +400,10 @@ async fn finish(
 ) -> Result<(), ApplyError> {
     let bridge: &Arc<Bridge> = ctx.bridge;
     let mxid = ctx.sender.as_str();
-    bridge.store.ensure_user(mxid).await?;
-    bridge
-        .store
-        .set_login(
-            mxid,
-            user.pk.get(),
-            &user.username,
-            &client.session_json().to_string(),
-        )
-        .await?;
+    login_steps::store_login(bridge, mxid, &client, &user).await?;
     ctx.reply(&format!("Successfully logged in as @{}.", user.username))
         .await?;
-    if let Err(e) =
-        crate::bridge::account::start_user(bridge, mxid, client, user.username.clone(), true).await
-    {
+    if let Err(e) = login_steps::start(bridge, mxid, client, &user).await {
         ctx.reply(&format!(
             "Logged in, but connecting failed: {e}. Try `reconnect`."
         ))

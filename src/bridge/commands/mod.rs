@@ -284,14 +284,9 @@ async fn ping(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
 }
 
 async fn logout(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
-    let Some((_, u)) = ctx.bridge.users.remove(ctx.sender.as_str()) else {
+    if !crate::bridge::login_steps::logout(ctx.bridge, ctx.sender.as_str()).await? {
         return ctx.reply("You're not logged in.").await;
-    };
-    if let Err(e) = u.client.logout().await {
-        tracing::info!(user = %ctx.sender, "Instagram logout call failed: {e}");
     }
-    u.stop().await;
-    ctx.bridge.store.clear_login(ctx.sender.as_str()).await?;
     ctx.reply("Logged out of Instagram.").await
 }
 
