@@ -21,6 +21,7 @@ mod cache;
 pub mod claims;
 pub mod dead_letters;
 pub mod ghosts;
+pub mod import;
 pub mod inbox;
 pub mod messages;
 pub mod open;
