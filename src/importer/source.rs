@@ -1,5 +1,5 @@
 //! Reading a mautrix-instagram 0.3.x database, read-only: a SQLite file opened with
-//! `mode=ro`, or a PostgreSQL database read in one `READ ONLY` transaction (one consistent
+//! `mode=ro` and `immutable` (nothing is created beside it), or a PostgreSQL database read in one `READ ONLY` transaction (one consistent
 //! snapshot) that is rolled back. Nothing in the source changes.
 
 use std::path::PathBuf;
@@ -145,7 +145,10 @@ pub async fn read(location: &Location) -> Result<Source, ImportError> {
             if !path.is_file() {
                 return Err(ImportError::SourceMissing(path.display().to_string()));
             }
-            let uri = format!("sqlite:{}?mode=ro", path.display());
+            // `immutable`: no lock, no shared-memory file, no write-ahead log beside the file
+            // (a read-only connection could not remove them again). Safe because `guard` saw
+            // no write-ahead log, so nobody has the database open and the file is whole.
+            let uri = format!("sqlite:{}?mode=ro&immutable=true", path.display());
             AnyConnection::connect(&uri).await.map_err(read_error)?
         }
         Location::Postgres(uri) => AnyConnection::connect(uri)
