@@ -73,11 +73,13 @@ pub fn to_session(
     username: Option<&str>,
 ) -> Result<Session, StateError> {
     // The JSON holds credentials: the parser's message may quote it, so it is not kept.
-    let state: AndroidState = serde_json::from_str(state_json).map_err(|e| {
-        StateError::Json(format!("line {}, column {}", e.line(), e.column()))
-    })?;
+    let state: AndroidState = serde_json::from_str(state_json)
+        .map_err(|e| StateError::Json(format!("line {}, column {}", e.line(), e.column())))?;
     let d = state.device;
-    let required = |v: Option<String>, what| v.filter(|v| !v.is_empty()).ok_or(StateError::MissingDevice(what));
+    let required = |v: Option<String>, what| {
+        v.filter(|v| !v.is_empty())
+            .ok_or(StateError::MissingDevice(what))
+    };
     let device = Device {
         android_id: required(d.id, "Android id (device.id)")?,
         uuid: required(d.uuid, "device uuid")?,
@@ -98,7 +100,9 @@ pub fn to_session(
         .filter(|(_, c)| !c.value.is_empty())
         .map(|(name, c)| (name, c.value))
         .collect();
-    session.authorization = s.authorization.filter(|a| !a.is_empty() && !a.ends_with(':'));
+    session.authorization = s
+        .authorization
+        .filter(|a| !a.is_empty() && !a.ends_with(':'));
     session.www_claim = s.ig_www_claim.filter(|v| !v.is_empty() && v != "0");
     session.mid = session.cookies.get("mid").cloned();
     session.ds_user_id = s.ds_user_id.filter(|v| !v.is_empty());

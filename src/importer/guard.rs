@@ -95,7 +95,10 @@ mod tests {
             port,
         };
         let err = ports_closed(std::slice::from_ref(&l)).await.unwrap_err();
-        assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+        assert!(
+            err.to_string().contains(&format!("127.0.0.1:{port}")),
+            "{err}"
+        );
         drop(listener);
         ports_closed(&[l]).await.unwrap();
     }

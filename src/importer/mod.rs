@@ -105,9 +105,10 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, ImportEr
         host: loopback_for(&config.appservice.hostname),
         port: config.appservice.port,
     }];
-    let (host, port) = old.as_ref().map(OldConfig::listener).unwrap_or_else(|| {
-        ("127.0.0.1".to_string(), old_config::DEFAULT_PORT)
-    });
+    let (host, port) = old
+        .as_ref()
+        .map(OldConfig::listener)
+        .unwrap_or_else(|| ("127.0.0.1".to_string(), old_config::DEFAULT_PORT));
     listeners.push(Listener {
         who: "mautrix-instagram",
         host,
@@ -125,8 +126,16 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, ImportEr
 
     let source = source::read(&location).await?;
     let plan = plan::plan(&source);
+    // A dry run against a SQLite file that does not exist yet compares with an empty
+    // database in memory rather than create the file.
+    let target_uri = match &target {
+        crate::store::open::Target::SqliteFile(path) if options.dry_run && !path.exists() => {
+            "sqlite::memory:"
+        }
+        _ => config.database.uri.expose(),
+    };
     let store = Store::connect(
-        config.database.uri.expose(),
+        target_uri,
         PoolOptions {
             max_connections: 2,
             min_connections: 1,

@@ -75,7 +75,10 @@ impl OldConfig {
             None | Some("0.0.0.0") | Some("::") | Some("") => "127.0.0.1",
             Some(h) => h,
         };
-        (host.to_string(), self.appservice.port.unwrap_or(DEFAULT_PORT))
+        (
+            host.to_string(),
+            self.appservice.port.unwrap_or(DEFAULT_PORT),
+        )
     }
 }
 

@@ -258,12 +258,19 @@ mod tests {
         assert_eq!(alice.ig_pk, Some(11));
         assert_eq!(alice.ig_username.as_deref(), Some("alice_ig"));
         assert_eq!(alice.management_room.as_deref(), Some("!notice:hs"));
-        assert_eq!((alice.seq_id, alice.snapshot_at_ms), (Some(77), Some(1_700_000_000_000)));
+        assert_eq!(
+            (alice.seq_id, alice.snapshot_at_ms),
+            (Some(77), Some(1_700_000_000_000))
+        );
         let session = alice.session.as_ref().unwrap().expose();
         assert!(session.contains("android-0123456789abcdef"), "{session}");
         assert!(b.users[1].session.is_none());
         assert_eq!(plan.logins_lost.len(), 1);
-        assert!(plan.logins_lost[0].starts_with("@bob:hs: "), "{:?}", plan.logins_lost);
+        assert!(
+            plan.logins_lost[0].starts_with("@bob:hs: "),
+            "{:?}",
+            plan.logins_lost
+        );
 
         let receivers: Vec<(&str, &str, bool)> = b
             .portals
@@ -271,16 +278,31 @@ mod tests {
             .map(|p| (p.thread_id.as_str(), p.receiver.as_str(), p.is_group))
             .collect();
         assert_eq!(receivers, [("dm", "@alice:hs", false), ("group", "", true)]);
-        assert_eq!(plan.portals_left_out.len(), 1, "{:?}", plan.portals_left_out);
+        assert_eq!(
+            plan.portals_left_out.len(),
+            1,
+            "{:?}",
+            plan.portals_left_out
+        );
         assert!(plan.portals_left_out[0].contains("99"));
 
         let messages: Vec<(&str, &str, &str)> = b
             .messages
             .iter()
-            .map(|m| (m.item_id.as_str(), m.receiver.as_str(), m.thread_id.as_str()))
+            .map(|m| {
+                (
+                    m.item_id.as_str(),
+                    m.receiver.as_str(),
+                    m.thread_id.as_str(),
+                )
+            })
             .collect();
         assert_eq!(messages, [("1", "@alice:hs", "dm"), ("2", "", "group")]);
-        assert!(b.messages.iter().all(|m| m.content_hash.as_deref() == Some(IMPORTED_HASH)));
+        assert!(
+            b.messages
+                .iter()
+                .all(|m| m.content_hash.as_deref() == Some(IMPORTED_HASH))
+        );
         assert_eq!(plan.messages_left_out, 2);
         assert_eq!(b.reactions[0].receiver, "@alice:hs");
         assert_eq!(b.reactions[0].timestamp_us, 5000);

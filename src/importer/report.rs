@@ -25,12 +25,20 @@ pub struct Summary {
 }
 
 fn line(f: &mut fmt::Formatter<'_>, what: &str, c: Count, verb: &str) -> fmt::Result {
-    writeln!(f, "  {what:<18} {} {verb}, {} already here", c.new, c.already)
+    writeln!(
+        f,
+        "  {what:<18} {} {verb}, {} already here",
+        c.new, c.already
+    )
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.dry_run { "to import" } else { "imported" };
+        let verb = if self.dry_run {
+            "to import"
+        } else {
+            "imported"
+        };
         writeln!(
             f,
             "{}from mautrix-instagram ({}, schema v{}, read-only) into {}:",
@@ -130,8 +138,8 @@ pub fn registration_advice(config: &Config, old: Option<&OldConfig>) -> Vec<Stri
     };
     let mut advice = Vec::new();
     let id_same = a.id.as_deref() == Some(config.appservice.id.as_str());
-    let tokens_same =
-        same(a.as_token.as_ref(), &config.appservice.as_token) && same(a.hs_token.as_ref(), &config.appservice.hs_token);
+    let tokens_same = same(a.as_token.as_ref(), &config.appservice.as_token)
+        && same(a.hs_token.as_ref(), &config.appservice.hs_token);
     if id_same && tokens_same {
         advice.push(
             "this config has mautrix-instagram's registration id and tokens: point the \

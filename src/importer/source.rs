@@ -151,12 +151,14 @@ pub async fn read(location: &Location) -> Result<Source, ImportError> {
             let uri = format!("sqlite:{}?mode=ro&immutable=true", path.display());
             AnyConnection::connect(&uri).await.map_err(read_error)?
         }
-        Location::Postgres(uri) => AnyConnection::connect(uri)
-            .await
-            .map_err(|e| ImportError::SourceRead {
-                source_db: location.describe(),
-                reason: scrub(&e.to_string(), uri),
-            })?,
+        Location::Postgres(uri) => {
+            AnyConnection::connect(uri)
+                .await
+                .map_err(|e| ImportError::SourceRead {
+                    source_db: location.describe(),
+                    reason: scrub(&e.to_string(), uri),
+                })?
+        }
     };
     if let Location::Postgres(_) = location {
         sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -352,10 +354,12 @@ mod tests {
             Location::parse("postgres://u:pw@h/db").unwrap(),
             Location::Postgres(_)
         ));
-        assert!(!Location::parse("postgres://u:pw@h/db")
-            .unwrap()
-            .describe()
-            .contains("pw"));
+        assert!(
+            !Location::parse("postgres://u:pw@h/db")
+                .unwrap()
+                .describe()
+                .contains("pw")
+        );
         assert!(Location::parse("mysql://x").is_err());
         assert!(Location::parse("sqlite::memory:").is_err());
     }

@@ -111,7 +111,11 @@ impl Store {
             let new = insert_messages(&mut tx, std::slice::from_ref(m)).await? > 0;
             counts.messages.add(new);
         }
-        for r in batch.reactions.iter().filter(|r| rooms.contains(&r.room_id)) {
+        for r in batch
+            .reactions
+            .iter()
+            .filter(|r| rooms.contains(&r.room_id))
+        {
             let done = sqlx::query(
                 "INSERT INTO reactions (item_id, receiver, sender_pk, room_id, event_id, emoji, \
                  timestamp_us) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",

@@ -65,7 +65,10 @@ fn insert_messages_sql(rows: usize) -> String {
 
 /// Inserts rows (ignoring ones already recorded) on a connection or in a transaction;
 /// returns how many were new.
-pub(super) async fn insert_messages(conn: &mut sqlx::AnyConnection, mut rows: &[MessageRow]) -> Result<u64> {
+pub(super) async fn insert_messages(
+    conn: &mut sqlx::AnyConnection,
+    mut rows: &[MessageRow],
+) -> Result<u64> {
     let mut inserted = 0;
     while !rows.is_empty() {
         let n = INSERT_CHUNKS
