@@ -6,8 +6,11 @@
 //! are kept (the templates must agree), message and reaction mappings are kept, and each
 //! user's Instagram login moves with its device ids. `guard` refuses while either bridge runs.
 //!
-//! Imports `config`, `store`, `instagram` (the session format) and `secret`; nothing imports
-//! it but `main.rs`.
+//! After a real run the bridge bot joins the imported rooms (`rooms`; mautrix-instagram left
+//! it out of DMs), the only thing done on the homeserver.
+//!
+//! Imports `config`, `store`, `matrix` (the bot joining), `instagram` (the session format) and
+//! `secret`; nothing imports it but `main.rs`.
 
 use std::path::PathBuf;
 
@@ -16,6 +19,7 @@ mod guard;
 mod old_config;
 pub mod plan;
 mod report;
+mod rooms;
 pub mod source;
 
 pub use old_config::OldConfig;
@@ -150,12 +154,18 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, ImportEr
     .await;
     store.close().await;
     let counts = result?;
+    let bot_rooms = if options.dry_run {
+        rooms::BotRooms::default()
+    } else {
+        rooms::add_bot(config, &counts.portal_rooms, &plan.contacts).await
+    };
     Ok(Summary {
         dry_run: options.dry_run,
         source: location.describe(),
         target: target.to_string(),
         version: source.version,
         counts,
+        bot_rooms,
         logins_lost: plan.logins_lost,
         portals_left_out: plan.portals_left_out,
         messages_left_out: plan.messages_left_out,

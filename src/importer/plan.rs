@@ -35,6 +35,8 @@ pub struct Plan {
     pub messages_left_out: usize,
     pub reactions_left_out: usize,
     pub double_puppets: usize,
+    /// The DM contact of each room (who can invite the bot there).
+    pub contacts: HashMap<String, i64>,
 }
 
 /// Maps everything in `source`.
@@ -109,6 +111,9 @@ pub fn plan(source: &Source) -> Plan {
             continue;
         };
         rooms.insert(room, (p.thread_id.as_str(), receiver.clone()));
+        if let Some(pk) = p.other_user_pk {
+            plan.contacts.insert(room.to_string(), pk);
+        }
         plan.batch.portals.push(PortalRow {
             thread_id: p.thread_id.clone(),
             receiver,

@@ -15,6 +15,7 @@ pub struct Summary {
     pub target: String,
     pub version: i64,
     pub counts: ImportCounts,
+    pub bot_rooms: super::rooms::BotRooms,
     pub logins_lost: Vec<String>,
     pub portals_left_out: Vec<String>,
     pub messages_left_out: usize,
@@ -59,6 +60,14 @@ impl fmt::Display for Summary {
         line(f, "ghosts", c.ghosts, verb)?;
         line(f, "messages", c.messages, verb)?;
         line(f, "reactions", c.reactions, verb)?;
+        if !self.dry_run {
+            writeln!(
+                f,
+                "  bridge bot         in {} of {} imported room(s)",
+                self.bot_rooms.joined,
+                c.portal_rooms.len()
+            )?;
+        }
         if c.sessions.already > 0 {
             writeln!(
                 f,
@@ -84,6 +93,12 @@ impl fmt::Display for Summary {
             notes.push(format!(
                 "{} reaction row(s) left out (rooms left out)",
                 self.reactions_left_out
+            ));
+        }
+        for r in &self.bot_rooms.failed {
+            notes.push(format!(
+                "the bridge bot is not in {r} (delivery statuses and receipts there need it; \
+                 once the homeserver accepts this bridge's registration, run the import again)"
             ));
         }
         if self.backfill_pending > 0 {

@@ -67,6 +67,8 @@ pub struct ImportCounts {
     pub reactions: Count,
     /// Portals left out because this database maps the thread or the room differently.
     pub portal_conflicts: Vec<String>,
+    /// The rooms that are (now) portals as imported.
+    pub portal_rooms: Vec<String>,
 }
 
 impl Store {
@@ -99,6 +101,7 @@ impl Store {
         for p in &batch.portals {
             if import_portal(&mut tx, p, &mut counts).await? {
                 rooms.extend(p.room_id.clone());
+                counts.portal_rooms.extend(p.room_id.clone());
             }
         }
         let messages: Vec<MessageRow> = batch
