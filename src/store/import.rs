@@ -295,3 +295,139 @@ fn receiver_text(receiver: &str) -> &str {
         receiver
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::on_both_backends;
+
+    fn batch() -> ImportBatch {
+        ImportBatch {
+            users: vec![ImportedUser {
+                mxid: "@a:x".into(),
+                ig_pk: Some(1),
+                ig_username: Some("a".into()),
+                session: Some(Secret::new("{\"imported\":true}")),
+                management_room: Some("!m:x".into()),
+                seq_id: Some(5),
+                snapshot_at_ms: Some(6),
+            }],
+            ghosts: vec![GhostRow {
+                ig_pk: 2,
+                username: Some("old".into()),
+                ..Default::default()
+            }],
+            portals: vec![
+                PortalRow {
+                    thread_id: "t1".into(),
+                    receiver: "@a:x".into(),
+                    room_id: Some("!r1:x".into()),
+                    ..Default::default()
+                },
+                PortalRow {
+                    thread_id: "t2".into(),
+                    receiver: "@a:x".into(),
+                    room_id: Some("!r2:x".into()),
+                    ..Default::default()
+                },
+            ],
+            messages: ["!r1:x", "!r2:x"]
+                .iter()
+                .enumerate()
+                .map(|(i, room)| MessageRow {
+                    item_id: format!("i{i}"),
+                    receiver: "@a:x".into(),
+                    thread_id: format!("t{}", i + 1),
+                    room_id: (*room).into(),
+                    event_id: format!("$e{i}"),
+                    content_hash: Some("imported".into()),
+                    ..Default::default()
+                })
+                .collect(),
+            reactions: vec![ReactionRow {
+                item_id: "i1".into(),
+                receiver: "@a:x".into(),
+                sender_pk: 2,
+                room_id: "!r2:x".into(),
+                event_id: "$re".into(),
+                emoji: "x".into(),
+                timestamp_us: 1,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn an_import_keeps_what_is_here_and_a_dry_run_writes_nothing() {
+        on_both_backends!(|s| {
+            // Here already: a login of this bridge, a fresher ghost, and thread t2 in
+            // another room.
+            s.ensure_user("@a:x").await.unwrap();
+            s.set_login("@a:x", 1, "a", "{\"ours\":true}")
+                .await
+                .unwrap();
+            s.upsert_ghost(&GhostRow {
+                ig_pk: 2,
+                username: Some("new".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            s.upsert_portal(&PortalRow {
+                thread_id: "t2".into(),
+                receiver: "@a:x".into(),
+                room_id: Some("!other:x".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+
+            let dry = s.import_batch(&batch(), true).await.unwrap();
+            assert_eq!(dry.portals, Count { new: 1, already: 0 });
+            assert!(
+                s.get_portal("t1", "@a:x").await.unwrap().is_none(),
+                "dry run"
+            );
+
+            let counts = s.import_batch(&batch(), false).await.unwrap();
+            assert_eq!(counts, dry, "a dry run counts what a run writes");
+            assert_eq!(counts.sessions, Count { new: 0, already: 1 });
+            assert_eq!(counts.ghosts, Count { new: 0, already: 1 });
+            assert_eq!(counts.portal_rooms, ["!r1:x"]);
+            assert_eq!(
+                counts.portal_conflicts.len(),
+                1,
+                "{:?}",
+                counts.portal_conflicts
+            );
+            assert!(counts.portal_conflicts[0].contains("!other:x"));
+            // Only the messages and reactions of the portal taken over.
+            assert_eq!(counts.messages, Count { new: 1, already: 0 });
+            assert_eq!(counts.reactions, Count::default());
+            let user = s.get_user("@a:x").await.unwrap().unwrap();
+            assert_eq!(user.session.unwrap().expose(), "{\"ours\":true}");
+            assert_eq!(user.management_room.as_deref(), Some("!m:x"));
+            assert_eq!(
+                s.get_ghost(2).await.unwrap().unwrap().username.as_deref(),
+                Some("new")
+            );
+            let t1 = s.get_portal("t1", "@a:x").await.unwrap().unwrap();
+            assert_eq!(t1.room_id.as_deref(), Some("!r1:x"));
+            let t2 = s.get_portal("t2", "@a:x").await.unwrap().unwrap();
+            assert_eq!(t2.room_id.as_deref(), Some("!other:x"));
+            assert_eq!(s.get_message_parts("i0", "@a:x").await.unwrap().len(), 1);
+            assert!(s.get_message_parts("i1", "@a:x").await.unwrap().is_empty());
+
+            let again = s.import_batch(&batch(), false).await.unwrap();
+            assert_eq!(again.portals, Count { new: 0, already: 1 });
+            assert_eq!(again.messages, Count { new: 0, already: 1 });
+
+            assert!(s.live_claims().await.unwrap().is_empty());
+            assert!(
+                s.claim_conversation("thread:t1", "bridge", 60_000)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(s.live_claims().await.unwrap()[0].1, "bridge");
+        });
+    }
+}
