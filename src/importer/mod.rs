@@ -53,7 +53,10 @@ pub enum ImportError {
     NoSource,
     #[error("the source database URI must start with sqlite: or postgres://")]
     SourceUri,
-    #[error("the source database {0} does not exist")]
+    #[error(
+        "the source database {0} does not exist (a relative path in mautrix-instagram's config \
+         is relative to the folder it ran in: give --from sqlite:///absolute/path/to/file.db)"
+    )]
     SourceMissing(String),
     #[error("cannot read mautrix-instagram's config {path}: {reason}")]
     OldConfig { path: String, reason: String },
