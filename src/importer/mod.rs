@@ -106,30 +106,8 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, ImportEr
     let location = Location::parse(&uri)?;
     check_ghost_template(config, old.as_ref(), &options.config_path)?;
 
-    // Neither bridge may be running against the data.
-    let mut listeners = vec![Listener {
-        who: "matrix-instagram",
-        host: loopback_for(&config.appservice.hostname),
-        port: config.appservice.port,
-    }];
-    let (host, port) = old
-        .as_ref()
-        .map(OldConfig::listener)
-        .unwrap_or_else(|| ("127.0.0.1".to_string(), old_config::DEFAULT_PORT));
-    listeners.push(Listener {
-        who: "mautrix-instagram",
-        host,
-        port,
-    });
-    listeners.dedup_by(|a, b| a.host == b.host && a.port == b.port);
-    guard::ports_closed(&listeners).await?;
-    if let Location::Sqlite(path) = &location {
-        guard::sqlite_closed("mautrix-instagram", path)?;
-    }
     let target = crate::store::open::Target::of(config.database.uri.expose())?;
-    if let crate::store::open::Target::SqliteFile(path) = &target {
-        guard::sqlite_closed("matrix-instagram", path)?;
-    }
+    refuse_if_running(config, old.as_ref(), &location, &target).await?;
 
     let source = source::read(&location).await?;
     let plan = plan::plan(&source);
@@ -177,6 +155,37 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, ImportEr
         backfill_pending: source.backfill_pending,
         registration: report::registration_advice(config, old.as_ref()),
     })
+}
+
+/// Neither bridge may be running against the data (see `guard`).
+async fn refuse_if_running(
+    config: &Config,
+    old: Option<&OldConfig>,
+    location: &Location,
+    target: &crate::store::open::Target,
+) -> Result<(), ImportError> {
+    let mut listeners = vec![Listener {
+        who: "matrix-instagram",
+        host: loopback_for(&config.appservice.hostname),
+        port: config.appservice.port,
+    }];
+    let (host, port) = old
+        .map(OldConfig::listener)
+        .unwrap_or_else(|| ("127.0.0.1".to_string(), old_config::DEFAULT_PORT));
+    listeners.push(Listener {
+        who: "mautrix-instagram",
+        host,
+        port,
+    });
+    listeners.dedup_by(|a, b| a.host == b.host && a.port == b.port);
+    guard::ports_closed(&listeners).await?;
+    if let Location::Sqlite(path) = location {
+        guard::sqlite_closed("mautrix-instagram", path)?;
+    }
+    if let crate::store::open::Target::SqliteFile(path) = target {
+        guard::sqlite_closed("matrix-instagram", path)?;
+    }
+    Ok(())
 }
 
 /// A wildcard listen address is asked on loopback.

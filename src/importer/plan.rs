@@ -42,15 +42,30 @@ pub struct Plan {
 /// Maps everything in `source`.
 pub fn plan(source: &Source) -> Plan {
     let mut plan = Plan::default();
+    plan_users(source, &mut plan);
+    for p in &source.puppets {
+        plan.double_puppets += usize::from(p.custom_mxid);
+        plan.batch.ghosts.push(GhostRow {
+            ig_pk: p.pk,
+            username: p.username.clone(),
+            display_name: p.name.clone(),
+            avatar_id: p.photo_id.clone(),
+            avatar_mxc: p.photo_mxc.clone().filter(|m| !m.is_empty()),
+            name_set: p.name_set,
+            avatar_set: p.avatar_set,
+        });
+    }
+    let rooms = plan_portals(source, &mut plan);
+    plan_mappings(source, &rooms, &mut plan);
+    plan
+}
+
+/// Users, with their logins carried over where possible.
+fn plan_users(source: &Source, plan: &mut Plan) {
     let usernames: HashMap<i64, &str> = source
         .puppets
         .iter()
         .filter_map(|p| Some((p.pk, p.username.as_deref()?)))
-        .collect();
-    let mxid_of: HashMap<i64, &str> = source
-        .users
-        .iter()
-        .filter_map(|u| Some((u.igpk?, u.mxid.as_str())))
         .collect();
     for u in &source.users {
         let mut user = ImportedUser {
@@ -79,20 +94,16 @@ pub fn plan(source: &Source) -> Plan {
         }
         plan.batch.users.push(user);
     }
-    for p in &source.puppets {
-        plan.double_puppets += usize::from(p.custom_mxid);
-        plan.batch.ghosts.push(GhostRow {
-            ig_pk: p.pk,
-            username: p.username.clone(),
-            display_name: p.name.clone(),
-            avatar_id: p.photo_id.clone(),
-            avatar_mxc: p.photo_mxc.clone().filter(|m| !m.is_empty()),
-            name_set: p.name_set,
-            avatar_set: p.avatar_set,
-        });
-    }
-    // room → (thread, receiver) of the portals taken over.
-    let mut rooms: HashMap<&str, (&str, String)> = HashMap::new();
+}
+
+/// Portals with a room; returns room → (thread, receiver) of each.
+fn plan_portals<'a>(source: &'a Source, plan: &mut Plan) -> HashMap<&'a str, (&'a str, String)> {
+    let mxid_of: HashMap<i64, &str> = source
+        .users
+        .iter()
+        .filter_map(|u| Some((u.igpk?, u.mxid.as_str())))
+        .collect();
+    let mut rooms = HashMap::new();
     for p in &source.portals {
         let Some(room) = p.mxid.as_deref().filter(|r| !r.is_empty()) else {
             continue; // never had a room: nothing to keep
@@ -128,6 +139,11 @@ pub fn plan(source: &Source) -> Plan {
             ..Default::default()
         });
     }
+    rooms
+}
+
+/// Message and reaction rows of the portals' rooms.
+fn plan_mappings(source: &Source, rooms: &HashMap<&str, (&str, String)>, plan: &mut Plan) {
     for m in &source.messages {
         let portal = rooms.get(m.mx_room.as_str());
         let Some((thread, receiver)) = portal.filter(|_| !m.item_id.starts_with(INTERNAL_ITEM))
@@ -166,7 +182,6 @@ pub fn plan(source: &Source) -> Plan {
             timestamp_us: r.mx_timestamp.unwrap_or(0).saturating_mul(1000),
         });
     }
-    plan
 }
 
 #[cfg(test)]

@@ -127,8 +127,8 @@ impl fmt::Display for Summary {
         if !self.dry_run {
             write!(
                 f,
-                "Next: stop mautrix-instagram for good (keep its database as a backup) and start \
-                 matrix-instagram; imported users are reconnected without logging in."
+                "Next: start matrix-instagram (and never mautrix-instagram again; its database is as \
+                 it was, a backup); imported users are reconnected without logging in."
             )?;
         }
         Ok(())

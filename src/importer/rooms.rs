@@ -44,13 +44,24 @@ pub async fn add_bot(
             return out;
         }
     };
-    for room in rooms {
+    for (i, room) in rooms.iter().enumerate() {
         match join(config, &intents, room, contacts.get(room).copied()).await {
             Ok(()) => out.joined += 1,
+            // The homeserver is down or does not know this bridge: no room will do better.
+            Err(RoomError::Matrix(e)) if gives_up(&e) => {
+                out.failed.push(format!("{} room(s): {e}", rooms.len() - i));
+                break;
+            }
             Err(e) => out.failed.push(format!("{room}: {e}")),
         }
     }
     out
+}
+
+/// Errors that every other room would meet too.
+fn gives_up(e: &MatrixError) -> bool {
+    matches!(e, MatrixError::Unreachable { .. })
+        || matches!(e.errcode(), Some("M_UNKNOWN_TOKEN" | "M_MISSING_TOKEN"))
 }
 
 fn intents(config: &Config) -> Result<Intents, RoomError> {
