@@ -18,7 +18,7 @@ use super::error::ApplyError;
 use super::ghost;
 use super::user::IgUser;
 use crate::instagram::http::direct::Direction;
-use crate::instagram::ids::ThreadId;
+use crate::instagram::ids::{ThreadId, UserPk};
 use crate::instagram::types::Thread;
 use crate::store::portals::PortalRow;
 
@@ -343,21 +343,21 @@ pub async fn update_from_thread(
 pub async fn ghost_typing(
     bridge: &Arc<Bridge>,
     mxid: &str,
-    thread_id: &str,
-    sender: i64,
+    thread_id: &ThreadId,
+    sender: UserPk,
     active: bool,
     ttl_ms: Option<i64>,
 ) -> Result<(), ApplyError> {
     let ttl =
         active.then(|| Duration::from_millis(ttl_ms.unwrap_or(12_000).clamp(1_000, 60_000) as u64));
-    let Some(portal) = find_portal(bridge, thread_id, mxid).await? else {
+    let Some(portal) = find_portal(bridge, thread_id.as_str(), mxid).await? else {
         return Ok(());
     };
     let Some(room) = portal.room_id.as_deref() else {
         return Ok(());
     };
     let room_id = RoomId::parse(room).map_err(|e| ApplyError::Permanent(e.to_string()))?;
-    let intent = ghost::ghost_intent(bridge, sender)?;
+    let intent = ghost::ghost_intent(bridge, sender.get())?;
     intent.typing(&room_id, ttl).await?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use super::user::IgUser;
 use crate::config::MessageRequests;
 use crate::instagram::http::InstagramClient;
 use crate::instagram::http::direct::InboxKind;
+use crate::instagram::ids::ThreadId;
 use crate::instagram::realtime::Cursor;
 use crate::instagram::types::Thread;
 use crate::store::inbox::NewInboxEntry;
@@ -55,7 +56,7 @@ fn sync_entries<'a>(mxid: &str, ids: impl IntoIterator<Item = &'a String>) -> Ve
             ig_events::entry(
                 mxid,
                 &IgEvent::SyncThread {
-                    thread_id: thread_id.clone(),
+                    thread_id: ThreadId::new(thread_id.as_str()),
                 },
             )
         })
