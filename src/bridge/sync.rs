@@ -116,15 +116,13 @@ pub fn spawn_catch_up(bridge: &Arc<Bridge>, user: &Arc<IgUser>, resubscribe: boo
 
 /// The requests a catch-up looks at: all of them when they are bridged; under `hold`, those
 /// not announced yet in this run.
-fn requests_to_sync(bridge: &Bridge, mxid: &str, pending: Vec<Thread>) -> Vec<String> {
+fn requests_to_sync(bridge: &Bridge, user: &IgUser, pending: Vec<Thread>) -> Vec<String> {
     pending
         .into_iter()
         .map(|t| t.thread_id.to_string())
         .filter(|id| {
             bridge.config.bridge.message_requests == MessageRequests::Bridge
-                || !bridge
-                    .held_requests
-                    .contains(&(id.clone(), mxid.to_string()))
+                || !user.request_announced(id)
         })
         .collect()
 }
@@ -147,7 +145,7 @@ pub async fn catch_up(
         .map(|t| t.thread_id.to_string())
         .collect();
     let pending = pending_threads(&user.client, &user.mxid).await;
-    let mut requests = requests_to_sync(bridge, &user.mxid, pending);
+    let mut requests = requests_to_sync(bridge, user, pending);
     requests.retain(|id| !main.contains(id));
     let entries = sync_entries(&user.mxid, main.iter().chain(&requests));
     let count = entries.len();

@@ -22,6 +22,7 @@ pub mod claims;
 pub mod dead_letters;
 pub mod ghosts;
 pub mod inbox;
+pub mod members;
 pub mod messages;
 pub mod open;
 pub mod portals;

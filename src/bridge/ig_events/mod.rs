@@ -12,6 +12,7 @@ pub use event::{IgEvent, entry};
 
 use super::Bridge;
 use super::catch_up;
+use super::conversation::Portal;
 use super::convert::to_matrix;
 use super::convert::txn;
 use super::error::ApplyError;
@@ -48,7 +49,12 @@ async fn logged_in_user(bridge: &Bridge, receiver: &str) -> Result<Arc<IgUser>, 
 }
 
 /// Applies one stored Instagram event for the user it belongs to.
-pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Result<(), ApplyError> {
+pub async fn apply(
+    bridge: &Arc<Bridge>,
+    conv: &mut Portal,
+    receiver: &str,
+    payload: &str,
+) -> Result<(), ApplyError> {
     let event: IgEvent = serde_json::from_str(payload)
         .map_err(|e| ApplyError::Permanent(format!("unreadable Instagram event: {e}")))?;
     let user = logged_in_user(bridge, receiver).await?;
@@ -58,7 +64,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             item_id,
             replaced,
             item,
-        } => apply_new_item(bridge, &user, &thread_id, &item_id, replaced, *item).await,
+        } => apply_new_item(bridge, conv, &user, &thread_id, &item_id, replaced, *item).await,
         IgEvent::ItemRemoved { thread_id, item_id } => {
             apply_removed(bridge, &user, &thread_id, &item_id).await
         }
@@ -83,7 +89,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             item_id,
         } => apply_seen(bridge, &user, &thread_id, user_id, item_id).await,
         IgEvent::ThreadUpdated { thread_id, thread } => {
-            apply_thread(bridge, &user, &thread_id, *thread).await
+            apply_thread(bridge, conv, &user, &thread_id, *thread).await
         }
         IgEvent::ThreadRemoved { thread_id } => {
             tracing::info!(
@@ -94,7 +100,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             Ok(())
         }
         IgEvent::SyncThread { thread_id } => {
-            catch_up::sync_thread(bridge, &user, thread_id.as_str()).await
+            catch_up::sync_thread(bridge, conv, &user, thread_id.as_str()).await
         }
         IgEvent::Typing {
             thread_id,
@@ -107,7 +113,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             path,
             raw,
             error,
-        } => apply_undecodable(bridge, &user, &thread_id, &path, raw, &error).await,
+        } => apply_undecodable(bridge, conv, &user, &thread_id, &path, raw, &error).await,
     }
 }
 
@@ -115,6 +121,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
 /// shape), else set aside as a dead letter with the reason.
 async fn apply_undecodable(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     thread_id: &ThreadId,
     path: &str,
@@ -124,10 +131,10 @@ async fn apply_undecodable(
     let is_item = path.contains("/items/");
     if is_item && let Ok(item) = serde_json::from_value::<ThreadItem>(raw.clone()) {
         let item_id = item.item_id.clone();
-        return apply_new_item(bridge, user, thread_id, &item_id, false, item).await;
+        return apply_new_item(bridge, conv, user, thread_id, &item_id, false, item).await;
     }
     if !is_item && let Ok(thread) = serde_json::from_value::<Thread>(raw) {
-        return apply_thread(bridge, user, thread_id, thread).await;
+        return apply_thread(bridge, conv, user, thread_id, thread).await;
     }
     Err(ApplyError::Permanent(format!(
         "an Instagram {} this bridge cannot read ({error})",
@@ -138,6 +145,7 @@ async fn apply_undecodable(
 /// A new or replaced item: its portal first (created, or caught up after a gap), then the item.
 async fn apply_new_item(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     thread_id: &ThreadId,
     item_id: &ItemId,
@@ -148,13 +156,13 @@ async fn apply_new_item(
         item.item_id = item_id.clone();
     }
     let thread_id = thread_id.as_str();
-    let (portal, created) = portal::ensure_portal(bridge, user, thread_id, None).await?;
+    let (portal, created) = portal::ensure_portal(bridge, conv, user, thread_id, None).await?;
     match created {
-        Some(thread) => catch_up::new_room(bridge, user, &portal, thread).await?,
-        None if !replaced => catch_up::before_live_item(bridge, user, &portal).await?,
+        Some(thread) => catch_up::new_room(bridge, conv, user, &portal, thread).await?,
+        None if !replaced => catch_up::before_live_item(bridge, conv, user, &portal).await?,
         None => {}
     }
-    apply_item(bridge, user, &portal, &item, replaced).await
+    apply_item(bridge, conv, user, &portal, &item, replaced).await
 }
 
 /// An item unsent on Instagram: its Matrix events are redacted.
@@ -226,6 +234,7 @@ async fn apply_seen(
 /// A thread's name, picture or members changed (or a thread we have no room for yet).
 async fn apply_thread(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     thread_id: &ThreadId,
     thread: Thread,
@@ -233,13 +242,13 @@ async fn apply_thread(
     let thread_id = thread_id.as_str();
     match portal::find_portal(bridge, thread_id, &user.mxid).await? {
         Some(p) if p.room_id.is_some() => {
-            portal::update_from_thread(bridge, user, &p, &thread).await
+            portal::update_from_thread(bridge, conv, user, &p, &thread).await
         }
         _ => {
             let (portal, created) =
-                portal::ensure_portal(bridge, user, thread_id, Some(thread)).await?;
+                portal::ensure_portal(bridge, conv, user, thread_id, Some(thread)).await?;
             if let Some(thread) = created {
-                catch_up::new_room(bridge, user, &portal, thread).await?;
+                catch_up::new_room(bridge, conv, user, &portal, thread).await?;
             }
             Ok(())
         }
