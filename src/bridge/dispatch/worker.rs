@@ -258,15 +258,32 @@ async fn apply_caught(
     }
 }
 
+/// Applies a row. The futures of applying are large (a login, a media conversion, a
+/// catch-up walk): they live on the heap, so that the worker's own frames (which move their
+/// futures around, in debug builds especially) stay small on the runtime thread's stack.
 async fn apply(
     bridge: &Arc<Bridge>,
     portal: &mut Portal,
     row: &InboxRow,
 ) -> Result<(), ApplyError> {
     match row.source.as_str() {
-        SOURCE_MATRIX => crate::bridge::matrix_events::apply(bridge, portal, &row.payload).await,
+        SOURCE_MATRIX => {
+            Box::pin(crate::bridge::matrix_events::apply(
+                bridge,
+                portal,
+                &row.payload,
+            ))
+            .await
+        }
         SOURCE_INSTAGRAM => {
-            crate::bridge::ig_events::apply(bridge, portal, &row.receiver, &row.payload).await
+            let receiver = &row.receiver;
+            Box::pin(crate::bridge::ig_events::apply(
+                bridge,
+                portal,
+                receiver,
+                &row.payload,
+            ))
+            .await
         }
         other => Err(ApplyError::Permanent(format!(
             "unknown inbox source {other}"
