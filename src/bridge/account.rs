@@ -12,6 +12,7 @@ use super::ig_events::{self, IgEvent};
 use super::sync::{initial_sync, spawn_catch_up};
 use super::user::{Connection, IgUser};
 use crate::instagram::http::InstagramClient;
+use crate::instagram::ids::{ThreadId, UserPk};
 use crate::instagram::realtime::{
     self, ConnectParams, ConnectionState, Cursor, RealtimeClient, RealtimeEvent, SyncBatch,
 };
@@ -164,7 +165,7 @@ async fn pump_events(
                         Err(_) => break,
                     }
                 }
-                store_sync_batches(&bridge, &user, &batches).await;
+                store_sync_batches(&bridge, &user, batches).await;
             }
             RealtimeEvent::Typing(t) => {
                 if let Some(sender) = t.sender_id {
@@ -217,9 +218,10 @@ async fn pump_events(
 
 /// Writes realtime batches to the inbox together with the newest cursor among them, then
 /// confirms that cursor to the realtime client and wakes the dispatcher.
-async fn store_sync_batches(bridge: &Arc<Bridge>, user: &Arc<IgUser>, batches: &[SyncBatch]) {
+async fn store_sync_batches(bridge: &Arc<Bridge>, user: &Arc<IgUser>, batches: Vec<SyncBatch>) {
+    let seq = batches.iter().filter_map(|b| b.seq_id).max();
     let mut entries = Vec::with_capacity(batches.iter().map(|b| b.events.len()).sum());
-    for ev in batches.iter().flat_map(|b| &b.events) {
+    for ev in batches.into_iter().flat_map(|b| b.events) {
         match IgEvent::from_sync(ev) {
             Some(IgEvent::Typing {
                 thread_id,
@@ -233,7 +235,6 @@ async fn store_sync_batches(bridge: &Arc<Bridge>, user: &Arc<IgUser>, batches: &
             None => {}
         }
     }
-    let seq = batches.iter().filter_map(|b| b.seq_id).max();
     let stored = match seq {
         Some(seq) => bridge
             .store
@@ -312,12 +313,12 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
 fn spawn_typing(
     bridge: &Arc<Bridge>,
     user: &Arc<IgUser>,
-    thread_id: String,
-    sender: i64,
+    thread_id: ThreadId,
+    sender: UserPk,
     active: bool,
     ttl_ms: Option<i64>,
 ) {
-    if sender == user.pk {
+    if sender.get() == user.pk {
         return;
     }
     let bridge = bridge.clone();

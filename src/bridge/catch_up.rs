@@ -13,6 +13,7 @@ use std::sync::Arc;
 use ruma::RoomId;
 
 use super::Bridge;
+use super::conversation::Portal;
 use super::error::ApplyError;
 use super::items::apply_item;
 use super::portal;
@@ -167,6 +168,7 @@ async fn first_page(bridge: &Bridge, user: &IgUser, thread_id: &str) -> Result<T
 /// item (`backfill.max_missed_messages`, with a notice when older ones are left out).
 pub async fn bridge_missing(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     portal: &PortalRow,
     first: Thread,
@@ -210,7 +212,7 @@ pub async fn bridge_missing(
         );
     }
     for item in &walk.items {
-        apply_item(bridge, user, portal, item, false).await?;
+        apply_item(bridge, conv, user, portal, item, false).await?;
     }
     Ok(())
 }
@@ -238,17 +240,18 @@ async fn tell_bound_hit(bridge: &Bridge, portal: &PortalRow, bound: usize) {
 /// is missing.
 pub async fn sync_thread(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     thread_id: &str,
 ) -> Result<(), ApplyError> {
     let epoch = user.continuity.epoch();
     let first = first_page(bridge, user, thread_id).await?;
     let (portal, created) =
-        portal::ensure_portal(bridge, user, thread_id, Some(first.clone())).await?;
+        portal::ensure_portal(bridge, conv, user, thread_id, Some(first.clone())).await?;
     if created.is_none() {
-        portal::update_from_thread(bridge, user, &portal, &first).await?;
+        portal::update_from_thread(bridge, conv, user, &portal, &first).await?;
     }
-    bridge_missing(bridge, user, &portal, first, created.is_some()).await?;
+    bridge_missing(bridge, conv, user, &portal, first, created.is_some()).await?;
     user.continuity.caught_up(thread_id, epoch);
     Ok(())
 }
@@ -256,12 +259,13 @@ pub async fn sync_thread(
 /// A room just made for a thread: its history.
 pub async fn new_room(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     portal: &PortalRow,
     thread: Thread,
 ) -> Result<(), ApplyError> {
     let epoch = user.continuity.epoch();
-    bridge_missing(bridge, user, portal, thread, true).await?;
+    bridge_missing(bridge, conv, user, portal, thread, true).await?;
     user.continuity.caught_up(&portal.thread_id, epoch);
     Ok(())
 }
@@ -270,6 +274,7 @@ pub async fn new_room(
 /// the thread was last caught up, catch it up first, so the item cannot overtake them.
 pub async fn before_live_item(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     portal: &PortalRow,
 ) -> Result<(), ApplyError> {
@@ -287,7 +292,7 @@ pub async fn before_live_item(
             return Ok(());
         }
     };
-    bridge_missing(bridge, user, portal, first, false).await?;
+    bridge_missing(bridge, conv, user, portal, first, false).await?;
     user.continuity.caught_up(thread_id, epoch);
     Ok(())
 }

@@ -186,7 +186,10 @@ pub async fn row_done(bridge: &Bridge, row: &InboxRow, outcome: Outcome) {
     let Ok(IgEvent::SyncThread { thread_id }) = serde_json::from_str(&row.payload) else {
         return;
     };
-    if let Some((room, text)) = bridge.first_syncs.done(&row.receiver, &thread_id, outcome) {
+    if let Some((room, text)) = bridge
+        .first_syncs
+        .done(&row.receiver, thread_id.as_str(), outcome)
+    {
         bridge.bridge_states.backfill_done(&row.receiver);
         notice(bridge, &room, &text).await;
     }

@@ -7,12 +7,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::bridge::commands::login::LoginFlow;
+use crate::bridge::test_support::{bridge, sqlite};
 use crate::bridge::{held, matrix_events};
-use crate::config::Config;
 use crate::matrix::appservice::{AppserviceHandler, Transaction};
-use crate::matrix::client::RetryPolicy;
-use crate::matrix::{HomeserverClient, Intents};
-use crate::store::{PoolOptions, Store};
 
 const USER: &str = "@alice:example.com";
 const MANAGEMENT: &str = "!management:example.com";
@@ -48,34 +45,6 @@ async fn homeserver() -> (String, Seen) {
         let _ = axum::serve(listener, app).await;
     });
     (format!("http://{addr}"), seen)
-}
-
-/// A bridge on `store`, talking to the homeserver at `address`.
-fn bridge(store: Store, address: &str) -> Arc<Bridge> {
-    let yaml = format!(
-        "
-homeserver:
-  address: {address}
-  domain: example.com
-appservice:
-  as_token: the-as-token
-  hs_token: the-hs-token
-bridge:
-  permissions:
-    example.com: user
-"
-    );
-    let config = Config::from_yaml(&yaml, "test.yaml", std::iter::empty()).unwrap();
-    let bot = ruma::UserId::parse(config.bot_user_id()).unwrap();
-    let client =
-        HomeserverClient::new(address, "the-as-token", bot, RetryPolicy::default()).unwrap();
-    let metrics = crate::metrics::Metrics::new();
-    Bridge::new(Arc::new(config), store, Intents::new(client), metrics)
-}
-
-async fn sqlite(dir: &tempfile::TempDir) -> Store {
-    let uri = format!("sqlite:{}", dir.path().join("test.db").display());
-    Store::connect(&uri, PoolOptions::default()).await.unwrap()
 }
 
 fn message(event_id: &str, room: &str, sender: &str, content: Value) -> Value {
@@ -259,7 +228,7 @@ async fn a_password_login_outside_the_management_room_is_redacted_and_refused() 
     let bridge = bridge(sqlite(&dir).await, &address);
     record(&bridge, "t1", secret_events()).await;
     let rows = bridge.store.inbox_pending(0, 100).await.unwrap();
-    matrix_events::apply(&bridge, &rows[1].payload)
+    matrix_events::apply(&bridge, &mut Default::default(), &rows[1].payload)
         .await
         .unwrap();
     let redactions = requests(&seen, GROUP, "/redact/");
@@ -287,7 +256,7 @@ async fn a_held_message_lost_in_a_restart_is_redacted_and_asked_for_again() {
     let after = bridge(sqlite(&dir).await, &address);
     let rows = after.store.inbox_pending(0, 100).await.unwrap();
     assert_eq!(rows.len(), 4);
-    matrix_events::apply(&after, &rows[2].payload)
+    matrix_events::apply(&after, &mut Default::default(), &rows[2].payload)
         .await
         .unwrap();
     let redactions = requests(&seen, MANAGEMENT, "/redact/");

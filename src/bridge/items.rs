@@ -7,11 +7,11 @@ use std::sync::Arc;
 use ruma::{MilliSecondsSinceUnixEpoch, RoomId, UInt};
 
 use super::Bridge;
+use super::conversation::Portal;
 use super::convert::to_matrix::{self, MatrixCtx};
 use super::convert::{hash, txn};
 use super::error::ApplyError;
 use super::ghost;
-use super::portal;
 use super::user::IgUser;
 use crate::instagram::types::ThreadItem;
 use crate::store::messages::MessageRow;
@@ -29,6 +29,7 @@ pub fn room_of(portal: &PortalRow) -> Result<ruma::OwnedRoomId, ApplyError> {
 /// Sends a new item to its portal, or an edit when a known item changed.
 pub async fn apply_item(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     portal: &PortalRow,
     item: &ThreadItem,
@@ -54,7 +55,7 @@ pub async fn apply_item(
             .map(|m| m.event_id.clone()),
         _ => None,
     };
-    let users = portal::known_users(bridge, &portal.thread_id);
+    let users = conv.members(bridge, &portal.thread_id).await;
     let ctx = MatrixCtx {
         reply_to: reply_event.as_deref(),
         users: &users,

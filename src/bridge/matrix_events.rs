@@ -6,6 +6,7 @@ use ruma::{EventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
 
 use super::commands::{self, CommandContext};
+use super::conversation::Portal;
 use super::error::ApplyError;
 use super::{Bridge, held};
 use crate::config::PermissionLevel;
@@ -46,7 +47,11 @@ fn parse(value: &Value) -> Result<Event<'_>, ApplyError> {
 }
 
 /// Applies one event (the raw JSON the homeserver sent, its content perhaps held in memory).
-pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError> {
+pub async fn apply(
+    bridge: &Arc<Bridge>,
+    conv: &mut Portal,
+    payload: &str,
+) -> Result<(), ApplyError> {
     let mut value: Value = serde_json::from_str(payload)
         .map_err(|e| ApplyError::Permanent(format!("event is not JSON: {e}")))?;
     if !value.is_object() {
@@ -57,7 +62,7 @@ pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError
         held::Restored::Held(event_id) => Some(event_id),
         held::Restored::Lost => return held::lost(bridge, &value).await,
     };
-    let result = apply_event(bridge, &value).await;
+    let result = apply_event(bridge, conv, &value).await;
     // Kept for another attempt only while one will come.
     if let Some(event_id) = held
         && !matches!(result, Err(ApplyError::Transient { .. }))
@@ -67,11 +72,15 @@ pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError
     result
 }
 
-async fn apply_event(bridge: &Arc<Bridge>, value: &Value) -> Result<(), ApplyError> {
+async fn apply_event(
+    bridge: &Arc<Bridge>,
+    conv: &mut Portal,
+    value: &Value,
+) -> Result<(), ApplyError> {
     let event = parse(value)?;
     match event.kind {
         "m.room.member" => on_member(bridge, &event).await,
-        "m.room.message" => on_message(bridge, &event, value).await,
+        "m.room.message" => on_message(bridge, conv, &event, value).await,
         "m.reaction" | "m.sticker" | "m.room.redaction" | "m.room.name" | "m.room.avatar" => {
             if bridge.is_bridge_user(event.sender.as_str()) {
                 return Ok(());
@@ -82,7 +91,8 @@ async fn apply_event(bridge: &Arc<Bridge>, value: &Value) -> Result<(), ApplyErr
                 .await?
             {
                 Some(portal) => {
-                    super::outgoing::apply(bridge, &portal, event.kind, &event.sender, value).await
+                    let sender = &event.sender;
+                    super::outgoing::apply(bridge, conv, &portal, event.kind, sender, value).await
                 }
                 None => Ok(()),
             }
@@ -178,6 +188,7 @@ async fn on_bot_invite(bridge: &Arc<Bridge>, event: &Event<'_>) -> Result<(), Ap
 
 async fn on_message(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     event: &Event<'_>,
     value: &Value,
 ) -> Result<(), ApplyError> {
@@ -205,7 +216,8 @@ async fn on_message(
             .get_portal_by_room(event.room_id.as_str())
             .await?
     {
-        return super::outgoing::apply(bridge, &portal, event.kind, &event.sender, value).await;
+        let sender = &event.sender;
+        return super::outgoing::apply(bridge, conv, &portal, event.kind, sender, value).await;
     }
     let msgtype = event
         .content

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use dashmap::{DashMap, DashSet};
+use dashmap::DashMap;
 
 use ruma::{OwnedUserId, UserId};
 use serde_json::Value;
@@ -28,6 +28,7 @@ pub mod bridge_state;
 pub mod catch_up;
 pub mod commands;
 pub mod continuity;
+pub mod conversation;
 pub mod convert;
 pub mod dispatch;
 pub mod error;
@@ -48,6 +49,9 @@ pub mod recovery;
 pub mod status;
 pub mod sync;
 pub mod user;
+
+#[cfg(test)]
+mod test_support;
 
 /// Everything the bridge's workers share.
 pub struct Bridge {
@@ -77,14 +81,6 @@ pub struct Bridge {
     pub logins: tokio::sync::Mutex<HashMap<String, commands::login::LoginFlow>>,
     /// The content of inbox events that may carry a secret, kept out of the database.
     pub held: held::HeldSecrets,
-    /// The users of each thread seen so far (for mentions).
-    pub thread_users: DashMap<String, Arc<Vec<convert::to_matrix::KnownUser>>>,
-    /// (room, user) pairs invited during this run.
-    pub invited: DashSet<(String, String)>,
-    /// (room, user) pairs currently typing on the Matrix side.
-    pub typing: DashSet<(String, String)>,
-    /// (thread, user) message requests already announced.
-    pub held_requests: DashSet<(String, String)>,
     /// First syncs after a login whose end the user is waiting to hear about.
     pub first_syncs: first_sync::FirstSyncs,
     /// Whether new rooms give their creator implicit top power (room version 12+), so the
@@ -128,10 +124,6 @@ impl Bridge {
             users: DashMap::new(),
             logins: tokio::sync::Mutex::new(HashMap::new()),
             held: held::HeldSecrets::default(),
-            thread_users: DashMap::new(),
-            invited: DashSet::new(),
-            typing: DashSet::new(),
-            held_requests: DashSet::new(),
             first_syncs: first_sync::FirstSyncs::default(),
             creators_implicit: std::sync::atomic::AtomicBool::new(true),
             ffmpeg: tokio::sync::OnceCell::new(),

@@ -13,12 +13,12 @@ use ruma::{OwnedRoomId, RoomId, UserId};
 use serde_json::json;
 
 use super::Bridge;
-use super::convert::to_matrix::KnownUser;
+use super::conversation::Portal;
 use super::error::ApplyError;
 use super::ghost;
 use super::user::IgUser;
 use crate::instagram::http::direct::Direction;
-use crate::instagram::ids::ThreadId;
+use crate::instagram::ids::{ThreadId, UserPk};
 use crate::instagram::types::Thread;
 use crate::store::portals::PortalRow;
 
@@ -55,45 +55,12 @@ pub async fn fetch_thread(
         .map_err(|e| ApplyError::from_instagram(&e, &format!("cannot read thread {thread_id}")))
 }
 
-/// The thread's users as mention targets, remembered per thread.
-pub fn remember_users(bridge: &Bridge, thread: &Thread, own: Option<&IgUser>) {
-    let mut users: Vec<KnownUser> = thread
-        .users
-        .iter()
-        .map(|u| KnownUser {
-            pk: u.pk.get(),
-            username: u.username.clone(),
-            mxid: ghost::ghost_user_id(bridge, u.pk.get()),
-            display_name: ghost::display_name(bridge, u),
-        })
-        .collect();
-    if let Some(own) = own {
-        users.push(KnownUser {
-            pk: own.pk,
-            username: own.username.clone(),
-            mxid: own.mxid.clone(),
-            display_name: own.username.clone(),
-        });
-    }
-    bridge
-        .thread_users
-        .insert(thread.thread_id.to_string(), Arc::new(users));
-}
-
-/// The known users of a thread (empty when never seen).
-pub fn known_users(bridge: &Bridge, thread_id: &str) -> Arc<Vec<KnownUser>> {
-    bridge
-        .thread_users
-        .get(thread_id)
-        .map(|u| u.clone())
-        .unwrap_or_default()
-}
-
 /// Returns the user's portal of the thread with its room, creating the room when needed.
 /// `thread` is the thread when already at hand. The second value is the thread if it was
 /// fetched or given and the room was created now (the caller backfills it).
 pub async fn ensure_portal(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     thread_id: &str,
     thread: Option<Thread>,
@@ -103,7 +70,7 @@ pub async fn ensure_portal(
     {
         if p.is_group {
             // A group portal is shared: make sure this user is in it too.
-            invite_user_once(bridge, room, &user.mxid).await;
+            invite_user_once(bridge, conv, room, &user.mxid).await;
         }
         return Ok((p, None));
     }
@@ -126,14 +93,13 @@ pub async fn ensure_portal(
             "message request {thread_id} is held until `accept`"
         )));
     }
-    let portal = create_portal_room(bridge, user, &thread).await?;
+    let portal = create_portal_room(bridge, conv, user, &thread).await?;
     Ok((portal, Some(thread)))
 }
 
 /// Tells the user about a held message request, once per thread and run.
 async fn announce_request(bridge: &Bridge, user: &IgUser, thread: &Thread) {
-    let key = (thread.thread_id.to_string(), user.mxid.clone());
-    if !bridge.held_requests.insert(key) {
+    if !user.announce_request_once(thread.thread_id.as_str()) {
         return;
     }
     let from = thread
@@ -161,18 +127,18 @@ async fn announce_request(bridge: &Bridge, user: &IgUser, thread: &Thread) {
     }
 }
 
-async fn invite_user_once(bridge: &Bridge, room: &str, mxid: &str) {
-    let key = (room.to_string(), mxid.to_string());
-    if bridge.invited.contains(&key) {
+/// Invites a bridge user to a group room, tried once per worker's life: an invite to someone
+/// already in the room is refused by the homeserver, harmlessly, and must not cost a request
+/// per message.
+async fn invite_user_once(bridge: &Bridge, conv: &mut Portal, room: &str, mxid: &str) {
+    if conv.invited(mxid) {
         return;
     }
-    if let (Ok(room_id), Ok(user)) = (RoomId::parse(room), UserId::parse(mxid)) {
-        match bridge.intents.bot().invite(&room_id, &user).await {
-            Ok(()) => {
-                bridge.invited.insert(key);
-            }
-            Err(e) => tracing::debug!(room, mxid, "invite not sent: {e}"),
-        }
+    conv.mark_invited(mxid);
+    if let (Ok(room_id), Ok(user)) = (RoomId::parse(room), UserId::parse(mxid))
+        && let Err(e) = bridge.intents.bot().invite(&room_id, &user).await
+    {
+        tracing::debug!(room, mxid, "invite not sent: {e}");
     }
 }
 
@@ -230,13 +196,14 @@ fn bridge_state(
 
 async fn create_portal_room(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     thread: &Thread,
 ) -> Result<PortalRow, ApplyError> {
     let is_group = thread.is_group.unwrap_or(thread.users.len() > 1);
     let receiver = receiver_key(is_group, &user.mxid);
     let thread_id = thread.thread_id.to_string();
-    remember_users(bridge, thread, Some(user));
+    conv.remember(bridge, thread, Some(user)).await;
     // Ghost profiles first, so the room shows names from the start.
     let mut ghosts = Vec::new();
     for u in &thread.users {
@@ -280,9 +247,7 @@ async fn create_portal_room(
         ..Default::default()
     };
     bridge.store.upsert_portal(&portal).await?;
-    bridge
-        .invited
-        .insert((room_id.to_string(), user.mxid.clone()));
+    conv.mark_invited(&user.mxid);
     for intent in ghosts {
         if let Err(e) = intent.ensure_joined(&room_id).await {
             tracing::warn!(ghost = %intent.user_id(), "ghost cannot join the portal: {e}");
@@ -297,11 +262,12 @@ async fn create_portal_room(
 /// Updates a group portal's name and members from a fresh thread.
 pub async fn update_from_thread(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
     portal: &PortalRow,
     thread: &Thread,
 ) -> Result<(), ApplyError> {
-    remember_users(bridge, thread, Some(user));
+    conv.remember(bridge, thread, Some(user)).await;
     let Some(room) = portal.room_id.as_deref() else {
         return Ok(());
     };
@@ -343,21 +309,21 @@ pub async fn update_from_thread(
 pub async fn ghost_typing(
     bridge: &Arc<Bridge>,
     mxid: &str,
-    thread_id: &str,
-    sender: i64,
+    thread_id: &ThreadId,
+    sender: UserPk,
     active: bool,
     ttl_ms: Option<i64>,
 ) -> Result<(), ApplyError> {
     let ttl =
         active.then(|| Duration::from_millis(ttl_ms.unwrap_or(12_000).clamp(1_000, 60_000) as u64));
-    let Some(portal) = find_portal(bridge, thread_id, mxid).await? else {
+    let Some(portal) = find_portal(bridge, thread_id.as_str(), mxid).await? else {
         return Ok(());
     };
     let Some(room) = portal.room_id.as_deref() else {
         return Ok(());
     };
     let room_id = RoomId::parse(room).map_err(|e| ApplyError::Permanent(e.to_string()))?;
-    let intent = ghost::ghost_intent(bridge, sender)?;
+    let intent = ghost::ghost_intent(bridge, sender.get())?;
     intent.typing(&room_id, ttl).await?;
     Ok(())
 }

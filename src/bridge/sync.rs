@@ -12,6 +12,7 @@ use super::user::IgUser;
 use crate::config::MessageRequests;
 use crate::instagram::http::InstagramClient;
 use crate::instagram::http::direct::InboxKind;
+use crate::instagram::ids::ThreadId;
 use crate::instagram::realtime::Cursor;
 use crate::instagram::types::Thread;
 use crate::store::inbox::NewInboxEntry;
@@ -55,7 +56,7 @@ fn sync_entries<'a>(mxid: &str, ids: impl IntoIterator<Item = &'a String>) -> Ve
             ig_events::entry(
                 mxid,
                 &IgEvent::SyncThread {
-                    thread_id: thread_id.clone(),
+                    thread_id: ThreadId::new(thread_id.as_str()),
                 },
             )
         })
@@ -115,15 +116,13 @@ pub fn spawn_catch_up(bridge: &Arc<Bridge>, user: &Arc<IgUser>, resubscribe: boo
 
 /// The requests a catch-up looks at: all of them when they are bridged; under `hold`, those
 /// not announced yet in this run.
-fn requests_to_sync(bridge: &Bridge, mxid: &str, pending: Vec<Thread>) -> Vec<String> {
+fn requests_to_sync(bridge: &Bridge, user: &IgUser, pending: Vec<Thread>) -> Vec<String> {
     pending
         .into_iter()
         .map(|t| t.thread_id.to_string())
         .filter(|id| {
             bridge.config.bridge.message_requests == MessageRequests::Bridge
-                || !bridge
-                    .held_requests
-                    .contains(&(id.clone(), mxid.to_string()))
+                || !user.request_announced(id)
         })
         .collect()
 }
@@ -146,7 +145,7 @@ pub async fn catch_up(
         .map(|t| t.thread_id.to_string())
         .collect();
     let pending = pending_threads(&user.client, &user.mxid).await;
-    let mut requests = requests_to_sync(bridge, &user.mxid, pending);
+    let mut requests = requests_to_sync(bridge, user, pending);
     requests.retain(|id| !main.contains(id));
     let entries = sync_entries(&user.mxid, main.iter().chain(&requests));
     let count = entries.len();

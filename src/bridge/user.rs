@@ -3,6 +3,7 @@
 //! facade (realtime first, HTTP as the fallback). Starting, restoring and losing an account
 //! is [`super::account`]'s.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -63,6 +64,11 @@ pub struct IgUser {
     pub continuity: Continuity,
     /// Where this login's state changes are reported (see `bridge_state`).
     pub bridge_state: super::bridge_state::LoginHandle,
+    /// The threads this account is shown typing in on Instagram (from Matrix `m.typing`), so
+    /// that only changes are sent.
+    typing: Mutex<HashSet<String>>,
+    /// The message requests already announced to the user while this login runs.
+    announced_requests: Mutex<HashSet<String>>,
 }
 
 /// Why a send to Instagram failed.
@@ -137,7 +143,29 @@ impl IgUser {
             resync: Mutex::new((None, Duration::ZERO)),
             continuity: Continuity::default(),
             bridge_state,
+            typing: Mutex::default(),
+            announced_requests: Mutex::default(),
         }
+    }
+
+    /// Records whether the user is typing in a thread; true when that is a change (to send).
+    pub fn typing_changed(&self, thread_id: &str, typing: bool) -> bool {
+        let mut threads = lock(&self.typing);
+        if typing {
+            threads.insert(thread_id.to_owned())
+        } else {
+            threads.remove(thread_id)
+        }
+    }
+
+    /// Marks a message request as announced; true the first time (announce it then).
+    pub fn announce_request_once(&self, thread_id: &str) -> bool {
+        lock(&self.announced_requests).insert(thread_id.to_owned())
+    }
+
+    /// Whether a message request was announced while this login runs.
+    pub fn request_announced(&self, thread_id: &str) -> bool {
+        lock(&self.announced_requests).contains(thread_id)
     }
 
     /// Holds the running realtime connection and the account's background tasks.

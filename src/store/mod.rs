@@ -23,6 +23,7 @@ pub mod dead_letters;
 pub mod ghosts;
 pub mod import;
 pub mod inbox;
+pub mod members;
 pub mod messages;
 pub mod open;
 pub mod portals;

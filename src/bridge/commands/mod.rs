@@ -357,7 +357,7 @@ async fn enqueue_sync(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), A
     let entry = ig_events::entry(
         ctx.sender.as_str(),
         &IgEvent::SyncThread {
-            thread_id: thread_id.to_string(),
+            thread_id: crate::instagram::ids::ThreadId::new(thread_id),
         },
     );
     ctx.bridge.store.enqueue(&[entry]).await?;

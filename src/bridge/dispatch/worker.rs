@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use super::queue::{Item, Receiver};
 use super::report;
 use crate::bridge::Bridge;
+use crate::bridge::conversation::Portal;
 use crate::bridge::error::ApplyError;
 use crate::bridge::first_sync::{self, Outcome};
 use crate::bridge::outcome;
@@ -57,6 +58,8 @@ pub async fn run(
     let idle = Duration::from_secs(bridge.config.bridge.portal_idle_secs.max(1));
     let mut applied = Vec::new();
     let mut fetched = std::collections::VecDeque::new();
+    // What this conversation knows between rows, owned here (see `conversation`).
+    let mut portal = Portal::new();
     'rows: loop {
         let row = match fetched.pop_front() {
             Some(row) => row,
@@ -77,7 +80,7 @@ pub async fn run(
             }
             claimed_at = Instant::now();
         }
-        match settle(&bridge, &row, &key, &shutdown).await {
+        match settle(&bridge, &mut portal, &row, &key, &shutdown).await {
             Settled::Done(outcome) => {
                 applied.push(row.id);
                 first_sync::row_done(&bridge, &row, outcome).await;
@@ -148,6 +151,7 @@ async fn fetch(
 /// Applies one row until it is settled (and reports how, when it is a message).
 async fn settle(
     bridge: &Arc<Bridge>,
+    portal: &mut Portal,
     row: &InboxRow,
     key: &str,
     shutdown: &watch::Receiver<bool>,
@@ -166,7 +170,7 @@ async fn settle(
     }
     loop {
         attempt += 1;
-        let (result, marked) = outcome::track(apply_caught(bridge, row)).await;
+        let (result, marked) = outcome::track(apply_caught(bridge, portal, row)).await;
         let (side, reason, wait) = match result {
             Ok(()) => {
                 bridge
@@ -228,10 +232,19 @@ async fn settle(
 }
 
 /// Applies a row; a panic inside becomes a permanent failure instead of killing the worker.
-async fn apply_caught(bridge: &Arc<Bridge>, row: &InboxRow) -> Result<(), ApplyError> {
-    match AssertUnwindSafe(apply(bridge, row)).catch_unwind().await {
+async fn apply_caught(
+    bridge: &Arc<Bridge>,
+    portal: &mut Portal,
+    row: &InboxRow,
+) -> Result<(), ApplyError> {
+    match AssertUnwindSafe(apply(bridge, portal, row))
+        .catch_unwind()
+        .await
+    {
         Ok(result) => result,
         Err(panic) => {
+            // What the conversation knew may be half-updated: start it afresh.
+            *portal = Portal::new();
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -245,11 +258,32 @@ async fn apply_caught(bridge: &Arc<Bridge>, row: &InboxRow) -> Result<(), ApplyE
     }
 }
 
-async fn apply(bridge: &Arc<Bridge>, row: &InboxRow) -> Result<(), ApplyError> {
+/// Applies a row. The futures of applying are large (a login, a media conversion, a
+/// catch-up walk): they live on the heap, so that the worker's own frames (which move their
+/// futures around, in debug builds especially) stay small on the runtime thread's stack.
+async fn apply(
+    bridge: &Arc<Bridge>,
+    portal: &mut Portal,
+    row: &InboxRow,
+) -> Result<(), ApplyError> {
     match row.source.as_str() {
-        SOURCE_MATRIX => crate::bridge::matrix_events::apply(bridge, &row.payload).await,
+        SOURCE_MATRIX => {
+            Box::pin(crate::bridge::matrix_events::apply(
+                bridge,
+                portal,
+                &row.payload,
+            ))
+            .await
+        }
         SOURCE_INSTAGRAM => {
-            crate::bridge::ig_events::apply(bridge, &row.receiver, &row.payload).await
+            let receiver = &row.receiver;
+            Box::pin(crate::bridge::ig_events::apply(
+                bridge,
+                portal,
+                receiver,
+                &row.payload,
+            ))
+            .await
         }
         other => Err(ApplyError::Permanent(format!(
             "unknown inbox source {other}"

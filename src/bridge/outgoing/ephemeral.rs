@@ -21,15 +21,8 @@ pub async fn typing(bridge: &Arc<Bridge>, room: &str, typing_users: &[String]) {
         .collect();
     for user in candidates {
         let now = typing_users.iter().any(|t| *t == user.mxid);
-        let key = (room.to_string(), user.mxid.clone());
-        let was = bridge.typing.contains(&key);
-        if now == was {
+        if !user.typing_changed(&portal.thread_id, now) {
             continue;
-        }
-        if now {
-            bridge.typing.insert(key);
-        } else {
-            bridge.typing.remove(&key);
         }
         if let Err(e) = user.set_typing(&portal.thread_id, now).await {
             tracing::debug!("typing not sent to Instagram: {e}");

@@ -12,6 +12,8 @@ use ruma::{RoomId, UserId};
 use serde_json::{Value, json};
 
 use super::Bridge;
+use super::conversation::Portal;
+use super::convert::to_matrix::KnownUser;
 use super::error::ApplyError;
 use super::user::IgUser;
 use crate::store::portals::PortalRow;
@@ -46,11 +48,14 @@ pub(crate) struct Send<'a> {
     pub event_id: &'a str,
     /// `origin_server_ts` of the event (now, if missing).
     pub ts_ms: i64,
+    /// The thread's people (mention targets), from the conversation's [`Portal`].
+    pub members: Arc<Vec<KnownUser>>,
 }
 
 /// Applies a Matrix event of a portal room.
 pub async fn apply(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     portal: &PortalRow,
     kind: &str,
     sender: &UserId,
@@ -64,7 +69,9 @@ pub async fn apply(
     };
     let room_str = portal.room_id.as_deref().unwrap_or_default();
     let room = RoomId::parse(room_str).map_err(|e| ApplyError::Permanent(e.to_string()))?;
+    let members = conv.members(bridge, &portal.thread_id).await;
     let send = Send {
+        members,
         bridge,
         user: &user,
         portal,

@@ -20,7 +20,7 @@ pub async fn message(send: &Send<'_>, content: &Value) -> Result<(), ApplyError>
     {
         return Ok(()); // replayed: already sent
     }
-    let users = crate::bridge::portal::known_users(bridge, &send.portal.thread_id);
+    let users = &send.members;
     let lookup = |mxid: &str| -> Option<(i64, String)> {
         let pk = bridge.ghost_pk(mxid)?;
         let username = users

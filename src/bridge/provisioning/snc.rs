@@ -118,7 +118,7 @@ pub async fn create_dm(
         let entry = ig_events::entry(
             mxid,
             &IgEvent::SyncThread {
-                thread_id: thread_id.clone(),
+                thread_id: thread.thread_id.clone(),
             },
         );
         bridge.store.enqueue(&[entry]).await?;

@@ -1,12 +1,12 @@
 //! Typed events coming out of the realtime client.
 //!
-//! Item and thread payloads stay JSON (already decoded from the double-encoded `value`) behind
-//! [`ItemJson`] / [`ThreadJson`]; the few fields the bridge keys on are lifted into typed fields.
+//! Items and threads are decoded once, here, into the typed models of
+//! [`crate::instagram::types`] (losslessly: fields not modelled are kept in their `extra`
+//! maps), with the [`ThreadId`]/[`ItemId`]/[`UserPk`] newtypes. A payload that does not fit
+//! the model is not dropped: it comes out as [`SyncEvent::Undecodable`], whole, with the reason.
 
-/// A ThreadItem (PROTOCOL.md D.2) as JSON. Will become the typed model at merge time.
-pub type ItemJson = serde_json::Value;
-/// A Thread (PROTOCOL.md D.1) as JSON. Will become the typed model at merge time.
-pub type ThreadJson = serde_json::Value;
+use crate::instagram::ids::{ItemId, ThreadId, UserPk};
+use crate::instagram::types::{Thread, ThreadItem};
 
 /// Everything the client reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,71 +122,101 @@ pub enum SyncEvent {
     ItemReplaced(ItemEvent),
     /// Unsend/delete.
     ItemRemoved {
-        thread_id: String,
-        item_id: String,
+        thread_id: ThreadId,
+        item_id: ItemId,
     },
     ReactionAdded(Reaction),
     ReactionRemoved(Reaction),
     Seen {
-        thread_id: String,
-        user_id: i64,
-        item_id: Option<String>,
+        thread_id: ThreadId,
+        user_id: UserPk,
+        item_id: Option<ItemId>,
         timestamp_us: Option<i64>,
     },
     Typing(Typing),
     ThreadAdded {
-        thread_id: String,
-        thread: ThreadJson,
+        thread_id: ThreadId,
+        thread: Box<Thread>,
     },
     ThreadReplaced {
-        thread_id: String,
-        thread: ThreadJson,
+        thread_id: ThreadId,
+        thread: Box<Thread>,
     },
     ThreadRemoved {
-        thread_id: String,
+        thread_id: ThreadId,
     },
     AdminChanged {
-        thread_id: String,
-        user_id: i64,
+        thread_id: ThreadId,
+        user_id: UserPk,
         is_admin: bool,
     },
     ApprovalRequired {
-        thread_id: String,
+        thread_id: ThreadId,
         value: serde_json::Value,
     },
     ThreadImage {
-        thread_id: String,
+        thread_id: ThreadId,
         image: serde_json::Value,
     },
     UnseenCount {
         count: i64,
         ts_us: Option<i64>,
     },
+    /// An item or thread whose JSON does not fit the typed model (a field of an unexpected
+    /// type): kept whole so that the bridge can set it aside with the reason, not lose it.
+    Undecodable(Undecodable),
 }
 
-/// A ThreadItem event with its key fields lifted.
+/// A payload the typed model refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Undecodable {
+    pub thread_id: ThreadId,
+    /// The iris path it came at (`/direct_v2/threads/…/items/…`).
+    pub path: String,
+    /// The payload as received (parsed losslessly).
+    pub raw: serde_json::Value,
+    /// Why the model refused it.
+    pub error: String,
+}
+
+/// A thread item (PROTOCOL.md D.2), decoded. Its `item_id` is filled from the op's path
+/// when the payload has none.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemEvent {
-    pub thread_id: String,
-    pub item_id: String,
-    pub user_id: Option<i64>,
-    pub timestamp_us: Option<i64>,
-    pub item_type: Option<String>,
-    /// The sender's OTID; equals ours for our own echoed sends.
-    pub client_context: Option<String>,
+    pub thread_id: ThreadId,
     /// The op's `mutation_token` (iris envelope), if any.
     pub mutation_token: Option<String>,
-    pub item: ItemJson,
+    pub item: Box<ThreadItem>,
+}
+
+impl ItemEvent {
+    pub fn item_id(&self) -> &ItemId {
+        &self.item.item_id
+    }
+    /// The sender.
+    pub fn user_id(&self) -> Option<UserPk> {
+        self.item.user_id
+    }
+    pub fn timestamp_us(&self) -> Option<i64> {
+        self.item.timestamp.map(|t| t.0)
+    }
+    pub fn item_type(&self) -> Option<&str> {
+        self.item.item_type.as_deref()
+    }
+    /// The sender's OTID; equals ours for our own echoed sends.
+    pub fn client_context(&self) -> Option<&str> {
+        self.item.client_context.as_deref()
+    }
 }
 
 /// One user's reaction on one item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reaction {
-    pub thread_id: String,
-    pub item_id: String,
+    pub thread_id: ThreadId,
+    pub item_id: ItemId,
     /// `likes` or `emojis`.
     pub kind: String,
-    pub user_id: i64,
+    pub user_id: UserPk,
     /// Absent on removal.
     pub emoji: Option<String>,
     pub timestamp_us: Option<i64>,
@@ -198,9 +228,9 @@ pub struct Reaction {
 /// A typing indicator. `active == false` means stopped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Typing {
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     pub activity_indicator_id: String,
-    pub sender_id: Option<i64>,
+    pub sender_id: Option<UserPk>,
     /// 0 off, 1 text, 2 visual.
     pub activity_status: i64,
     pub active: bool,

@@ -9,8 +9,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::events::{ItemEvent, Reaction, SyncBatch, SyncEvent, Typing};
-use crate::instagram::types::{parse_lossless, parse_lossless_slice};
+use super::events::{ItemEvent, Reaction, SyncBatch, SyncEvent, Typing, Undecodable};
+use crate::instagram::ids::{ItemId, ThreadId, UserPk};
+use crate::instagram::types::{Thread, ThreadItem, parse_lossless, parse_lossless_slice};
 
 /// The caller's position in the iris queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,34 +128,66 @@ fn str_field(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(as_id)
 }
 
+/// An item op's value decoded into the typed model (`replaced`: an edit or a new version),
+/// or kept whole as [`SyncEvent::Undecodable`] when it does not fit.
 fn item_event(
+    path: &str,
     thread_id: &str,
     item_id: &str,
     item: Value,
     mutation_token: Option<&str>,
-) -> ItemEvent {
-    ItemEvent {
-        thread_id: thread_id.to_owned(),
-        item_id: str_field(&item, "item_id").unwrap_or_else(|| item_id.to_owned()),
-        user_id: item.get("user_id").and_then(as_i64),
-        timestamp_us: item.get("timestamp").and_then(as_i64),
-        item_type: item
-            .get("item_type")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        client_context: str_field(&item, "client_context"),
-        mutation_token: mutation_token.map(str::to_owned),
-        item,
+    replaced: bool,
+) -> SyncEvent {
+    let mut typed: ThreadItem = match serde_json::from_value(item.clone()) {
+        Ok(typed) => typed,
+        Err(e) => return undecodable(path, thread_id, item, &e),
+    };
+    if typed.item_id.as_str().is_empty() {
+        typed.item_id = ItemId::new(item_id);
     }
+    let event = ItemEvent {
+        thread_id: ThreadId::new(thread_id),
+        mutation_token: mutation_token.map(str::to_owned),
+        item: Box::new(typed),
+    };
+    if replaced {
+        SyncEvent::ItemReplaced(event)
+    } else {
+        SyncEvent::NewItem(event)
+    }
+}
+
+/// A thread op's value decoded into the typed model.
+fn thread_event(path: &str, thread_id: &str, value: Value, added: bool) -> SyncEvent {
+    let thread: Thread = match serde_json::from_value(value.clone()) {
+        Ok(thread) => thread,
+        Err(e) => return undecodable(path, thread_id, value, &e),
+    };
+    let (thread_id, thread) = (ThreadId::new(thread_id), Box::new(thread));
+    if added {
+        SyncEvent::ThreadAdded { thread_id, thread }
+    } else {
+        SyncEvent::ThreadReplaced { thread_id, thread }
+    }
+}
+
+fn undecodable(path: &str, thread_id: &str, raw: Value, error: &serde_json::Error) -> SyncEvent {
+    tracing::warn!(path, "an Instagram payload does not fit the model: {error}");
+    SyncEvent::Undecodable(Undecodable {
+        thread_id: ThreadId::new(thread_id),
+        path: path.to_owned(),
+        raw,
+        error: error.to_string(),
+    })
 }
 
 /// Typing from an `activity_indicator_id` op.
 pub fn typing_from(thread_id: &str, indicator: &str, op: &str, value: &Value) -> Typing {
     let activity_status = value.get("activity_status").and_then(as_i64).unwrap_or(0);
     Typing {
-        thread_id: thread_id.to_owned(),
+        thread_id: ThreadId::new(thread_id),
         activity_indicator_id: indicator.to_owned(),
-        sender_id: value.get("sender_id").and_then(as_i64),
+        sender_id: value.get("sender_id").and_then(as_i64).map(UserPk),
         activity_status,
         active: op != "remove" && activity_status != 0,
         ttl_ms: value.get("ttl").and_then(as_i64),
@@ -176,20 +209,17 @@ pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> 
     let event = match parts.as_slice() {
         ["direct_v2", "threads" | "visual_threads", t, "items", i] => match kind {
             "remove" => SyncEvent::ItemRemoved {
-                thread_id: (*t).to_owned(),
-                item_id: (*i).to_owned(),
+                thread_id: ThreadId::new(*t),
+                item_id: ItemId::new(*i),
             },
-            "replace" if value.is_object() => {
-                SyncEvent::ItemReplaced(item_event(t, i, value, token))
-            }
-            _ if value.is_object() => SyncEvent::NewItem(item_event(t, i, value, token)),
+            _ if value.is_object() => item_event(path, t, i, value, token, kind == "replace"),
             _ => return unknown(path),
         },
         ["direct_v2", "threads", t, "items", i, "reactions", rk, u] => {
             let user_id = u.parse().ok()?;
             let reaction = Reaction {
-                thread_id: (*t).to_owned(),
-                item_id: (*i).to_owned(),
+                thread_id: ThreadId::new(*t),
+                item_id: ItemId::new(*i),
                 kind: (*rk).to_owned(),
                 user_id,
                 emoji: value
@@ -213,10 +243,11 @@ pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> 
             }
         }
         ["direct_v2", "threads", t, "participants", u, "has_seen"] => {
-            let item_id =
-                str_field(&value, "item_id").or_else(|| op.get("item_id").and_then(as_id));
+            let item_id = str_field(&value, "item_id")
+                .or_else(|| op.get("item_id").and_then(as_id))
+                .map(ItemId::new);
             SyncEvent::Seen {
-                thread_id: (*t).to_owned(),
+                thread_id: ThreadId::new(*t),
                 user_id: u.parse().ok()?,
                 item_id,
                 timestamp_us: value
@@ -229,7 +260,7 @@ pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> 
             SyncEvent::Typing(typing_from(t, id, kind, &value))
         }
         ["direct_v2", "threads", t, "admin_user_ids", u] => SyncEvent::AdminChanged {
-            thread_id: (*t).to_owned(),
+            thread_id: ThreadId::new(*t),
             user_id: u.parse().ok()?,
             is_admin: kind != "remove",
         },
@@ -239,7 +270,7 @@ pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> 
             t,
             "approval_required_for_new_members",
         ] => SyncEvent::ApprovalRequired {
-            thread_id: (*t).to_owned(),
+            thread_id: ThreadId::new(*t),
             value: match value {
                 Value::String(s) if s == "true" => Value::Bool(true),
                 Value::String(s) if s == "false" => Value::Bool(false),
@@ -247,21 +278,14 @@ pub fn decode_op(op: &Value, mutation_token: Option<&str>) -> Option<SyncEvent> 
             },
         },
         ["direct_v2", "threads", t, "thread_image"] => SyncEvent::ThreadImage {
-            thread_id: (*t).to_owned(),
+            thread_id: ThreadId::new(*t),
             image: value.get("thread_image").cloned().unwrap_or(value),
         },
         ["direct_v2", "inbox", "threads", t] => match kind {
             "remove" => SyncEvent::ThreadRemoved {
-                thread_id: (*t).to_owned(),
+                thread_id: ThreadId::new(*t),
             },
-            "add" => SyncEvent::ThreadAdded {
-                thread_id: (*t).to_owned(),
-                thread: value,
-            },
-            _ => SyncEvent::ThreadReplaced {
-                thread_id: (*t).to_owned(),
-                thread: value,
-            },
+            _ => thread_event(path, t, value, kind == "add"),
         },
         ["direct_v2", "inbox", "unseen_count"] => SyncEvent::UnseenCount {
             count: as_i64(&value)?,

@@ -1,6 +1,7 @@
 //! Every recorded payload in `tests/fixtures/instagram/` decodes to the expected events.
 
 use super::*;
+use crate::instagram::ids::UserPk;
 use crate::instagram::realtime::events::{Presence, RealtimeEvent};
 use crate::instagram::realtime::pubsub::{decode_presence, decode_realtime_sub};
 
@@ -37,11 +38,11 @@ fn mgp25_direct_handler_payloads() {
             SyncEvent::UnseenCount { count: 1, ts_us },
         ] => {
             assert_eq!(item.thread_id, T);
-            assert_eq!(item.item_id, I);
-            assert_eq!(item.user_id, Some(1_111_111_111));
-            assert_eq!(item.timestamp_us, Some(1_111_111_111_111_111));
-            assert_eq!(item.item_type.as_deref(), Some("text"));
-            assert_eq!(item.item["text"], "TEXT");
+            assert_eq!(item.item_id(), I);
+            assert_eq!(item.user_id(), Some(UserPk(1_111_111_111)));
+            assert_eq!(item.timestamp_us(), Some(1_111_111_111_111_111));
+            assert_eq!(item.item_type(), Some("text"));
+            assert_eq!(item.item.text.as_deref(), Some("TEXT"));
             assert_eq!(*ts_us, Some(1_111_111_111_111_111));
         }
         other => panic!("{other:?}"),
@@ -51,7 +52,7 @@ fn mgp25_direct_handler_payloads() {
     match decode(&p[1]).events.as_slice() {
         [SyncEvent::ThreadReplaced { thread_id, thread }] => {
             assert_eq!(thread_id, T);
-            assert_eq!(thread["thread_id"], T);
+            assert_eq!(thread.thread_id, T);
         }
         other => panic!("{other:?}"),
     }
@@ -73,7 +74,7 @@ fn mgp25_direct_handler_payloads() {
                 t.activity_indicator_id,
                 "deadbeef-dead-beef-dead-beefdeadbeef"
             );
-            assert_eq!(t.sender_id, Some(1_111_111_111));
+            assert_eq!(t.sender_id, Some(UserPk(1_111_111_111)));
             assert_eq!(t.ttl_ms, Some(12000));
             assert!(t.active);
         }
@@ -85,7 +86,7 @@ fn mgp25_direct_handler_payloads() {
         decode(&p[4]).events,
         vec![SyncEvent::Seen {
             thread_id: T.into(),
-            user_id: 1_111_111_111,
+            user_id: UserPk(1_111_111_111),
             item_id: Some(I.into()),
             timestamp_us: Some(1_111_111_111_111_111)
         }]
@@ -97,7 +98,7 @@ fn mgp25_direct_handler_payloads() {
     // 6: raven item on visual_threads (+ visual_inbox counter, skipped).
     match decode(&p[6]).events.as_slice() {
         [SyncEvent::NewItem(item)] => {
-            assert_eq!(item.item_type.as_deref(), Some("raven_media"));
+            assert_eq!(item.item_type(), Some("raven_media"));
             assert_eq!(item.thread_id, T);
         }
         other => panic!("{other:?}"),
@@ -180,12 +181,12 @@ fn web_capture() {
     match b.events.as_slice() {
         [SyncEvent::NewItem(item)] => {
             assert_eq!(item.thread_id, "340282366841710301244276158232444183473");
-            assert_eq!(item.item_id, "31044085271868279333056426983555072");
-            assert_eq!(item.user_id, Some(58_511_342_766));
-            assert_eq!(item.timestamp_us, Some(1_682_903_234_729_242));
-            assert_eq!(item.client_context.as_deref(), Some("7058607763398958242"));
+            assert_eq!(item.item_id(), "31044085271868279333056426983555072");
+            assert_eq!(item.user_id(), Some(UserPk(58_511_342_766)));
+            assert_eq!(item.timestamp_us(), Some(1_682_903_234_729_242));
+            assert_eq!(item.client_context(), Some("7058607763398958242"));
             assert_eq!(item.mutation_token.as_deref(), Some("7058607763398958242"));
-            assert_eq!(item.item["text"], "woy bang");
+            assert_eq!(item.item.text.as_deref(), Some("woy bang"));
         }
         other => panic!("{other:?}"),
     }
@@ -220,7 +221,7 @@ fn nerixyz_flattened_has_seen() {
         b.events,
         vec![SyncEvent::Seen {
             thread_id: "77".into(),
-            user_id: 5,
+            user_id: UserPk(5),
             item_id: Some("99".into()),
             timestamp_us: Some(1_234_567)
         }]
@@ -254,7 +255,7 @@ fn path_table_and_lenient_values() {
     assert_eq!(e.len(), 10, "{e:?}");
     match &e[0] {
         SyncEvent::ReactionAdded(r) => {
-            assert_eq!((r.user_id, r.kind.as_str()), (7, "emojis"));
+            assert_eq!((r.user_id, r.kind.as_str()), (UserPk(7), "emojis"));
             assert_eq!(r.emoji.as_deref(), Some("❤️"));
             assert_eq!(r.timestamp_us, Some(1_700_000_000_000_001));
             assert_eq!(r.client_context.as_deref(), Some("ctx1"));
@@ -263,13 +264,13 @@ fn path_table_and_lenient_values() {
     }
     assert!(matches!(&e[1], SyncEvent::ReactionRemoved(r) if r.emoji.is_none()));
     assert!(
-        matches!(&e[2], SyncEvent::ItemReplaced(i) if i.user_id == Some(7) && i.timestamp_us == Some(12))
+        matches!(&e[2], SyncEvent::ItemReplaced(i) if i.user_id() == Some(UserPk(7)) && i.timestamp_us() == Some(12))
     );
     assert!(matches!(
         e[3],
         SyncEvent::AdminChanged {
             is_admin: true,
-            user_id: 7,
+            user_id: UserPk(7),
             ..
         }
     ));
@@ -286,7 +287,7 @@ fn path_table_and_lenient_values() {
     );
     assert!(matches!(&e[7], SyncEvent::ThreadAdded { thread_id, .. } if thread_id == "9"));
     assert!(matches!(&e[8], SyncEvent::ThreadRemoved { thread_id } if thread_id == "9"));
-    assert!(matches!(&e[9], SyncEvent::NewItem(i) if i.timestamp_us == Some(3)));
+    assert!(matches!(&e[9], SyncEvent::NewItem(i) if i.timestamp_us() == Some(3)));
     assert!(decode_message_sync(b"not json").is_err());
     assert!(
         decode_message_sync(b"[1, \"x\", null, {}]")
@@ -333,14 +334,14 @@ fn ids_beyond_64_bits_keep_every_digit() {
         body(item.clone()),
     ] {
         let batch = decode_message_sync(body.as_bytes()).unwrap();
-        let [SyncEvent::NewItem(event)] = batch.events.as_slice() else {
+        // A user pk is an i64: an item with one beyond it does not fit the typed model. It is
+        // not dropped and never given a wrong number: it comes whole, with the reason.
+        let [SyncEvent::Undecodable(event)] = batch.events.as_slice() else {
             panic!("{:?}", batch.events);
         };
         assert_eq!(event.thread_id, BT);
-        assert_eq!(event.item_id, BI);
-        // A user pk is an i64: one beyond it is absent, never a wrong number.
-        assert_eq!(event.user_id, None);
-        let stored = serde_json::to_string(&event.item).unwrap();
+        assert!(event.error.contains("user pk"), "{}", event.error);
+        let stored = serde_json::to_string(&event.raw).unwrap();
         let back: Value = serde_json::from_str(&stored).unwrap();
         for (key, digits) in [("thread_id", BT), ("item_id", BI), ("user_id", BU)] {
             assert_eq!(back[key], digits, "{key} in {stored}");
@@ -349,6 +350,18 @@ fn ids_beyond_64_bits_keep_every_digit() {
         let item_id: ItemId = serde_json::from_value(back["item_id"].clone()).unwrap();
         assert_eq!((thread.as_str(), item_id.as_str()), (BT, BI));
     }
+    // With a pk that fits, the same item is typed, every digit kept.
+    let item = item.replace(BU, "58511342766");
+    let batch = decode_message_sync(body(item).as_bytes()).unwrap();
+    let [SyncEvent::NewItem(event)] = batch.events.as_slice() else {
+        panic!("{:?}", batch.events);
+    };
+    assert_eq!(
+        (event.thread_id.as_str(), event.item_id().as_str()),
+        (BT, BI)
+    );
+    assert_eq!(event.user_id(), Some(UserPk(58_511_342_766)));
+    assert_eq!(event.item.text.as_deref(), Some("big"));
     // The send acknowledgement names the item the same way.
     let ack = format!(
         r#"{{"action":"item_ack","status":"ok","payload":{{"client_context":"c","item_id":{BI},"thread_id":{BT}}}}}"#

@@ -49,8 +49,8 @@ pub use commands::{Command, ReplyTo, SendAck, new_client_context};
 pub use connect::{ConnectParams, Password};
 pub use error::Error;
 pub use events::{
-    ConnectionState, DisconnectCause, ItemEvent, ItemJson, Presence, Reaction, RealtimeEvent,
-    SyncBatch, SyncEvent, ThreadJson, Typing,
+    ConnectionState, DisconnectCause, ItemEvent, Presence, Reaction, RealtimeEvent, SyncBatch,
+    SyncEvent, Typing, Undecodable,
 };
 pub use iris::Cursor;
 

@@ -126,7 +126,7 @@ mod tests {
         let ev = decode_realtime_sub(&wrap_topic_payload("direct", typing.as_bytes()));
         match ev.as_slice() {
             [RealtimeEvent::Typing(t)] => {
-                assert_eq!(t.sender_id, Some(42));
+                assert_eq!(t.sender_id, Some(crate::instagram::ids::UserPk(42)));
                 assert!(t.active);
                 assert_eq!(t.ttl_ms, Some(12000));
                 assert_eq!(t.timestamp_us, Some(1_700_000_000_000_000));

@@ -43,7 +43,7 @@ async fn pushed_events_decode_and_junk_is_skipped() {
         RealtimeEvent::MessageSync(batch) => {
             assert_eq!(batch.seq_id, Some(25560));
             assert!(
-                matches!(&batch.events[0], SyncEvent::NewItem(i) if i.item["text"] == "woy bang")
+                matches!(&batch.events[0], SyncEvent::NewItem(i) if i.item.text.as_deref() == Some("woy bang"))
             );
         }
         _ => unreachable!(),

@@ -33,10 +33,10 @@ async fn text_send_is_acked_and_echoed_with_our_client_context() {
     match next_matching(&mut rx, |e| matches!(e, RealtimeEvent::MessageSync(_))).await {
         RealtimeEvent::MessageSync(b) => match &b.events[0] {
             SyncEvent::NewItem(i) => {
-                assert_eq!(i.item_id, item_id);
-                assert_eq!(i.client_context.as_deref(), Some("7058579641524101933"));
-                assert_eq!(i.user_id, Some(PK));
-                assert_eq!(i.item["text"], "hello");
+                assert_eq!(i.item_id().as_str(), item_id);
+                assert_eq!(i.client_context(), Some("7058579641524101933"));
+                assert_eq!(i.user_id().map(|pk| pk.get()), Some(PK));
+                assert_eq!(i.item.text.as_deref(), Some("hello"));
             }
             other => panic!("{other:?}"),
         },

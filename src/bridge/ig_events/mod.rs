@@ -5,11 +5,14 @@
 use std::sync::Arc;
 
 use ruma::{EventId, RoomId};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+mod event;
+pub use event::{IgEvent, entry};
 
 use super::Bridge;
 use super::catch_up;
+use super::conversation::Portal;
 use super::convert::to_matrix;
 use super::convert::txn;
 use super::error::ApplyError;
@@ -18,142 +21,9 @@ pub use super::items::apply_item;
 use super::items::room_of;
 use super::portal;
 use super::user::IgUser;
-use crate::instagram::realtime::SyncEvent;
+use crate::instagram::ids::{ItemId, ThreadId, UserPk};
 use crate::instagram::types::{Thread, ThreadItem};
-use crate::store::inbox::{NewInboxEntry, SOURCE_INSTAGRAM};
 use crate::store::messages::ReactionRow;
-
-/// One Instagram-side event as stored in the inbox.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum IgEvent {
-    /// A new item, or a new version of one (`replaced`: edit, media ready).
-    Item {
-        thread_id: String,
-        item_id: String,
-        replaced: bool,
-        item: Value,
-    },
-    ItemRemoved {
-        thread_id: String,
-        item_id: String,
-    },
-    /// A user's reaction set (`Some`) or removed (`None`).
-    Reaction {
-        thread_id: String,
-        item_id: String,
-        user_id: i64,
-        emoji: Option<String>,
-        /// Instagram's time of the change (tells a re-added reaction from the first).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp_us: Option<i64>,
-    },
-    Seen {
-        thread_id: String,
-        user_id: i64,
-        item_id: Option<String>,
-    },
-    /// A thread was added or changed (title, users).
-    ThreadUpdated {
-        thread_id: String,
-        thread: Value,
-    },
-    ThreadRemoved {
-        thread_id: String,
-    },
-    /// Read the thread over HTTP and bridge what is missing, making its room if needed.
-    SyncThread {
-        thread_id: String,
-    },
-    /// Typing (never stored: applied at once).
-    Typing {
-        thread_id: String,
-        user_id: i64,
-        active: bool,
-        ttl_ms: Option<i64>,
-    },
-}
-
-impl IgEvent {
-    pub fn thread_id(&self) -> &str {
-        match self {
-            IgEvent::Item { thread_id, .. }
-            | IgEvent::ItemRemoved { thread_id, .. }
-            | IgEvent::Reaction { thread_id, .. }
-            | IgEvent::Seen { thread_id, .. }
-            | IgEvent::ThreadUpdated { thread_id, .. }
-            | IgEvent::ThreadRemoved { thread_id }
-            | IgEvent::SyncThread { thread_id }
-            | IgEvent::Typing { thread_id, .. } => thread_id,
-        }
-    }
-
-    /// The durable form of a realtime sync event; `None` for what the bridge ignores.
-    pub fn from_sync(event: &SyncEvent) -> Option<IgEvent> {
-        Some(match event {
-            SyncEvent::NewItem(i) | SyncEvent::ItemReplaced(i) => IgEvent::Item {
-                thread_id: i.thread_id.clone(),
-                item_id: i.item_id.clone(),
-                replaced: matches!(event, SyncEvent::ItemReplaced(_)),
-                item: i.item.clone(),
-            },
-            SyncEvent::ItemRemoved { thread_id, item_id } => IgEvent::ItemRemoved {
-                thread_id: thread_id.clone(),
-                item_id: item_id.clone(),
-            },
-            SyncEvent::ReactionAdded(r) | SyncEvent::ReactionRemoved(r) => IgEvent::Reaction {
-                thread_id: r.thread_id.clone(),
-                item_id: r.item_id.clone(),
-                user_id: r.user_id,
-                emoji: match event {
-                    SyncEvent::ReactionAdded(_) => {
-                        Some(r.emoji.clone().unwrap_or_else(|| "❤️".to_string()))
-                    }
-                    _ => None,
-                },
-                timestamp_us: r.timestamp_us,
-            },
-            SyncEvent::Seen {
-                thread_id,
-                user_id,
-                item_id,
-                ..
-            } => IgEvent::Seen {
-                thread_id: thread_id.clone(),
-                user_id: *user_id,
-                item_id: item_id.clone(),
-            },
-            SyncEvent::Typing(t) => IgEvent::Typing {
-                thread_id: t.thread_id.clone(),
-                user_id: t.sender_id?,
-                active: t.active,
-                ttl_ms: t.ttl_ms,
-            },
-            SyncEvent::ThreadAdded { thread_id, thread }
-            | SyncEvent::ThreadReplaced { thread_id, thread } => IgEvent::ThreadUpdated {
-                thread_id: thread_id.clone(),
-                thread: thread.clone(),
-            },
-            SyncEvent::ThreadRemoved { thread_id } => IgEvent::ThreadRemoved {
-                thread_id: thread_id.clone(),
-            },
-            SyncEvent::AdminChanged { .. }
-            | SyncEvent::ApprovalRequired { .. }
-            | SyncEvent::ThreadImage { .. }
-            | SyncEvent::UnseenCount { .. } => return None,
-        })
-    }
-}
-
-/// The inbox row of an event for a user.
-pub fn entry(mxid: &str, event: &IgEvent) -> NewInboxEntry {
-    NewInboxEntry {
-        source: SOURCE_INSTAGRAM.into(),
-        portal_key: event.thread_id().to_string(),
-        receiver: mxid.to_string(),
-        payload: serde_json::to_string(event).unwrap_or_default(),
-    }
-}
 
 /// The started user an event belongs to. A user who still has a session but is not started
 /// yet (start-up, login in progress) is a transient failure: the conversation waits and is
@@ -179,7 +49,12 @@ async fn logged_in_user(bridge: &Bridge, receiver: &str) -> Result<Arc<IgUser>, 
 }
 
 /// Applies one stored Instagram event for the user it belongs to.
-pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Result<(), ApplyError> {
+pub async fn apply(
+    bridge: &Arc<Bridge>,
+    conv: &mut Portal,
+    receiver: &str,
+    payload: &str,
+) -> Result<(), ApplyError> {
     let event: IgEvent = serde_json::from_str(payload)
         .map_err(|e| ApplyError::Permanent(format!("unreadable Instagram event: {e}")))?;
     let user = logged_in_user(bridge, receiver).await?;
@@ -189,7 +64,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             item_id,
             replaced,
             item,
-        } => apply_new_item(bridge, &user, &thread_id, &item_id, replaced, item).await,
+        } => apply_new_item(bridge, conv, &user, &thread_id, &item_id, replaced, *item).await,
         IgEvent::ItemRemoved { thread_id, item_id } => {
             apply_removed(bridge, &user, &thread_id, &item_id).await
         }
@@ -201,7 +76,7 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             timestamp_us,
         } => {
             let reaction = ReactionChange {
-                item_id: &item_id,
+                item_id: item_id.as_str(),
                 reactor: user_id,
                 emoji,
                 timestamp_us,
@@ -214,57 +89,91 @@ pub async fn apply(bridge: &Arc<Bridge>, receiver: &str, payload: &str) -> Resul
             item_id,
         } => apply_seen(bridge, &user, &thread_id, user_id, item_id).await,
         IgEvent::ThreadUpdated { thread_id, thread } => {
-            apply_thread(bridge, &user, &thread_id, thread).await
+            apply_thread(bridge, conv, &user, &thread_id, *thread).await
         }
         IgEvent::ThreadRemoved { thread_id } => {
             tracing::info!(
-                thread = thread_id,
+                thread = %thread_id,
                 user = user.mxid,
                 "thread removed on Instagram"
             );
             Ok(())
         }
-        IgEvent::SyncThread { thread_id } => catch_up::sync_thread(bridge, &user, &thread_id).await,
+        IgEvent::SyncThread { thread_id } => {
+            catch_up::sync_thread(bridge, conv, &user, thread_id.as_str()).await
+        }
         IgEvent::Typing {
             thread_id,
             user_id,
             active,
             ttl_ms,
         } => portal::ghost_typing(bridge, &user.mxid, &thread_id, user_id, active, ttl_ms).await,
+        IgEvent::Undecodable {
+            thread_id,
+            path,
+            raw,
+            error,
+        } => apply_undecodable(bridge, conv, &user, &thread_id, &path, raw, &error).await,
     }
+}
+
+/// A payload the realtime decoder could not type: read again (a later version may know its
+/// shape), else set aside as a dead letter with the reason.
+async fn apply_undecodable(
+    bridge: &Arc<Bridge>,
+    conv: &mut Portal,
+    user: &IgUser,
+    thread_id: &ThreadId,
+    path: &str,
+    raw: Value,
+    error: &str,
+) -> Result<(), ApplyError> {
+    let is_item = path.contains("/items/");
+    if is_item && let Ok(item) = serde_json::from_value::<ThreadItem>(raw.clone()) {
+        let item_id = item.item_id.clone();
+        return apply_new_item(bridge, conv, user, thread_id, &item_id, false, item).await;
+    }
+    if !is_item && let Ok(thread) = serde_json::from_value::<Thread>(raw) {
+        return apply_thread(bridge, conv, user, thread_id, thread).await;
+    }
+    Err(ApplyError::Permanent(format!(
+        "an Instagram {} this bridge cannot read ({error})",
+        if is_item { "message" } else { "thread update" }
+    )))
 }
 
 /// A new or replaced item: its portal first (created, or caught up after a gap), then the item.
 async fn apply_new_item(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
-    thread_id: &str,
-    item_id: &str,
+    thread_id: &ThreadId,
+    item_id: &ItemId,
     replaced: bool,
-    item: Value,
+    mut item: ThreadItem,
 ) -> Result<(), ApplyError> {
-    let mut item: ThreadItem = serde_json::from_value(item)
-        .map_err(|e| ApplyError::Permanent(format!("unreadable item {item_id}: {e}")))?;
     if item.item_id.as_str().is_empty() {
-        item.item_id = crate::instagram::ids::ItemId::new(item_id);
+        item.item_id = item_id.clone();
     }
-    let (portal, created) = portal::ensure_portal(bridge, user, thread_id, None).await?;
+    let thread_id = thread_id.as_str();
+    let (portal, created) = portal::ensure_portal(bridge, conv, user, thread_id, None).await?;
     match created {
-        Some(thread) => catch_up::new_room(bridge, user, &portal, thread).await?,
-        None if !replaced => catch_up::before_live_item(bridge, user, &portal).await?,
+        Some(thread) => catch_up::new_room(bridge, conv, user, &portal, thread).await?,
+        None if !replaced => catch_up::before_live_item(bridge, conv, user, &portal).await?,
         None => {}
     }
-    apply_item(bridge, user, &portal, &item, replaced).await
+    apply_item(bridge, conv, user, &portal, &item, replaced).await
 }
 
 /// An item unsent on Instagram: its Matrix events are redacted.
 async fn apply_removed(
     bridge: &Arc<Bridge>,
     user: &IgUser,
-    thread_id: &str,
-    item_id: &str,
+    thread_id: &ThreadId,
+    item_id: &ItemId,
 ) -> Result<(), ApplyError> {
-    let Some(portal) = portal::find_portal(bridge, thread_id, &user.mxid).await? else {
+    let item_id = item_id.as_str();
+    let Some(portal) = portal::find_portal(bridge, thread_id.as_str(), &user.mxid).await? else {
         return Ok(());
     };
     let room = room_of(&portal)?;
@@ -294,28 +203,28 @@ async fn apply_removed(
 async fn apply_seen(
     bridge: &Arc<Bridge>,
     user: &IgUser,
-    thread_id: &str,
-    reader: i64,
-    item_id: Option<String>,
+    thread_id: &ThreadId,
+    reader: UserPk,
+    item_id: Option<ItemId>,
 ) -> Result<(), ApplyError> {
-    if reader == user.pk {
+    if reader.get() == user.pk {
         return Ok(());
     }
     let (Some(item_id), Some(portal)) = (
         item_id,
-        portal::find_portal(bridge, thread_id, &user.mxid).await?,
+        portal::find_portal(bridge, thread_id.as_str(), &user.mxid).await?,
     ) else {
         return Ok(());
     };
     let room = room_of(&portal)?;
     if let Some(part) = bridge
         .store
-        .get_message_parts(&item_id, &portal.receiver)
+        .get_message_parts(item_id.as_str(), &portal.receiver)
         .await?
         .last()
         && let Ok(event) = EventId::parse(&part.event_id)
     {
-        ghost::ghost_intent(bridge, reader)?
+        ghost::ghost_intent(bridge, reader.get())?
             .read_receipt(&room, &event)
             .await?;
     }
@@ -325,21 +234,21 @@ async fn apply_seen(
 /// A thread's name, picture or members changed (or a thread we have no room for yet).
 async fn apply_thread(
     bridge: &Arc<Bridge>,
+    conv: &mut Portal,
     user: &IgUser,
-    thread_id: &str,
-    thread: Value,
+    thread_id: &ThreadId,
+    thread: Thread,
 ) -> Result<(), ApplyError> {
-    let thread: Thread = serde_json::from_value(thread)
-        .map_err(|e| ApplyError::Permanent(format!("unreadable thread {thread_id}: {e}")))?;
+    let thread_id = thread_id.as_str();
     match portal::find_portal(bridge, thread_id, &user.mxid).await? {
         Some(p) if p.room_id.is_some() => {
-            portal::update_from_thread(bridge, user, &p, &thread).await
+            portal::update_from_thread(bridge, conv, user, &p, &thread).await
         }
         _ => {
             let (portal, created) =
-                portal::ensure_portal(bridge, user, thread_id, Some(thread)).await?;
+                portal::ensure_portal(bridge, conv, user, thread_id, Some(thread)).await?;
             if let Some(thread) = created {
-                catch_up::new_room(bridge, user, &portal, thread).await?;
+                catch_up::new_room(bridge, conv, user, &portal, thread).await?;
             }
             Ok(())
         }
@@ -349,7 +258,7 @@ async fn apply_thread(
 /// A reaction set or removed on Instagram.
 struct ReactionChange<'a> {
     item_id: &'a str,
-    reactor: i64,
+    reactor: UserPk,
     emoji: Option<String>,
     timestamp_us: Option<i64>,
 }
@@ -357,7 +266,7 @@ struct ReactionChange<'a> {
 async fn apply_reaction(
     bridge: &Arc<Bridge>,
     user: &IgUser,
-    thread_id: &str,
+    thread_id: &ThreadId,
     change: ReactionChange<'_>,
 ) -> Result<(), ApplyError> {
     let ReactionChange {
@@ -366,7 +275,8 @@ async fn apply_reaction(
         emoji,
         timestamp_us,
     } = change;
-    let Some(portal) = portal::find_portal(bridge, thread_id, &user.mxid).await? else {
+    let reactor = reactor.get();
+    let Some(portal) = portal::find_portal(bridge, thread_id.as_str(), &user.mxid).await? else {
         return Ok(());
     };
     let room = room_of(&portal)?;
