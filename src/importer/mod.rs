@@ -110,7 +110,11 @@ pub async fn run(config: &Config, options: &Options) -> Result<Summary, ImportEr
     refuse_if_running(config, old.as_ref(), &location, &target).await?;
 
     let source = source::read(&location).await?;
-    let plan = plan::plan(&source);
+    let names = plan::Names {
+        ghosts: config.ghosts(),
+        displayname_template: &config.bridge.displayname_template,
+    };
+    let plan = plan::plan(&source, &names);
     // A dry run against a SQLite file that does not exist yet compares with an empty
     // database in memory rather than create the file.
     let target_uri = match &target {

@@ -7,16 +7,29 @@
 //!   side, so a catch-up walking back through a thread stops at the newest imported item
 //!   instead of bridging the old history again.
 //! - mautrix's own placeholder items (`fi.mau.instagram.*`) are not Instagram items: left out.
+//! - The people of each DM (the contact's ghost and the receiving user) are stored for
+//!   mentions, as the bridge would after reading the thread; group members are not in
+//!   mautrix's database and are learnt when the bridge first reads the group.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::android_state;
 use super::source::Source;
+use crate::config::GhostIds;
 use crate::secret::Secret;
 use crate::store::ghosts::GhostRow;
 use crate::store::import::{ImportBatch, ImportedUser};
+use crate::store::members::MemberRow;
 use crate::store::messages::{MessageRow, ReactionRow};
 use crate::store::portals::PortalRow;
+
+/// How this bridge names people: ghost ids and display names.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    pub ghosts: GhostIds<'a>,
+    /// `bridge.displayname_template`.
+    pub displayname_template: &'a str,
+}
 
 /// The content hash of imported message rows (never equal to a real one).
 pub const IMPORTED_HASH: &str = "imported:mautrix-instagram";
@@ -40,9 +53,10 @@ pub struct Plan {
 }
 
 /// Maps everything in `source`.
-pub fn plan(source: &Source) -> Plan {
+pub fn plan(source: &Source, names: &Names<'_>) -> Plan {
     let mut plan = Plan::default();
     plan_users(source, &mut plan);
+    plan_members(source, names, &mut plan);
     for p in &source.puppets {
         plan.double_puppets += usize::from(p.custom_mxid);
         plan.batch.ghosts.push(GhostRow {
@@ -93,6 +107,60 @@ fn plan_users(source: &Source, plan: &mut Plan) {
             (None, _) => {} // logged out there too
         }
         plan.batch.users.push(user);
+    }
+}
+
+/// The two people of each DM with a room.
+fn plan_members(source: &Source, names: &Names<'_>, plan: &mut Plan) {
+    let puppets: HashMap<i64, &super::source::Puppet> =
+        source.puppets.iter().map(|p| (p.pk, p)).collect();
+    let mxid_of: HashMap<i64, &str> = source
+        .users
+        .iter()
+        .filter_map(|u| Some((u.igpk?, u.mxid.as_str())))
+        .collect();
+    let mut threads: BTreeMap<&str, Vec<MemberRow>> = BTreeMap::new();
+    for p in &source.portals {
+        let (Some(_), Some(other), Some(own)) = (
+            p.mxid.as_deref().filter(|r| !r.is_empty()),
+            p.other_user_pk,
+            mxid_of.get(&p.receiver),
+        ) else {
+            continue;
+        };
+        let people = threads.entry(p.thread_id.as_str()).or_default();
+        if let Some(username) = puppets.get(&other).and_then(|u| u.username.as_deref()) {
+            let name = puppets
+                .get(&other)
+                .and_then(|u| u.name.as_deref())
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(username);
+            people.push(MemberRow {
+                pk: other,
+                username: username.to_string(),
+                display_name: names
+                    .displayname_template
+                    .replace("{displayname}", name)
+                    .replace("{username}", username),
+                mxid: names.ghosts.user_id(other),
+            });
+        }
+        if let Some(username) = puppets.get(&p.receiver).and_then(|u| u.username.as_deref()) {
+            people.push(MemberRow {
+                pk: p.receiver,
+                username: username.to_string(),
+                display_name: username.to_string(),
+                mxid: (*own).to_string(),
+            });
+        }
+    }
+    for (thread, mut people) in threads {
+        people.sort_by_key(|m| m.pk);
+        people.dedup_by_key(|m| m.pk);
+        if !people.is_empty() {
+            plan.batch.members.push((thread.to_string(), people));
+        }
     }
 }
 
@@ -246,7 +314,10 @@ mod tests {
                 custom_mxid: true,
             }],
             portals: vec![
-                portal("dm", 11, Some("!dm:hs")),
+                Portal {
+                    other_user_pk: Some(22),
+                    ..portal("dm", 11, Some("!dm:hs"))
+                },
                 portal("group", 0, Some("!group:hs")),
                 portal("roomless", 11, None),
                 portal("stranger", 99, Some("!stranger:hs")),
@@ -270,9 +341,21 @@ mod tests {
         }
     }
 
+    fn config() -> crate::config::Config {
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace("domain: example.com", "domain: hs");
+        crate::config::Config::from_yaml(&text, "t", std::iter::empty()).expect("config")
+    }
+
     #[test]
     fn rows_are_mapped_to_this_bridges_keys() {
-        let plan = plan(&source());
+        let config = config();
+        let names = Names {
+            ghosts: config.ghosts(),
+            displayname_template: "{displayname} (IG)",
+        };
+        let plan = plan(&source(), &names);
         let b = &plan.batch;
         let alice = &b.users[0];
         assert_eq!(alice.ig_pk, Some(11));
@@ -328,5 +411,18 @@ mod tests {
         assert_eq!(b.reactions[0].timestamp_us, 5000);
         assert_eq!(b.ghosts[0].username.as_deref(), Some("alice_ig"));
         assert_eq!(plan.double_puppets, 1);
+        // The DM's people: the contact (no puppet row here, so unknown) and Alice.
+        assert_eq!(b.members.len(), 1, "{:?}", b.members);
+        let (thread, people) = &b.members[0];
+        assert_eq!(thread, "dm");
+        assert_eq!(people.len(), 1);
+        assert_eq!(
+            (
+                people[0].pk,
+                people[0].mxid.as_str(),
+                people[0].username.as_str()
+            ),
+            (11, "@alice:hs", "alice_ig")
+        );
     }
 }

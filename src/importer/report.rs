@@ -60,6 +60,7 @@ impl fmt::Display for Summary {
         line(f, "ghosts", c.ghosts, verb)?;
         line(f, "messages", c.messages, verb)?;
         line(f, "reactions", c.reactions, verb)?;
+        line(f, "DM people", c.members, verb)?;
         if !self.dry_run {
             writeln!(
                 f,

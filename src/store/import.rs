@@ -9,6 +9,7 @@
 use sqlx::Row;
 
 use super::ghosts::GhostRow;
+use super::members::MemberRow;
 use super::messages::{MessageRow, ReactionRow, insert_messages};
 use super::portals::PortalRow;
 use super::{Result, Store, as_flag, now_ms};
@@ -35,6 +36,8 @@ pub struct ImportBatch {
     pub portals: Vec<PortalRow>,
     pub messages: Vec<MessageRow>,
     pub reactions: Vec<ReactionRow>,
+    /// The people of threads (for mentions), per thread id.
+    pub members: Vec<(String, Vec<MemberRow>)>,
 }
 
 /// New rows and rows that were already there, of one table.
@@ -65,6 +68,8 @@ pub struct ImportCounts {
     pub portals: Count,
     pub messages: Count,
     pub reactions: Count,
+    /// Threads whose people were stored (`already`: this bridge knows them already).
+    pub members: Count,
     /// Portals left out because this database maps the thread or the room differently.
     pub portal_conflicts: Vec<String>,
     /// The rooms that are (now) portals as imported.
@@ -98,10 +103,18 @@ impl Store {
             counts.ghosts.add(done.rows_affected() > 0);
         }
         let mut rooms = std::collections::HashSet::new();
+        let mut threads = std::collections::HashSet::new();
         for p in &batch.portals {
             if import_portal(&mut tx, p, &mut counts).await? {
                 rooms.extend(p.room_id.clone());
                 counts.portal_rooms.extend(p.room_id.clone());
+                threads.insert(p.thread_id.as_str());
+            }
+        }
+        for (thread, people) in &batch.members {
+            if threads.contains(thread.as_str()) {
+                let new = import_members(&mut tx, thread, people).await?;
+                counts.members.add(new);
             }
         }
         let messages: Vec<MessageRow> = batch
@@ -170,6 +183,35 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Stores a thread's people unless this bridge knows them already. Returns whether it did.
+async fn import_members(
+    tx: &mut sqlx::AnyConnection,
+    thread: &str,
+    people: &[MemberRow],
+) -> Result<bool> {
+    let known = sqlx::query("SELECT pk FROM thread_members WHERE thread_id = $1 LIMIT 1")
+        .bind(thread)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if known.is_some() {
+        return Ok(false);
+    }
+    for m in people {
+        sqlx::query(
+            "INSERT INTO thread_members (thread_id, pk, username, display_name, mxid) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(thread)
+        .bind(m.pk)
+        .bind(&m.username)
+        .bind(&m.display_name)
+        .bind(&m.mxid)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(true)
 }
 
 async fn import_user(
@@ -353,6 +395,18 @@ mod tests {
                 emoji: "x".into(),
                 timestamp_us: 1,
             }],
+            members: ["t1", "t2"]
+                .iter()
+                .map(|t| {
+                    let people = vec![MemberRow {
+                        pk: 2,
+                        username: "old".into(),
+                        display_name: "Old".into(),
+                        mxid: "@ig_2:x".into(),
+                    }];
+                    ((*t).to_string(), people)
+                })
+                .collect(),
         }
     }
 
@@ -403,6 +457,9 @@ mod tests {
             // Only the messages and reactions of the portal taken over.
             assert_eq!(counts.messages, Count { new: 1, already: 0 });
             assert_eq!(counts.reactions, Count::default());
+            assert_eq!(counts.members, Count { new: 1, already: 0 });
+            assert_eq!(s.thread_members("t1").await.unwrap()[0].username, "old");
+            assert!(s.thread_members("t2").await.unwrap().is_empty());
             let user = s.get_user("@a:x").await.unwrap().unwrap();
             assert_eq!(user.session.unwrap().expose(), "{\"ours\":true}");
             assert_eq!(user.management_room.as_deref(), Some("!m:x"));
@@ -420,6 +477,7 @@ mod tests {
             let again = s.import_batch(&batch(), false).await.unwrap();
             assert_eq!(again.portals, Count { new: 0, already: 1 });
             assert_eq!(again.messages, Count { new: 0, already: 1 });
+            assert_eq!(again.members, Count { new: 0, already: 1 });
 
             assert!(s.live_claims().await.unwrap().is_empty());
             assert!(

@@ -184,6 +184,7 @@ async fn import_keeps_everything(kind: Kind) {
         "ghosts             3 imported",
         "messages           3 imported",
         "reactions          1 imported",
+        "DM people          1 imported",
         "1 unfinished backfill task(s) not carried over",
     ] {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
@@ -273,6 +274,21 @@ async fn import_keeps_everything(kind: Kind) {
         Some(ALICE_PK),
         "{restored:?}"
     );
+    let people = strings(
+        &pool,
+        "SELECT thread_id || ' ' || mxid || ' ' || display_name FROM thread_members \
+         ORDER BY pk",
+    )
+    .await;
+    assert_eq!(
+        people,
+        [
+            "340282366841710300949128100000001 @alice:hs.test alice_ig".to_string(),
+            format!(
+                "340282366841710300949128100000001 @instagram_{BOB_PK}:hs.test Bob B (Instagram)"
+            ),
+        ]
+    );
     let dave = strings(
         &pool,
         "SELECT mxid FROM users WHERE session IS NULL ORDER BY mxid",
@@ -297,7 +313,14 @@ async fn import_keeps_everything(kind: Kind) {
     let out = target.run(&["--from", &from]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
-    for table in ["users", "portals", "ghosts", "messages", "reactions"] {
+    for table in [
+        "users",
+        "portals",
+        "ghosts",
+        "messages",
+        "reactions",
+        "DM people",
+    ] {
         let line = stdout
             .lines()
             .find(|l| l.trim_start().starts_with(table))
