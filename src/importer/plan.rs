@@ -5,7 +5,8 @@
 //!   their room's portal.
 //! - Message rows get `IMPORTED_HASH` as content hash: it marks them as bridged from the other
 //!   side, so a catch-up walking back through a thread stops at the newest imported item
-//!   instead of bridging the old history again.
+//!   instead of walking the old history again; the first update of such an item records its
+//!   real hash instead of editing it (`store::messages::IMPORTED_CONTENT_HASH`).
 //! - mautrix's own placeholder items (`fi.mau.instagram.*`) are not Instagram items: left out.
 //! - The people of each DM (the contact's ghost and the receiving user) are stored for
 //!   mentions, as the bridge would after reading the thread; group members are not in
@@ -32,7 +33,7 @@ pub struct Names<'a> {
 }
 
 /// The content hash of imported message rows (never equal to a real one).
-pub const IMPORTED_HASH: &str = "imported:mautrix-instagram";
+pub use crate::store::messages::IMPORTED_CONTENT_HASH as IMPORTED_HASH;
 
 /// mautrix-instagram's internal item ids.
 const INTERNAL_ITEM: &str = "fi.mau.instagram.";

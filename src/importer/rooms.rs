@@ -1,12 +1,16 @@
 //! Bringing this bridge's bot into the imported rooms. mautrix-instagram made DM rooms with
 //! the contact's ghost and left its bot out; this bridge's bot sends delivery statuses and
-//! receipts there, so it joins, invited by the contact's ghost when the room is invite-only.
-//! Nobody else is invited and no room is created. Needs the homeserver to accept this
-//! bridge's registration; what fails is reported, and a re-run tries again.
+//! receipts there and redacts what is unsent on Instagram, so it joins, invited by the
+//! contact's ghost (the room's creator), which also gives it the power level of the rooms this
+//! bridge creates (100). Nobody else is invited and no room is created. Needs the homeserver
+//! to accept this bridge's registration; what fails is reported, and a re-run tries again.
 
 use std::collections::HashMap;
 
+use ruma::api::client::state::{get_state_event_for_key, send_state_event};
+use ruma::events::StateEventType;
 use ruma::{RoomId, UserId};
+use serde_json::Value;
 
 use crate::config::Config;
 use crate::matrix::client::RetryPolicy;
@@ -17,6 +21,8 @@ use crate::matrix::{HomeserverClient, Intents, MatrixError};
 pub enum RoomError {
     #[error("{0} is not a valid Matrix id")]
     BadId(String),
+    #[error("cannot give the bot its power level: {0}")]
+    Levels(String),
     #[error(transparent)]
     Matrix(#[from] MatrixError),
 }
@@ -88,17 +94,70 @@ async fn join(
 ) -> Result<(), RoomError> {
     let room_id = RoomId::parse(room).map_err(|_| RoomError::BadId(room.to_string()))?;
     let bot = intents.bot();
-    match bot.ensure_joined(&room_id).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.errcode() == Some("M_FORBIDDEN") => {
-            let Some(pk) = contact else {
-                return Err(e.into());
-            };
-            let ghost_id = config.ghosts().user_id(pk);
-            let ghost = UserId::parse(&ghost_id).map_err(|_| RoomError::BadId(ghost_id))?;
-            intents.user(ghost).invite(&room_id, bot.user_id()).await?;
-            Ok(bot.ensure_joined(&room_id).await?)
+    let ghost = match contact {
+        Some(pk) => {
+            let id = config.ghosts().user_id(pk);
+            Some(UserId::parse(&id).map_err(|_| RoomError::BadId(id))?)
         }
-        Err(e) => Err(e.into()),
+        None => None,
+    };
+    match (bot.ensure_joined(&room_id).await, &ghost) {
+        (Ok(()), _) => {}
+        (Err(e), Some(ghost)) if e.errcode() == Some("M_FORBIDDEN") => {
+            intents
+                .user(ghost.clone())
+                .invite(&room_id, bot.user_id())
+                .await?;
+            bot.ensure_joined(&room_id).await?;
+        }
+        (Err(e), _) => return Err(e.into()),
     }
+    if let Some(ghost) = &ghost {
+        raise_bot(intents, &room_id, ghost, bot.user_id()).await?;
+    }
+    Ok(())
+}
+
+/// The power level this bridge gives its bot in the rooms it creates.
+const BOT_LEVEL: i64 = 100;
+
+/// Gives the bot `BOT_LEVEL` in the room, as `ghost` (its creator), unless it has it.
+async fn raise_bot(
+    intents: &Intents,
+    room_id: &RoomId,
+    ghost: &UserId,
+    bot: &UserId,
+) -> Result<(), RoomError> {
+    let get = get_state_event_for_key::v3::Request::new(
+        room_id.to_owned(),
+        StateEventType::RoomPowerLevels,
+        String::new(),
+    );
+    let current = intents.client().send(get, Some(ghost)).await?;
+    let mut content: Value = serde_json::from_str(current.event_or_content.get())
+        .map_err(|e| RoomError::Levels(e.to_string()))?;
+    if content["users"][bot.as_str()].as_i64() >= Some(BOT_LEVEL) {
+        return Ok(());
+    }
+    let Some(users) = content
+        .as_object_mut()
+        .map(|c| {
+            c.entry("users")
+                .or_insert_with(|| Value::Object(Default::default()))
+        })
+        .and_then(Value::as_object_mut)
+    else {
+        return Err(RoomError::Levels("power levels are not an object".into()));
+    };
+    users.insert(bot.to_string(), BOT_LEVEL.into());
+    let raw =
+        serde_json::value::to_raw_value(&content).map_err(|e| RoomError::Levels(e.to_string()))?;
+    let put = send_state_event::v3::Request::new_raw(
+        room_id.to_owned(),
+        StateEventType::RoomPowerLevels,
+        String::new(),
+        ruma::serde::Raw::from_json(raw),
+    );
+    intents.client().send(put, Some(ghost)).await?;
+    Ok(())
 }

@@ -98,6 +98,12 @@ pub(super) async fn insert_messages(
     Ok(inserted)
 }
 
+/// The content hash of message rows taken over from another bridge (`import-mautrix`). It
+/// counts as bridged from Instagram (a catch-up stops there), but the content it stands for is
+/// unknown: the first update of such an item only records its real hash, like the first sight
+/// of a message sent from Matrix (`bridge::items`).
+pub const IMPORTED_CONTENT_HASH: &str = "imported:mautrix-instagram";
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageRow {
     pub item_id: String,

@@ -77,17 +77,22 @@ impl Appservice {
         body["room_id"].as_str().expect("room_id").to_string()
     }
 
-    async fn send_text(&self, as_user: &str, room: &str, text: &str) -> String {
+    async fn send(&self, as_user: &str, room: &str, event_type: &str, content: Value) -> String {
         let txn = uuid::Uuid::new_v4().simple().to_string();
         let body = self
             .call(
                 reqwest::Method::PUT,
-                &format!("/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}"),
+                &format!("/_matrix/client/v3/rooms/{room}/send/{event_type}/{txn}"),
                 Some(as_user),
-                json!({"msgtype": "m.text", "body": text}),
+                content,
             )
             .await;
         body["event_id"].as_str().expect("event_id").to_string()
+    }
+
+    async fn send_text(&self, as_user: &str, room: &str, text: &str) -> String {
+        let content = json!({"msgtype": "m.text", "body": text});
+        self.send(as_user, room, "m.room.message", content).await
     }
 
     /// The bot joins (a room it was invited to).
@@ -162,6 +167,17 @@ async fn switch_from_mautrix(kind: Kind) {
     user.join(&room).await;
     let old_ig_event = asv.send_text(&ghost, &room, "old: from Instagram").await;
     let old_matrix_event = user.send_text(&room, "old: from Matrix").await;
+    // Bob reacted to it on Instagram, and mautrix-instagram bridged the reaction.
+    w.ig.react_as(bob_pk, &thread, &old_from_matrix, Some("❤️"));
+    let old_reaction = asv
+        .send(
+            &ghost,
+            &room,
+            "m.reaction",
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": old_matrix_event,
+                                    "key": "❤️"}}),
+        )
+        .await;
     let management = user.create_dm(&bot).await;
     asv.bot_join(&management).await;
     let dead = User::register(&h.homeserver, &unique(&format!("{tag}dead"))).await;
@@ -196,6 +212,11 @@ async fn switch_from_mautrix(kind: Kind) {
             {"mxid": old_matrix_event, "mx_room": room, "item_id": old_from_matrix,
              "receiver": me_pk, "sender": me_pk, "client_context": "6900000000000000001",
              "ig_timestamp": item_timestamp(&h, &thread, &old_from_matrix)}
+        ],
+        "reactions": [
+            {"mxid": old_reaction, "mx_room": room, "ig_item_id": old_from_matrix,
+             "ig_receiver": me_pk, "ig_sender": bob_pk, "reaction": "❤️",
+             "mx_timestamp": now_ms}
         ]
     });
     let source = MautrixDb::create(kind, &description);
@@ -289,12 +310,28 @@ async fn switch_from_mautrix(kind: Kind) {
     })
     .await;
 
-    // The old history was not bridged again.
+    // Bob takes his old reaction back, and unsends his old message: the old events go.
+    w.react(bob_pk, &thread, &old_from_matrix, None);
+    user.wait_redacted(&room, &old_reaction).await;
+    assert!(w.ig.remove_item(&thread, &old_from_ig));
+    user.wait_redacted(&room, &old_ig_event).await;
+
+    // The old history was not bridged again, and no old message was "edited" by the update
+    // Instagram sent with the reaction change (a sentinel after it has crossed).
+    w.ig.push_text(&thread, bob_pk, "new: sentinel");
+    user.wait_for(&room, "the sentinel", |e| body_is(e, "new: sentinel"))
+        .await;
     let timeline = user.full_timeline(&room).await;
-    for body in ["old: from Instagram", "old: from Matrix"] {
-        let n = timeline.iter().filter(|e| body_is(e, body)).count();
-        assert_eq!(n, 1, "{body:?} appears {n} times");
-    }
+    let n = timeline
+        .iter()
+        .filter(|e| body_is(e, "old: from Matrix"))
+        .count();
+    assert_eq!(n, 1, "the old message appears {n} times");
+    let edits: Vec<&Value> = timeline
+        .iter()
+        .filter(|e| e["content"]["m.relates_to"]["rel_type"] == "m.replace")
+        .collect();
+    assert!(edits.is_empty(), "no edit of an old message: {edits:?}");
 
     // The user whose session died is told so, in their management room.
     let notice = dead
