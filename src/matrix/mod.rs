@@ -5,6 +5,7 @@
 
 pub mod appservice;
 pub mod client;
+pub mod error;
 pub mod intent;
 pub mod registration;
 pub mod timing;

@@ -263,6 +263,8 @@ pub(crate) fn as_flag(value: bool) -> i16 {
 }
 
 #[cfg(test)]
+mod inbox_tests;
+#[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
