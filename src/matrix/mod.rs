@@ -5,6 +5,7 @@
 
 pub mod appservice;
 pub mod client;
+pub mod double_puppet;
 pub mod intent;
 pub mod registration;
 pub mod timing;
