@@ -69,6 +69,10 @@ pub async fn apply(bridge: &Arc<Bridge>, payload: &str) -> Result<(), ApplyError
 
 async fn apply_event(bridge: &Arc<Bridge>, value: &Value) -> Result<(), ApplyError> {
     let event = parse(value)?;
+    // Sent by a bridge as the user (double puppeting): never bridged back.
+    if crate::matrix::double_puppet::is_marked(event.content) {
+        return Ok(());
+    }
     match event.kind {
         "m.room.member" => on_member(bridge, &event).await,
         "m.room.message" => on_message(bridge, &event, value).await,

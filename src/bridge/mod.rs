@@ -44,6 +44,7 @@ pub mod outgoing;
 
 pub mod portal;
 pub mod provisioning;
+pub mod puppet;
 pub mod recovery;
 pub mod status;
 pub mod sync;
@@ -87,6 +88,8 @@ pub struct Bridge {
     pub held_requests: DashSet<(String, String)>,
     /// First syncs after a login whose end the user is waiting to hear about.
     pub first_syncs: first_sync::FirstSyncs,
+    /// The users the bridge acts as (double puppeting, see [`puppet`]).
+    pub puppets: puppet::Puppets,
     /// Whether new rooms give their creator implicit top power (room version 12+), so the
     /// bot must not be listed in `m.room.power_levels`. Learned from the homeserver.
     pub creators_implicit: std::sync::atomic::AtomicBool,
@@ -133,6 +136,7 @@ impl Bridge {
             typing: DashSet::new(),
             held_requests: DashSet::new(),
             first_syncs: first_sync::FirstSyncs::default(),
+            puppets: puppet::Puppets::default(),
             creators_implicit: std::sync::atomic::AtomicBool::new(true),
             ffmpeg: tokio::sync::OnceCell::new(),
         })

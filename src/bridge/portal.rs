@@ -170,6 +170,7 @@ async fn invite_user_once(bridge: &Bridge, room: &str, mxid: &str) {
         match bridge.intents.bot().invite(&room_id, &user).await {
             Ok(()) => {
                 bridge.invited.insert(key);
+                super::puppet::join_portal(bridge, mxid, &room_id, None).await;
             }
             Err(e) => tracing::debug!(room, mxid, "invite not sent: {e}"),
         }
@@ -288,6 +289,12 @@ async fn create_portal_room(
             tracing::warn!(ghost = %intent.user_id(), "ghost cannot join the portal: {e}");
         }
     }
+    // Joined as the user, a DM listed in their m.direct (double puppeting).
+    let dm_with = (!is_group)
+        .then(|| thread.users.first())
+        .flatten()
+        .map(|u| ghost::ghost_user_id(bridge, u.pk.get()));
+    super::puppet::join_portal(bridge, &user.mxid, &room_id, dm_with.as_deref()).await;
     let portal = super::media::sync_group_avatar(bridge, user, &portal, thread)
         .await
         .unwrap_or(portal);
