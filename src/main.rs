@@ -59,15 +59,13 @@ fn main() -> ExitCode {
         Command::GenerateRegistration {
             registration,
             double_puppet,
-        } => {
-            match generate_registration(&cli.config, &registration, double_puppet.as_deref()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {}", logging::chain(&e));
-                    ExitCode::FAILURE
-                }
+        } => match generate_registration(&cli.config, &registration, double_puppet.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", logging::chain(&e));
+                ExitCode::FAILURE
             }
-        }
+        },
     }
 }
 

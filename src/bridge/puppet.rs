@@ -92,8 +92,14 @@ pub async fn start(bridge: &Arc<Bridge>, mxid: &str) {
             None => return,
         },
     };
-    match double_puppet::login(&bridge.intents, &user_id, base.as_deref(), &credential, SOURCE)
-        .await
+    match double_puppet::login(
+        &bridge.intents,
+        &user_id,
+        base.as_deref(),
+        &credential,
+        SOURCE,
+    )
+    .await
     {
         Ok(intent) => {
             if stored.is_none()
@@ -213,7 +219,10 @@ pub async fn send_failed(bridge: &Bridge, intent: &Intent, e: MatrixError) -> Ap
          ghost again. Use `login-matrix <access token>` to turn it back on.",
     )
     .await;
-    ApplyError::transient(Side::Homeserver, "double puppet token dead; retrying as the ghost")
+    ApplyError::transient(
+        Side::Homeserver,
+        "double puppet token dead; retrying as the ghost",
+    )
 }
 
 /// After a portal's room exists (or the user is invited to a group's): the puppet joins it,

@@ -380,8 +380,13 @@ fn fill_puppet_secret(body: &str) -> Option<String> {
     let value = value.split(" #").next().unwrap_or("").trim();
     let value = value.trim_matches(['"', '\'']);
     let placeholder = format!("{}{GENERATE}", double_puppet::AS_TOKEN_PREFIX);
-    (value == placeholder && !key.trim().is_empty())
-        .then(|| format!("{key}: \"{}{}\"", double_puppet::AS_TOKEN_PREFIX, random_secret()))
+    (value == placeholder && !key.trim().is_empty()).then(|| {
+        format!(
+            "{key}: \"{}{}\"",
+            double_puppet::AS_TOKEN_PREFIX,
+            random_secret()
+        )
+    })
 }
 
 /// A 64-character random alphanumeric secret.

@@ -42,12 +42,23 @@ impl Default for RelayConfig {
 /// The default format of each msgtype.
 pub fn default_formats() -> BTreeMap<String, String> {
     let media = |what: &str| {
-        format!("{{{{ .Sender.DisplayName }}}} sent {what}{{{{ if .Caption }}}}: {{{{ .Caption }}}}{{{{ end }}}}")
+        format!(
+            "{{{{ .Sender.DisplayName }}}} sent {what}{{{{ if .Caption }}}}: {{{{ .Caption }}}}{{{{ end }}}}"
+        )
     };
     [
-        ("m.text", "{{ .Sender.DisplayName }}: {{ .Message }}".to_string()),
-        ("m.notice", "{{ .Sender.DisplayName }}: {{ .Message }}".to_string()),
-        ("m.emote", "* {{ .Sender.DisplayName }} {{ .Message }}".to_string()),
+        (
+            "m.text",
+            "{{ .Sender.DisplayName }}: {{ .Message }}".to_string(),
+        ),
+        (
+            "m.notice",
+            "{{ .Sender.DisplayName }}: {{ .Message }}".to_string(),
+        ),
+        (
+            "m.emote",
+            "* {{ .Sender.DisplayName }} {{ .Message }}".to_string(),
+        ),
         ("m.file", media("a file")),
         ("m.image", media("an image")),
         ("m.audio", media("an audio file")),
@@ -285,7 +296,10 @@ mod tests {
             ("{{ .Message", "without a closing"),
             ("{{ if .Caption }}x", "without `{{ end }}`"),
             ("x{{ end }}", "without `{{ if"),
-            ("{{ if .Caption }}{{ if .Message }}{{ end }}{{ end }}", "nested"),
+            (
+                "{{ if .Caption }}{{ if .Message }}{{ end }}{{ end }}",
+                "nested",
+            ),
             ("{{ if .Bad }}{{ end }}", "unknown variable"),
         ] {
             let err = Template::parse(text).unwrap_err();
@@ -300,10 +314,7 @@ mod tests {
             .message_formats
             .insert("m.text".into(), "{{ .Who }}".into());
         let err = relay.validate().unwrap_err().to_string();
-        assert!(
-            err.contains("bridge.relay.message_formats.m.text"),
-            "{err}"
-        );
+        assert!(err.contains("bridge.relay.message_formats.m.text"), "{err}");
         let mut relay = RelayConfig::default();
         relay.default_relays.push("alice".into());
         let err = relay.validate().unwrap_err().to_string();

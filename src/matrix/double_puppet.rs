@@ -113,7 +113,11 @@ impl Intent {
 
     /// Lists `room` as a direct chat with `other` in the user's `m.direct` account data
     /// (kept as it is otherwise). Returns whether anything changed.
-    pub async fn add_direct_chat(&self, other: &UserId, room: &RoomId) -> Result<bool, MatrixError> {
+    pub async fn add_direct_chat(
+        &self,
+        other: &UserId,
+        room: &RoomId,
+    ) -> Result<bool, MatrixError> {
         let get = get_global_account_data::v3::Request::new(
             self.user_id.clone(),
             GlobalAccountDataEventType::Direct,

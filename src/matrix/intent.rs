@@ -400,6 +400,31 @@ impl Intent {
     }
 }
 
+impl Intent {
+    /// A room member's display name as this user sees the room (`None`: none set).
+    pub async fn member_display_name(
+        &self,
+        room_id: &RoomId,
+        user_id: &UserId,
+    ) -> Result<Option<String>, MatrixError> {
+        use ruma::api::client::state::get_state_event_for_key;
+        let request = get_state_event_for_key::v3::Request::new(
+            room_id.to_owned(),
+            ruma::events::StateEventType::RoomMember,
+            user_id.to_string(),
+        );
+        let response = self.client().send(request, self.who()).await?;
+        let content: serde_json::Value =
+            serde_json::from_str(response.event_or_content.get()).unwrap_or_default();
+        Ok(content
+            .get("displayname")
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string))
+    }
+}
+
 fn is_already_member(e: &MatrixError) -> bool {
     match e {
         MatrixError::Api { message, .. } => message.contains("already in the room"),

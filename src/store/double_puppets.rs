@@ -17,12 +17,11 @@ pub struct DoublePuppetRow {
 
 impl Store {
     pub async fn get_double_puppet(&self, mxid: &str) -> Result<Option<DoublePuppetRow>> {
-        let row = sqlx::query(
-            "SELECT mxid, access_token, base_url FROM double_puppets WHERE mxid = $1",
-        )
-        .bind(mxid)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT mxid, access_token, base_url FROM double_puppets WHERE mxid = $1")
+                .bind(mxid)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| {
             Ok(DoublePuppetRow {
                 mxid: r.try_get("mxid")?,
