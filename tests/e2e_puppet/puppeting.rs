@@ -1,0 +1,199 @@
+//! What a user with double puppeting sees.
+
+use serde_json::Value;
+
+use crate::matrix_client::{User, unique};
+use crate::{env, unique_pk, wait_until};
+
+const SOURCE_KEY: &str = "fi.mau.double_puppet_source";
+
+fn bot_id() -> String {
+    env().config.bot_user_id()
+}
+
+fn ghost(pk: i64) -> String {
+    format!("@instagram_{pk}:{}", env().config.homeserver.domain)
+}
+
+fn body_is(e: &Value, body: &str) -> bool {
+    e["type"] == "m.room.message" && e["content"]["body"] == body
+}
+
+/// Waits until the user is joined (without joining themselves) to a room named `name`.
+async fn joined_room_named(user: &User, name: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let (_, rooms) = user.get("/_matrix/client/v3/joined_rooms").await;
+        for room in rooms["joined_rooms"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let room = room.as_str().unwrap_or_default().to_string();
+            let (status, state) = user
+                .get(&format!(
+                    "/_matrix/client/v3/rooms/{room}/state/m.room.name"
+                ))
+                .await;
+            if status == 200 && state["name"] == name {
+                return room;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never joined to a room named {name}: {rooms}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined() {
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let (me_pk, bob_pk) = (unique_pk(), unique_pk());
+    let (me_name, bob_name) = (format!("me_{me_pk}"), format!("bob_{bob_pk}"));
+    w.ig.add_account(&me_name, "correct horse battery", me_pk);
+    w.ig.add_account(&bob_name, "unused", bob_pk);
+    let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
+    w.ig.push_text(&thread, bob_pk, "hello from before");
+
+    let user = User::register(&env.homeserver, &unique("dp")).await;
+    let management = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&management, &bot, None, |b| {
+        b.contains("Instagram bridge bot")
+    })
+    .await;
+    let login = user
+        .send_text(
+            &management,
+            &format!("login {me_name} correct horse battery"),
+        )
+        .await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b.starts_with("Done: 1 conversation bridged.")
+    })
+    .await;
+
+    // The portal is joined for the user (they never join it themselves) and listed in
+    // m.direct under the contact's ghost.
+    let portal = joined_room_named(&user, &format!("{bob_name} full")).await;
+    assert_eq!(
+        user.membership_of(&portal, &user.user_id).await.as_deref(),
+        Some("join")
+    );
+    let (status, direct) = user
+        .get(&format!(
+            "/_matrix/client/v3/user/{}/account_data/m.direct",
+            user.user_id
+        ))
+        .await;
+    assert_eq!(status, 200, "{direct}");
+    assert!(
+        direct[ghost(bob_pk)]
+            .as_array()
+            .is_some_and(|rooms| rooms.iter().any(|r| r == portal.as_str())),
+        "m.direct: {direct}"
+    );
+    user.wait_for(&portal, "the history", |e| body_is(e, "hello from before"))
+        .await;
+
+    // A message sent from the Instagram app on the phone: from the user, marked, once.
+    let phone_item = w.ig.push_text(&thread, me_pk, "from my phone");
+    let mine = user
+        .wait_for(&portal, "the phone message", |e| {
+            body_is(e, "from my phone")
+        })
+        .await;
+    assert_eq!(mine["sender"], user.user_id.as_str());
+    assert_eq!(mine["content"][SOURCE_KEY], "matrix-instagram");
+
+    // A message from Matrix crosses, and its echo is not bridged back.
+    user.send_text(&portal, "from matrix").await;
+    wait_until("the Matrix message on Instagram", || async {
+        w.ig.items(&thread)
+            .iter()
+            .any(|i| i["text"] == "from matrix" && i["user_id"] == me_pk)
+    })
+    .await;
+
+    // A reaction and a read on the phone: as the user.
+    w.react(me_pk, &thread, &history_item(w, &thread), Some("👍"));
+    let reaction = user
+        .wait_for(&portal, "the phone reaction", |e| {
+            e["type"] == "m.reaction" && e["content"]["m.relates_to"]["key"] == "👍"
+        })
+        .await;
+    assert_eq!(reaction["sender"], user.user_id.as_str());
+    assert_eq!(reaction["content"][SOURCE_KEY], "matrix-instagram");
+    let bob_item = w.ig.push_text(&thread, bob_pk, "read me on your phone");
+    let bob_msg = user
+        .wait_for(&portal, "the message to read", |e| {
+            body_is(e, "read me on your phone")
+        })
+        .await;
+    assert!(w.ig.mark_seen_as(me_pk, &thread, &bob_item));
+    user.wait_for_receipt(
+        &portal,
+        &user.user_id,
+        bob_msg["event_id"].as_str().unwrap_or_default(),
+    )
+    .await;
+
+    // Unsent on the phone: redacted by the user.
+    assert!(w.ig.remove_item(&thread, &phone_item));
+    let mine_id = mine["event_id"].as_str().unwrap_or_default();
+    user.wait_redacted(&portal, mine_id).await;
+    let redacted = user.event(&portal, mine_id).await;
+    assert_eq!(
+        redacted["unsigned"]["redacted_because"]["sender"],
+        user.user_id.as_str()
+    );
+
+    // Everything before a sentinel has been applied: count what arrived.
+    w.ig.push_text(&thread, bob_pk, "sentinel");
+    user.wait_for(&portal, "the sentinel", |e| body_is(e, "sentinel"))
+        .await;
+    let timeline = user.timeline(&portal).await;
+    let count = |body: &str| timeline.iter().filter(|e| body_is(e, body)).count();
+    assert_eq!(count("from matrix"), 1, "the Matrix message is not echoed");
+    assert!(
+        !timeline
+            .iter()
+            .any(|e| e["sender"] == ghost(me_pk).as_str() && e["type"] == "m.room.message"),
+        "nothing from the user's own ghost"
+    );
+    let phone_copies = timeline
+        .iter()
+        .filter(|e| e["event_id"] == mine["event_id"] || body_is(e, "from my phone"))
+        .count();
+    assert_eq!(phone_copies, 1, "the phone message arrived once");
+    // Nothing the bridge did as the user went back to Instagram.
+    let sent = w.sent_commands(me_pk);
+    assert!(
+        !sent.iter().any(|c| c["text"] == "from my phone"),
+        "the phone message was sent back: {sent:?}"
+    );
+    assert!(
+        !sent.iter().any(|c| c["item_type"] == "reaction"),
+        "the phone reaction was sent back: {sent:?}"
+    );
+    assert_eq!(
+        w.ig.items(&thread)
+            .iter()
+            .filter(|i| i["text"] == "from matrix")
+            .count(),
+        1
+    );
+}
+
+/// The item id of the thread's first item (the history).
+fn history_item(w: &crate::world::World, thread: &str) -> String {
+    w.ig.items(thread)
+        .iter()
+        .find(|i| i["text"] == "hello from before")
+        .and_then(|i| i["item_id"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
