@@ -118,6 +118,33 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
     })
     .await;
 
+    // An event a bridge sent as the user (it carries the marker) never goes to Instagram;
+    // the conversation is ordered, so once the next message is there, it was passed over.
+    user.send_event(
+        &portal,
+        "m.room.message",
+        serde_json::json!({
+            "msgtype": "m.text",
+            "body": "sent by a bridge as me",
+            SOURCE_KEY: "some-bridge",
+        }),
+    )
+    .await;
+    user.send_text(&portal, "after the marked one").await;
+    wait_until("the message after the marked one", || async {
+        w.ig.items(&thread)
+            .iter()
+            .any(|i| i["text"] == "after the marked one")
+    })
+    .await;
+    assert!(
+        !w.ig
+            .items(&thread)
+            .iter()
+            .any(|i| i["text"] == "sent by a bridge as me"),
+        "a marked event was bridged to Instagram"
+    );
+
     // A reaction and a read on the phone: as the user.
     w.react(me_pk, &thread, &history_item(w, &thread), Some("👍"));
     let reaction = user
@@ -178,6 +205,12 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
     assert!(
         !sent.iter().any(|c| c["item_type"] == "reaction"),
         "the phone reaction was sent back: {sent:?}"
+    );
+    assert!(
+        !sent
+            .iter()
+            .any(|c| c["action"] == "mark_seen" && c["item_id"] == bob_item.as_str()),
+        "the read marker set from the phone was sent back: {sent:?}"
     );
     assert_eq!(
         w.ig.items(&thread)
