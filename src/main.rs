@@ -196,7 +196,7 @@ fn generate_registration(
         registration_path.display()
     );
     if let Some(path) = double_puppet {
-        write_double_puppet(&config, path, write)?;
+        write_double_puppet(&config, config_path, path, write)?;
     }
     Ok(())
 }
@@ -205,6 +205,7 @@ fn generate_registration(
 /// a fresh one (then the user is told where it goes).
 fn write_double_puppet(
     config: &Config,
+    config_path: &Path,
     path: &Path,
     write: impl Fn(&Path, &str) -> Result<(), GenerateError>,
 ) -> Result<(), GenerateError> {
@@ -224,7 +225,7 @@ fn write_double_puppet(
             "Then set `double_puppet.secrets.{domain}` in {} to \"as_token:\" followed by the \
              as_token written in {} (or put `{domain}: as_token:generate` there and run this \
              again).",
-            "the config",
+            config_path.display(),
             path.display()
         );
     }

@@ -63,3 +63,122 @@ impl DoublePuppetConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn with_section(section: &str) -> Result<Config, String> {
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace(
+                "double_puppet:\n    # Client-server",
+                &format!("double_puppet:\n{section}\n    # Client-server"),
+            );
+        Config::from_yaml(&text, "t", std::iter::empty()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_example_has_no_secret() {
+        let config = with_section("").unwrap();
+        assert!(config.double_puppet.secrets.is_empty());
+        assert_eq!(config.double_puppet.as_token("example.com"), None);
+    }
+
+    #[test]
+    fn secrets_and_servers_are_checked_by_key() {
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace(
+                "    secrets: {}",
+                "    secrets:\n        example.com: as_token:abc\n        other.org: \"sharedsecret\"",
+            );
+        let err = Config::from_yaml(&text, "t", std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`double_puppet.secrets.other.org`") && err.contains("as_token:"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("sharedsecret"),
+            "the secret is not printed: {err}"
+        );
+
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace(
+                "    secrets: {}",
+                "    secrets:\n        example.com: as_token:abc",
+            )
+            .replace(
+                "    servers: {}",
+                "    servers:\n        other.org: https://matrix.other.org",
+            );
+        let config = Config::from_yaml(&text, "t", std::iter::empty()).unwrap();
+        assert_eq!(
+            config
+                .double_puppet
+                .as_token("example.com")
+                .map(|t| t.expose().to_string()),
+            Some("abc".to_string())
+        );
+        assert_eq!(config.double_puppet.as_token("other.org"), None);
+        assert!(!format!("{:?}", config.double_puppet).contains("abc"));
+
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace(
+                "    secrets: {}",
+                "    secrets:\n        example.com: \"as_token:\"",
+            );
+        let err = Config::from_yaml(&text, "t", std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`double_puppet.secrets.example.com`"), "{err}");
+
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace(
+                "    servers: {}",
+                "    servers:\n        other.org: ftp://x",
+            );
+        let err = Config::from_yaml(&text, "t", std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`double_puppet.servers.other.org`"), "{err}");
+    }
+
+    #[test]
+    fn relay_formats_from_the_file() {
+        let text = include_str!("../../example-config.yaml")
+            .replace("generate", "tok")
+            .replace(
+                "        enabled: false\n        # Only admins",
+                "        enabled: true\n        # Only admins",
+            )
+            .replace(
+                "            m.text: \"{{ .Sender.DisplayName }}: {{ .Message }}\"",
+                "            m.text: \"[{{ .Sender.UserID }}] {{ .Message }}\"",
+            );
+        let config = Config::from_yaml(&text, "t", std::iter::empty()).unwrap();
+        assert!(config.bridge.relay.enabled);
+        let values = crate::config::relay::RelayValues {
+            sender_user_id: "@a:x",
+            message: "hi",
+            ..Default::default()
+        };
+        assert_eq!(
+            config.bridge.relay.format("m.text").render(&values),
+            "[@a:x] hi"
+        );
+        let bad = text.replace("[{{ .Sender.UserID }}]", "{{ .Sender.Name }}");
+        let err = Config::from_yaml(&bad, "t", std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`bridge.relay.message_formats.m.text`"),
+            "{err}"
+        );
+    }
+}
