@@ -274,7 +274,7 @@ async fn apply_removed(
         .await?;
     for part in &parts {
         // Your own message, unsent from your phone, is redacted by you (double puppeting).
-        let redactor = super::puppet::own(bridge, user, part.sender_pk)
+        let redactor = super::puppet::own(bridge, user, &portal, part.sender_pk)
             .unwrap_or_else(|| bridge.intents.bot());
         if let Ok(event) = EventId::parse(&part.event_id)
             && let Err(e) = redactor
@@ -394,7 +394,7 @@ async fn apply_reaction(
     }
     if let Some(old) = &existing {
         if let Ok(event) = EventId::parse(&old.event_id) {
-            match super::puppet::own(bridge, user, reactor) {
+            match super::puppet::own(bridge, user, &portal, reactor) {
                 Some(puppet) if puppet.redact(&room, &event, None).await.is_ok() => {}
                 _ => redact_reaction(bridge, &room, &event, reactor).await,
             }
@@ -407,7 +407,7 @@ async fn apply_reaction(
     let Some(emoji) = emoji else {
         return Ok(());
     };
-    let intent = match super::puppet::own(bridge, user, reactor) {
+    let intent = match super::puppet::own(bridge, user, &portal, reactor) {
         Some(puppet) => puppet,
         None => ghost::ensure_ghost(bridge, user, reactor, None).await?,
     };

@@ -62,7 +62,7 @@ pub async fn apply_item(
     let parts = to_matrix::item_to_parts(item, &ctx);
     let hash = hash::content_hash(&parts);
     let sender_pk = item.user_id.map(|p| p.get()).unwrap_or(0);
-    let intent = match super::puppet::own(bridge, user, sender_pk) {
+    let intent = match super::puppet::own(bridge, user, portal, sender_pk) {
         Some(puppet) => puppet,
         None => ghost::ensure_ghost(bridge, user, sender_pk, None).await?,
     };

@@ -19,6 +19,7 @@ use super::user::IgUser;
 use crate::matrix::double_puppet::{self, Credential, PuppetError};
 use crate::matrix::{Intent, MatrixError};
 use crate::store::double_puppets::DoublePuppetRow;
+use crate::store::portals::PortalRow;
 
 /// The value of `fi.mau.double_puppet_source` in events the bridge sends as a user.
 pub const SOURCE: &str = "matrix-instagram";
@@ -36,12 +37,23 @@ pub fn intent(bridge: &Bridge, mxid: &str) -> Option<Intent> {
     bridge.puppets.intents.get(mxid).map(|i| i.clone())
 }
 
-/// The intent for something `sender_pk` did, when that is the user themselves and they have
-/// a double puppet (`None`: the ghost acts).
-pub fn own(bridge: &Bridge, user: &IgUser, sender_pk: i64) -> Option<Intent> {
-    (sender_pk == user.pk)
-        .then(|| intent(bridge, &user.mxid))
-        .flatten()
+/// The intent for something `sender_pk` did in `portal`, when that is a bridge user with a
+/// double puppet (`None`: the ghost acts): the user themselves, or, in a group (shared by
+/// every bridge user in it), another logged-in user of the bridge. A DM room is one user's, so
+/// another user's puppet never speaks there.
+pub fn own(bridge: &Bridge, user: &IgUser, portal: &PortalRow, sender_pk: i64) -> Option<Intent> {
+    if sender_pk == user.pk {
+        return intent(bridge, &user.mxid);
+    }
+    if !portal.is_group {
+        return None;
+    }
+    let other = bridge
+        .users
+        .iter()
+        .find(|u| u.pk == sender_pk)
+        .map(|u| u.mxid.clone())?;
+    intent(bridge, &other)
 }
 
 /// The homeserver URL of a user's server: `None` for the bridge's own, the configured or

@@ -221,6 +221,67 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
     );
 }
 
+#[tokio::test]
+async fn group_portals_are_joined_and_own_messages_appear_as_the_user() {
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let (me_pk, bob_pk, carol_pk) = (unique_pk(), unique_pk(), unique_pk());
+    let me_name = format!("me_{me_pk}");
+    w.ig.add_account(&me_name, "correct horse battery", me_pk);
+    w.ig.add_account(&format!("bob_{bob_pk}"), "unused", bob_pk);
+    w.ig.add_account(&format!("carol_{carol_pk}"), "unused", carol_pk);
+    let user = User::register(&env.homeserver, &unique("dpg")).await;
+    let management = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&management, &bot, None, |b| {
+        b.contains("Instagram bridge bot")
+    })
+    .await;
+    let login = user
+        .send_text(
+            &management,
+            &format!("login {me_name} correct horse battery"),
+        )
+        .await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| b.starts_with("Done:"))
+        .await;
+
+    // A group appears live: its room is joined for the user.
+    let group =
+        w.ig.add_thread(&[bob_pk, me_pk, carol_pk], Some("Puppet group"));
+    w.ig.push_text(&group, carol_pk, "hi group");
+    let room = joined_room_named(&user, "Puppet group").await;
+    user.wait_for(&room, "the group message", |e| body_is(e, "hi group"))
+        .await;
+    w.ig.push_text(&group, me_pk, "my phone in the group");
+    let mine = user
+        .wait_for(&room, "the own group message", |e| {
+            body_is(e, "my phone in the group")
+        })
+        .await;
+    assert_eq!(mine["sender"], user.user_id.as_str());
+    assert_eq!(mine["content"][SOURCE_KEY], "matrix-instagram");
+    w.ig.push_text(&group, bob_pk, "group sentinel");
+    user.wait_for(&room, "the group sentinel", |e| {
+        body_is(e, "group sentinel")
+    })
+    .await;
+    let timeline = user.timeline(&room).await;
+    assert_eq!(
+        timeline
+            .iter()
+            .filter(|e| body_is(e, "my phone in the group"))
+            .count(),
+        1
+    );
+    assert!(
+        !w.sent_commands(me_pk)
+            .iter()
+            .any(|c| c["text"] == "my phone in the group"),
+        "sent back to Instagram"
+    );
+}
+
 /// The item id of the thread's first item (the history).
 fn history_item(w: &crate::world::World, thread: &str) -> String {
     w.ig.items(thread)
