@@ -231,6 +231,8 @@ async fn group_portals_are_joined_and_own_messages_appear_as_the_user() {
     w.ig.add_account(&me_name, "correct horse battery", me_pk);
     w.ig.add_account(&format!("bob_{bob_pk}"), "unused", bob_pk);
     w.ig.add_account(&format!("carol_{carol_pk}"), "unused", carol_pk);
+    let dm = w.ig.add_thread(&[me_pk, bob_pk], None);
+    w.ig.push_text(&dm, bob_pk, "an older chat");
     let user = User::register(&env.homeserver, &unique("dpg")).await;
     let management = user.create_dm(&bot).await;
     user.wait_for_notice_after(&management, &bot, None, |b| {
@@ -243,8 +245,10 @@ async fn group_portals_are_joined_and_own_messages_appear_as_the_user() {
             &format!("login {me_name} correct horse battery"),
         )
         .await;
-    user.wait_for_notice_after(&management, &bot, Some(&login), |b| b.starts_with("Done:"))
-        .await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b.starts_with("Done: 1 conversation bridged.")
+    })
+    .await;
 
     // A group appears live: its room is joined for the user.
     let group =
