@@ -168,12 +168,21 @@ fn off_because(e: &PuppetError) -> String {
     )
 }
 
+/// Why `login-matrix` did not turn double puppeting on.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginMatrixError {
+    #[error(transparent)]
+    Puppet(#[from] PuppetError),
+    #[error("the bridge's database failed: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// `login-matrix <token>`: the user's own access token, checked with `whoami` and stored.
 pub async fn login_with_token(
     bridge: &Arc<Bridge>,
     user: &UserId,
     token: &str,
-) -> Result<(), PuppetError> {
+) -> Result<(), LoginMatrixError> {
     let base = base_url(bridge, user).await?;
     let credential = Credential::AccessToken(token.into());
     let intent =
@@ -185,13 +194,7 @@ pub async fn login_with_token(
             access_token: Some(token.into()),
             base_url: base,
         })
-        .await
-        .map_err(|e| {
-            PuppetError::Matrix(MatrixError::Protocol {
-                endpoint: "store",
-                reason: e.to_string(),
-            })
-        })?;
+        .await?;
     bridge.puppets.intents.insert(user.to_string(), intent);
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::CommandContext;
 use crate::bridge::error::ApplyError;
-use crate::bridge::puppet;
+use crate::bridge::puppet::{self, LoginMatrixError};
 use crate::matrix::double_puppet::PuppetError;
 
 pub async fn login(ctx: &CommandContext<'_>, token: &str) -> Result<(), ApplyError> {
@@ -19,10 +19,11 @@ pub async fn login(ctx: &CommandContext<'_>, token: &str) -> Result<(), ApplyErr
             )
             .await
         }
-        Err(PuppetError::UnknownToken) => {
+        Err(LoginMatrixError::Puppet(PuppetError::UnknownToken)) => {
             ctx.reply("The homeserver does not accept that access token.")
                 .await
         }
+        Err(LoginMatrixError::Store(e)) => Err(e.into()),
         Err(e) => ctx.reply(&format!("Double puppeting failed: {e}")).await,
     }
 }
