@@ -109,6 +109,35 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
     assert_eq!(mine["sender"], user.user_id.as_str());
     assert_eq!(mine["content"][SOURCE_KEY], "matrix-instagram");
 
+    // Edited on the phone: the user's m.replace.
+    let typo_id = w.ig.push_text(&thread, me_pk, "my tpyo");
+    let typo = user
+        .wait_for(&portal, "the phone typo", |e| body_is(e, "my tpyo"))
+        .await;
+    let mut edited =
+        w.ig.items(&thread)
+            .into_iter()
+            .find(|i| i["item_id"] == typo_id.as_str())
+            .unwrap_or_default();
+    edited["text"] = serde_json::json!("my typo, fixed");
+    w.broker.push_patch(
+        me_pk,
+        "replace",
+        &format!("/direct_v2/threads/{thread}/items/{typo_id}"),
+        &edited.to_string(),
+    );
+    let edit = user
+        .wait_for(&portal, "the phone edit", |e| {
+            e["content"]["m.new_content"]["body"] == "my typo, fixed"
+        })
+        .await;
+    assert_eq!(edit["sender"], user.user_id.as_str());
+    assert_eq!(
+        edit["content"]["m.relates_to"]["event_id"],
+        typo["event_id"]
+    );
+    assert_eq!(edit["content"][SOURCE_KEY], "matrix-instagram");
+
     // A message from Matrix crosses, and its echo is not bridged back.
     user.send_text(&portal, "from matrix").await;
     wait_until("the Matrix message on Instagram", || async {
@@ -199,7 +228,9 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
     // Nothing the bridge did as the user went back to Instagram.
     let sent = w.sent_commands(me_pk);
     assert!(
-        !sent.iter().any(|c| c["text"] == "from my phone"),
+        !sent
+            .iter()
+            .any(|c| c["text"] == "from my phone" || c["text"] == "my typo, fixed"),
         "the phone message was sent back: {sent:?}"
     );
     assert!(
