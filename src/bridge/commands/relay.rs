@@ -36,40 +36,17 @@ pub async fn set(ctx: &CommandContext<'_>, arg: &str) -> Result<(), ApplyError> 
         Err(why) => return ctx.reply(why).await,
     };
     let bridge = ctx.bridge;
-    let relay_config = &bridge.config.bridge.relay;
     let is_admin = bridge.permission(ctx.sender) >= Some(PermissionLevel::Admin);
-    let only_defaults = relay_config.admin_only && !is_admin;
     let logged_in = |mxid: &str| bridge.users.contains_key(mxid);
-    let arg = arg.trim();
-    let relay = if !arg.is_empty() {
-        let allowed = relay_config.default_relays.iter().any(|d| d == arg)
-            || (arg == ctx.sender.as_str() && !only_defaults);
-        if !allowed {
-            return ctx
-                .reply("You can set yourself (if allowed) or one of the default relays.")
-                .await;
-        }
-        arg.to_string()
-    } else if !only_defaults && logged_in(ctx.sender.as_str()) {
-        ctx.sender.to_string()
-    } else {
-        match relay_config
-            .default_relays
-            .iter()
-            .find(|d| logged_in(d.as_str()))
-        {
-            Some(d) => d.clone(),
-            None if only_defaults => {
-                return ctx
-                    .reply("Only admins can relay with their own account, and no default relay is logged in.")
-                    .await;
-            }
-            None => {
-                return ctx
-                    .reply("You're not logged in, and no default relay is logged in either.")
-                    .await;
-            }
-        }
+    let relay = match choose_relay(
+        &bridge.config.bridge.relay,
+        ctx.sender.as_str(),
+        is_admin,
+        arg.trim(),
+        &logged_in,
+    ) {
+        Ok(relay) => relay,
+        Err(why) => return ctx.reply(why).await,
     };
     let Some(account) = bridge.users.get(&relay).map(|u| u.clone()) else {
         return ctx
@@ -84,6 +61,37 @@ pub async fn set(ctx: &CommandContext<'_>, arg: &str) -> Result<(), ApplyError> 
         account.username
     ))
     .await
+}
+
+/// Who relays for `set-relay [arg]` by `sender`, or why nobody: with `admin_only`, a
+/// non-admin may only pick one of `default_relays`; without an argument the sender relays
+/// (when allowed and logged in), else the first default relay that is logged in.
+fn choose_relay(
+    relay: &crate::config::RelayConfig,
+    sender: &str,
+    is_admin: bool,
+    arg: &str,
+    logged_in: &dyn Fn(&str) -> bool,
+) -> Result<String, &'static str> {
+    let only_defaults = relay.admin_only && !is_admin;
+    let is_default = |who: &str| relay.default_relays.iter().any(|d| d == who);
+    if !arg.is_empty() {
+        return if is_default(arg) || (arg == sender && !only_defaults) {
+            Ok(arg.to_string())
+        } else {
+            Err("You can set yourself (if allowed) or one of the default relays.")
+        };
+    }
+    if !only_defaults && logged_in(sender) {
+        return Ok(sender.to_string());
+    }
+    match relay.default_relays.iter().find(|d| logged_in(d.as_str())) {
+        Some(d) => Ok(d.clone()),
+        None if only_defaults => {
+            Err("Only admins can relay with their own account, and no default relay is logged in.")
+        }
+        None => Err("You're not logged in, and no default relay is logged in either."),
+    }
 }
 
 pub async fn unset(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
@@ -104,4 +112,61 @@ pub async fn unset(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
     ctx.bridge.store.upsert_portal(&portal).await?;
     ctx.reply("Messages from people without their own login are no longer relayed.")
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_relay;
+    use crate::config::RelayConfig;
+
+    fn config(admin_only: bool) -> RelayConfig {
+        RelayConfig {
+            enabled: true,
+            admin_only,
+            default_relays: vec!["@relaybot:x".into()],
+            ..RelayConfig::default()
+        }
+    }
+
+    #[test]
+    fn admin_only_limits_non_admins_to_default_relays() {
+        let everyone = |_: &str| true;
+        let c = config(true);
+        assert_eq!(
+            choose_relay(&c, "@alice:x", false, "", &everyone),
+            Ok("@relaybot:x".into())
+        );
+        assert!(choose_relay(&c, "@alice:x", false, "@alice:x", &everyone).is_err());
+        assert_eq!(
+            choose_relay(&c, "@admin:x", true, "", &everyone),
+            Ok("@admin:x".into())
+        );
+        assert_eq!(
+            choose_relay(&c, "@alice:x", false, "@relaybot:x", &everyone),
+            Ok("@relaybot:x".into())
+        );
+        let nobody = |_: &str| false;
+        assert!(
+            choose_relay(&c, "@alice:x", false, "", &nobody)
+                .unwrap_err()
+                .starts_with("Only admins")
+        );
+    }
+
+    #[test]
+    fn without_admin_only_users_relay_themselves() {
+        let c = config(false);
+        let only_alice = |who: &str| who == "@alice:x";
+        assert_eq!(
+            choose_relay(&c, "@alice:x", false, "", &only_alice),
+            Ok("@alice:x".into())
+        );
+        assert!(choose_relay(&c, "@bob:x", false, "@alice:x", &only_alice).is_err());
+        let nobody = |_: &str| false;
+        assert!(
+            choose_relay(&c, "@bob:x", false, "", &nobody)
+                .unwrap_err()
+                .starts_with("You're not logged in")
+        );
+    }
 }
