@@ -37,10 +37,23 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Whose credentials a client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// The bridge's own appservice token: as the bot, or as a ghost with `?user_id=`.
+    Appservice,
+    /// Another appservice's token (double puppeting): always as the given user with
+    /// `?user_id=`.
+    PuppetAppservice,
+    /// A user's own access token: as that user, no `?user_id=`.
+    UserAccess,
+}
+
 struct Inner {
     http: reqwest::Client,
     base_url: String,
     as_token: Secret,
+    kind: TokenKind,
     bot: OwnedUserId,
     retry: RetryPolicy,
     versions: RwLock<SupportedVersions>,
@@ -104,12 +117,43 @@ impl HomeserverClient {
                 http,
                 base_url: base_url.trim_end_matches('/').to_string(),
                 as_token: Secret::new(as_token),
+                kind: TokenKind::Appservice,
                 bot,
                 retry,
                 versions: RwLock::new(default_versions()),
                 timing: Default::default(),
             }),
         })
+    }
+
+    /// A client for the same homeserver (or `base_url`) sending another token: a double
+    /// puppet's. It shares the HTTP connection pool; its requests are not timed.
+    pub fn with_token(&self, base_url: Option<&str>, token: Secret, kind: TokenKind) -> Self {
+        let versions = self
+            .inner
+            .versions
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_else(|_| default_versions());
+        Self {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                base_url: base_url
+                    .map(|u| u.trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| self.inner.base_url.clone()),
+                as_token: token,
+                kind,
+                bot: self.inner.bot.clone(),
+                retry: self.inner.retry,
+                versions: RwLock::new(versions),
+                timing: Default::default(),
+            }),
+        }
+    }
+
+    /// Whose credentials this client sends.
+    pub fn token_kind(&self) -> TokenKind {
+        self.inner.kind
     }
 
     /// Sets the hook told of every request's duration (once; later calls are ignored).
@@ -174,7 +218,7 @@ impl HomeserverClient {
     ) -> Result<ruma::OwnedMxcUri, MatrixError> {
         let endpoint = "media::create_content";
         let mut url = format!("{}/_matrix/media/v3/upload", self.inner.base_url);
-        if let Some(user) = user.filter(|u| **u != *self.inner.bot) {
+        if let Some(user) = user.filter(|u| self.masquerades_as(u)) {
             url.push_str("?user_id=");
             url.extend(url::form_urlencoded::byte_serialize(
                 user.as_str().as_bytes(),
@@ -379,8 +423,12 @@ impl HomeserverClient {
         let endpoint = endpoint_name::<R>();
         let protocol = |reason: String| Attempt::Final(MatrixError::Protocol { endpoint, reason });
         let identity = match user {
-            Some(user) if *user != *self.inner.bot => AppserviceUserIdentity::new(user),
+            Some(user) if self.masquerades_as(user) => AppserviceUserIdentity::new(user),
             _ => AppserviceUserIdentity::default(),
+        };
+        let token = match self.inner.kind {
+            TokenKind::UserAccess => SendAccessToken::IfRequired(self.inner.as_token.expose()),
+            _ => SendAccessToken::Appservice(self.inner.as_token.expose()),
         };
         let versions = self
             .inner
@@ -391,7 +439,7 @@ impl HomeserverClient {
         let http_request = request
             .try_into_http_request_with_identity::<Vec<u8>>(
                 &self.inner.base_url,
-                SendAccessToken::Appservice(self.inner.as_token.expose()),
+                token,
                 identity,
                 Cow::Owned(versions),
             )
@@ -451,6 +499,17 @@ impl HomeserverClient {
             .map_err(|e| protocol(e.to_string()))?;
         R::IncomingResponse::try_from_http_response(http_response)
             .map_err(|e| protocol(e.to_string()))
+    }
+}
+
+impl HomeserverClient {
+    /// Whether a request as `user` carries `?user_id=`.
+    fn masquerades_as(&self, user: &UserId) -> bool {
+        match self.inner.kind {
+            TokenKind::Appservice => *user != *self.inner.bot,
+            TokenKind::PuppetAppservice => true,
+            TokenKind::UserAccess => false,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use sqlx::{AnyPool, Row};
 mod cache;
 pub mod claims;
 pub mod dead_letters;
+pub mod double_puppets;
 pub mod ghosts;
 pub mod inbox;
 pub mod members;
