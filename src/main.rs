@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 use matrix_instagram::config::{self, Config, ConfigError, LogFormat};
 use matrix_instagram::importer::Options as ImportOptions;
 use matrix_instagram::logging::{self, LogOptions};
-use matrix_instagram::matrix::registration::{Registration, RegistrationError};
+use matrix_instagram::matrix::registration::{
+    DoublePuppetRegistration, Registration, RegistrationError,
+};
 
 /// A Matrix bridge for Instagram Direct Messages.
 #[derive(Debug, Parser)]
@@ -36,6 +38,10 @@ enum Command {
         /// Where to write the registration.
         #[arg(short, long, default_value = "registration.yaml")]
         registration: PathBuf,
+        /// Also write the double-puppet registration (the token of
+        /// `double_puppet.secrets.<your server>`, made if missing) to this file.
+        #[arg(long, value_name = "FILE")]
+        double_puppet: Option<PathBuf>,
     },
     /// Ask the running bridge whether it is live (or, with --ready, ready): exit status 0 if
     /// so. For container health checks; it reads the same config to find the port.
@@ -77,15 +83,16 @@ fn main() -> ExitCode {
             dry_run,
             config_path: cli.config.clone(),
         }),
-        Command::GenerateRegistration { registration } => {
-            match generate_registration(&cli.config, &registration) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {}", logging::chain(&e));
-                    ExitCode::FAILURE
-                }
+        Command::GenerateRegistration {
+            registration,
+            double_puppet,
+        } => match generate_registration(&cli.config, &registration, double_puppet.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", logging::chain(&e));
+                ExitCode::FAILURE
             }
-        }
+        },
     }
 }
 
@@ -217,6 +224,7 @@ enum GenerateError {
 fn generate_registration(
     config_path: &Path,
     registration_path: &Path,
+    double_puppet: Option<&Path>,
 ) -> Result<(), GenerateError> {
     let text = std::fs::read_to_string(config_path).map_err(|source| GenerateError::Read {
         path: config_path.to_path_buf(),
@@ -244,5 +252,39 @@ fn generate_registration(
         "Wrote the registration to {}; add it to your homeserver's app_service_config_files.",
         registration_path.display()
     );
+    if let Some(path) = double_puppet {
+        write_double_puppet(&config, config_path, path, write)?;
+    }
+    Ok(())
+}
+
+/// Writes the double-puppet registration with the config's token for the bridge's server, or
+/// a fresh one (then the user is told where it goes).
+fn write_double_puppet(
+    config: &Config,
+    config_path: &Path,
+    path: &Path,
+    write: impl Fn(&Path, &str) -> Result<(), GenerateError>,
+) -> Result<(), GenerateError> {
+    let domain = &config.homeserver.domain;
+    let configured = config.double_puppet.as_token(domain);
+    let token = configured
+        .clone()
+        .unwrap_or_else(|| config::random_secret().into());
+    let yaml = DoublePuppetRegistration::new(domain, token).to_yaml()?;
+    write(path, &yaml)?;
+    println!(
+        "Wrote the double-puppet registration to {}; add it to app_service_config_files too.",
+        path.display()
+    );
+    if configured.is_none() {
+        println!(
+            "Then set `double_puppet.secrets.{domain}` in {} to \"as_token:\" followed by the \
+             as_token written in {} (or put `{domain}: as_token:generate` there and run this \
+             again).",
+            config_path.display(),
+            path.display()
+        );
+    }
     Ok(())
 }

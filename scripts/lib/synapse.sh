@@ -6,7 +6,8 @@
 #   bridge_config DIR HS_PORT AS_PORT NAME [extra sed args…]
 #                                        writes DIR/config.yaml from example-config.yaml
 #   synapse_config DIR HS_PORT NAME      writes DIR/homeserver.yaml (+ log config, signing key)
-#                                        loading DIR/registration.yaml
+#                                        loading DIR/registration.yaml (and DIR/doublepuppet.yaml,
+#                                        the double-puppet registration, when it exists)
 #   synapse_start DIR HS_PORT            starts Synapse in the background (sets synapse_pid) and
 #                                        waits until it is healthy
 
@@ -85,6 +86,7 @@ trusted_key_servers: []
 suppress_key_server_warning: true
 app_service_config_files:
   - $dir/registration.yaml
+$( [ -f "$dir/doublepuppet.yaml" ] && echo "  - $dir/doublepuppet.yaml" )
 rc_message: {per_second: 1000, burst_count: 1000}
 rc_registration: {per_second: 1000, burst_count: 1000}
 rc_login:

@@ -80,6 +80,8 @@ pub async fn start_user(
         client.clone(),
         bridge_state,
     ));
+    // The double puppet too, so the first events already act as the user.
+    super::puppet::start(bridge, mxid).await;
     // Registered before anything is queued for it, so its events find it.
     bridge.users.insert(mxid.to_string(), user.clone());
     bridge.recovery.instagram_connected();
@@ -376,6 +378,7 @@ pub async fn session_lost(bridge: &Arc<Bridge>, mxid: &str, reason: &str) {
     if let Some((_, u)) = bridge.users.remove(mxid) {
         u.stop().await;
     }
+    super::puppet::stop(bridge, mxid);
     if let Err(e) = bridge.store.clear_login(mxid).await {
         tracing::error!(user = mxid, "cannot record the logout: {e}");
     }

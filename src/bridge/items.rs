@@ -63,7 +63,10 @@ pub async fn apply_item(
     let parts = to_matrix::item_to_parts(item, &ctx);
     let hash = hash::content_hash(&parts);
     let sender_pk = item.user_id.map(|p| p.get()).unwrap_or(0);
-    let intent = ghost::ensure_ghost(bridge, user, sender_pk, None).await?;
+    let intent = match super::puppet::own(bridge, user, portal, sender_pk) {
+        Some(puppet) => puppet,
+        None => ghost::ensure_ghost(bridge, user, sender_pk, None).await?,
+    };
     if let Some(main) = existing.first() {
         if !replaced || main.content_hash.as_deref() == Some(hash.as_str()) || parts.is_empty() {
             return Ok(());
@@ -138,9 +141,12 @@ async fn edit(
             &main.receiver,
             i64::from(main.edit_count) + 1,
         );
-        intent
+        if let Err(e) = intent
             .send_raw(room, "m.room.message", txn, &content, None)
-            .await?;
+            .await
+        {
+            return Err(super::puppet::send_failed(bridge, intent, e).await);
+        }
     }
     bridge
         .store
@@ -173,7 +179,7 @@ async fn send_part(
         .timestamp_ms()
         .and_then(|ms| UInt::new(ms.max(0) as u64))
         .map(MilliSecondsSinceUnixEpoch);
-    let event_id = intent
+    let event_id = match intent
         .send_raw(
             sent.room,
             part.event_type,
@@ -181,7 +187,11 @@ async fn send_part(
             &part.content,
             ts,
         )
-        .await?;
+        .await
+    {
+        Ok(event_id) => event_id,
+        Err(e) => return Err(super::puppet::send_failed(bridge, intent, e).await),
+    };
     bridge
         .store
         .insert_message_deferred(&MessageRow {

@@ -121,6 +121,7 @@ pub async fn logout(bridge: &Bridge, mxid: &str) -> Result<bool, ApplyError> {
         tracing::info!(user = %mxid, "Instagram logout call failed: {e}");
     }
     u.stop().await;
+    super::puppet::stop(bridge, mxid);
     bridge.store.clear_login(mxid).await?;
     Ok(true)
 }

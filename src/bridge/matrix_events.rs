@@ -78,6 +78,10 @@ async fn apply_event(
     value: &Value,
 ) -> Result<(), ApplyError> {
     let event = parse(value)?;
+    // Sent by a bridge as the user (double puppeting): never bridged back.
+    if crate::matrix::double_puppet::is_marked(event.content) {
+        return Ok(());
+    }
     match event.kind {
         "m.room.member" => on_member(bridge, &event).await,
         "m.room.message" => on_message(bridge, conv, &event, value).await,

@@ -45,6 +45,7 @@ pub mod outgoing;
 
 pub mod portal;
 pub mod provisioning;
+pub mod puppet;
 pub mod recovery;
 pub mod status;
 pub mod sync;
@@ -83,6 +84,8 @@ pub struct Bridge {
     pub held: held::HeldSecrets,
     /// First syncs after a login whose end the user is waiting to hear about.
     pub first_syncs: first_sync::FirstSyncs,
+    /// The users the bridge acts as (double puppeting, see [`puppet`]).
+    pub puppets: puppet::Puppets,
     /// Whether new rooms give their creator implicit top power (room version 12+), so the
     /// bot must not be listed in `m.room.power_levels`. Learned from the homeserver.
     pub creators_implicit: std::sync::atomic::AtomicBool,
@@ -125,6 +128,7 @@ impl Bridge {
             logins: tokio::sync::Mutex::new(HashMap::new()),
             held: held::HeldSecrets::default(),
             first_syncs: first_sync::FirstSyncs::default(),
+            puppets: puppet::Puppets::default(),
             creators_implicit: std::sync::atomic::AtomicBool::new(true),
             ffmpeg: tokio::sync::OnceCell::new(),
         })

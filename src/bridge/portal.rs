@@ -135,10 +135,11 @@ async fn invite_user_once(bridge: &Bridge, conv: &mut Portal, room: &str, mxid: 
         return;
     }
     conv.mark_invited(mxid);
-    if let (Ok(room_id), Ok(user)) = (RoomId::parse(room), UserId::parse(mxid))
-        && let Err(e) = bridge.intents.bot().invite(&room_id, &user).await
-    {
-        tracing::debug!(room, mxid, "invite not sent: {e}");
+    if let (Ok(room_id), Ok(user)) = (RoomId::parse(room), UserId::parse(mxid)) {
+        match bridge.intents.bot().invite(&room_id, &user).await {
+            Ok(()) => super::puppet::join_portal(bridge, mxid, &room_id, None).await,
+            Err(e) => tracing::debug!(room, mxid, "invite not sent: {e}"),
+        }
     }
 }
 
@@ -253,6 +254,12 @@ async fn create_portal_room(
             tracing::warn!(ghost = %intent.user_id(), "ghost cannot join the portal: {e}");
         }
     }
+    // Joined as the user, a DM listed in their m.direct (double puppeting).
+    let dm_with = (!is_group)
+        .then(|| thread.users.first())
+        .flatten()
+        .map(|u| ghost::ghost_user_id(bridge, u.pk.get()));
+    super::puppet::join_portal(bridge, &user.mxid, &room_id, dm_with.as_deref()).await;
     let portal = super::media::sync_group_avatar(bridge, user, &portal, thread)
         .await
         .unwrap_or(portal);

@@ -57,6 +57,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub provisioning: ProvisioningConfig,
+    #[serde(default)]
+    pub double_puppet: DoublePuppetConfig,
 }
 
 impl Config {
@@ -196,6 +198,8 @@ impl Config {
                 "must be an address like 127.0.0.1:8001",
             ));
         }
+        self.double_puppet.validate()?;
+        self.bridge.relay.validate()?;
         if let Err(e) = crate::logging::check_filter(&self.logging.level) {
             return Err(key_error("logging.level", e.to_string()));
         }
@@ -357,6 +361,7 @@ pub fn fill_generated_secrets(text: &str) -> (String, bool) {
                 let value = value.trim_matches(['"', '\'']);
                 (value == GENERATE).then(|| format!("{indent}{key}: {}", random_secret()))
             });
+        let replaced = replaced.or_else(|| fill_puppet_secret(body));
         match replaced {
             Some(new) => {
                 changed = true;
@@ -367,6 +372,21 @@ pub fn fill_generated_secrets(text: &str) -> (String, bool) {
         }
     }
     (out, changed)
+}
+
+/// A `server: as_token:generate` line (under `double_puppet.secrets`) with a fresh token.
+fn fill_puppet_secret(body: &str) -> Option<String> {
+    let (key, value) = body.split_once(':')?;
+    let value = value.split(" #").next().unwrap_or("").trim();
+    let value = value.trim_matches(['"', '\'']);
+    let placeholder = format!("{}{GENERATE}", double_puppet::AS_TOKEN_PREFIX);
+    (value == placeholder && !key.trim().is_empty()).then(|| {
+        format!(
+            "{key}: \"{}{}\"",
+            double_puppet::AS_TOKEN_PREFIX,
+            random_secret()
+        )
+    })
 }
 
 /// A 64-character random alphanumeric secret.
@@ -388,6 +408,10 @@ pub mod provisioning;
 pub use provisioning::ProvisioningConfig;
 pub mod status;
 pub use status::StatusNotices;
+pub mod double_puppet;
+pub use double_puppet::DoublePuppetConfig;
+pub mod relay;
+pub use relay::RelayConfig;
 
 #[cfg(test)]
 mod tests;

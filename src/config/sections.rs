@@ -192,6 +192,8 @@ pub struct BridgeConfig {
     pub bridge_status_notices: StatusNotices,
     /// Seconds a transient disconnection must last before `errors` notices tell it.
     pub bridge_status_notice_delay_secs: u64,
+    /// Relay mode (see [`super::relay`]).
+    pub relay: super::RelayConfig,
 }
 
 /// The message-request policy.
@@ -221,6 +223,7 @@ impl Default for BridgeConfig {
             portal_idle_secs: 300,
             bridge_status_notices: StatusNotices::Errors,
             bridge_status_notice_delay_secs: status::DEFAULT_NOTICE_DELAY_SECS,
+            relay: super::RelayConfig::default(),
         }
     }
 }

@@ -111,7 +111,8 @@ impl fmt::Display for Summary {
         }
         if self.double_puppets > 0 {
             notes.push(format!(
-                "{} double-puppeting login(s) not carried over (this bridge has none)",
+                "{} double-puppeting login(s) not carried over: those users send `login-matrix` \
+                 again (or the server sets `double_puppet.secrets`)",
                 self.double_puppets
             ));
         }

@@ -13,6 +13,10 @@ use ruma::api::{
 };
 use ruma::{OwnedUserId, UserId};
 
+pub use super::error::MatrixError;
+use super::error::{
+    api_error, describe_reqwest_error, error_body, rate_limited, retry_after, too_large,
+};
 use crate::secret::Secret;
 
 /// How requests are retried.
@@ -33,73 +37,23 @@ impl Default for RetryPolicy {
     }
 }
 
-/// A failed homeserver request. Never contains the access token.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum MatrixError {
-    /// The homeserver answered with a Matrix error.
-    #[error("homeserver refused {endpoint}: {status} {errcode}: {message}")]
-    Api {
-        endpoint: &'static str,
-        status: u16,
-        errcode: String,
-        message: String,
-    },
-    /// The homeserver could not be reached or kept failing.
-    #[error("homeserver unreachable for {endpoint} after {attempts} attempts: {reason}")]
-    Unreachable {
-        endpoint: &'static str,
-        attempts: u32,
-        reason: String,
-    },
-    /// The request could not be built or the response not understood.
-    #[error("bad homeserver exchange for {endpoint}: {reason}")]
-    Protocol {
-        endpoint: &'static str,
-        reason: String,
-    },
-}
-
-impl MatrixError {
-    /// The Matrix `errcode`, if the homeserver gave one.
-    pub fn errcode(&self) -> Option<&str> {
-        match self {
-            Self::Api { errcode, .. } => Some(errcode),
-            _ => None,
-        }
-    }
-}
-
-/// A Matrix error answer (`errcode`, `error`) as a [`MatrixError::Api`].
-fn api_error(endpoint: &'static str, status: u16, body: &serde_json::Value) -> MatrixError {
-    MatrixError::Api {
-        endpoint,
-        status,
-        errcode: body["errcode"].as_str().unwrap_or("").to_string(),
-        message: body["error"]
-            .as_str()
-            .unwrap_or("")
-            .chars()
-            .take(200)
-            .collect(),
-    }
-}
-
-fn too_large(endpoint: &'static str, max_bytes: u64) -> MatrixError {
-    MatrixError::Api {
-        endpoint,
-        status: 413,
-        errcode: "M_TOO_LARGE".into(),
-        message: format!(
-            "the file is larger than the bridge's limit of {} MB",
-            max_bytes / 1_000_000
-        ),
-    }
+/// Whose credentials a client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// The bridge's own appservice token: as the bot, or as a ghost with `?user_id=`.
+    Appservice,
+    /// Another appservice's token (double puppeting): always as the given user with
+    /// `?user_id=`.
+    PuppetAppservice,
+    /// A user's own access token: as that user, no `?user_id=`.
+    UserAccess,
 }
 
 struct Inner {
     http: reqwest::Client,
     base_url: String,
     as_token: Secret,
+    kind: TokenKind,
     bot: OwnedUserId,
     retry: RetryPolicy,
     versions: RwLock<SupportedVersions>,
@@ -163,12 +117,43 @@ impl HomeserverClient {
                 http,
                 base_url: base_url.trim_end_matches('/').to_string(),
                 as_token: Secret::new(as_token),
+                kind: TokenKind::Appservice,
                 bot,
                 retry,
                 versions: RwLock::new(default_versions()),
                 timing: Default::default(),
             }),
         })
+    }
+
+    /// A client for the same homeserver (or `base_url`) sending another token: a double
+    /// puppet's. It shares the HTTP connection pool; its requests are not timed.
+    pub fn with_token(&self, base_url: Option<&str>, token: Secret, kind: TokenKind) -> Self {
+        let versions = self
+            .inner
+            .versions
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_else(|_| default_versions());
+        Self {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                base_url: base_url
+                    .map(|u| u.trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| self.inner.base_url.clone()),
+                as_token: token,
+                kind,
+                bot: self.inner.bot.clone(),
+                retry: self.inner.retry,
+                versions: RwLock::new(versions),
+                timing: Default::default(),
+            }),
+        }
+    }
+
+    /// Whose credentials this client sends.
+    pub fn token_kind(&self) -> TokenKind {
+        self.inner.kind
     }
 
     /// Sets the hook told of every request's duration (once; later calls are ignored).
@@ -233,7 +218,7 @@ impl HomeserverClient {
     ) -> Result<ruma::OwnedMxcUri, MatrixError> {
         let endpoint = "media::create_content";
         let mut url = format!("{}/_matrix/media/v3/upload", self.inner.base_url);
-        if let Some(user) = user.filter(|u| **u != *self.inner.bot) {
+        if let Some(user) = user.filter(|u| self.masquerades_as(u)) {
             url.push_str("?user_id=");
             url.extend(url::form_urlencoded::byte_serialize(
                 user.as_str().as_bytes(),
@@ -438,8 +423,12 @@ impl HomeserverClient {
         let endpoint = endpoint_name::<R>();
         let protocol = |reason: String| Attempt::Final(MatrixError::Protocol { endpoint, reason });
         let identity = match user {
-            Some(user) if *user != *self.inner.bot => AppserviceUserIdentity::new(user),
+            Some(user) if self.masquerades_as(user) => AppserviceUserIdentity::new(user),
             _ => AppserviceUserIdentity::default(),
+        };
+        let token = match self.inner.kind {
+            TokenKind::UserAccess => SendAccessToken::IfRequired(self.inner.as_token.expose()),
+            _ => SendAccessToken::Appservice(self.inner.as_token.expose()),
         };
         let versions = self
             .inner
@@ -450,7 +439,7 @@ impl HomeserverClient {
         let http_request = request
             .try_into_http_request_with_identity::<Vec<u8>>(
                 &self.inner.base_url,
-                SendAccessToken::Appservice(self.inner.as_token.expose()),
+                token,
                 identity,
                 Cow::Owned(versions),
             )
@@ -513,22 +502,23 @@ impl HomeserverClient {
     }
 }
 
+impl HomeserverClient {
+    /// Whether a request as `user` carries `?user_id=`.
+    fn masquerades_as(&self, user: &UserId) -> bool {
+        match self.inner.kind {
+            TokenKind::Appservice => *user != *self.inner.bot,
+            TokenKind::PuppetAppservice => true,
+            TokenKind::UserAccess => false,
+        }
+    }
+}
+
 /// How one request ended, when not with a response.
 enum Attempt {
     /// An answer or failure to hand to the caller as it is (5xx and unreachable included).
     Final(MatrixError),
     /// 429: wait (as long as the homeserver says, if it says) and send again.
     RateLimited { after: Option<Duration> },
-}
-
-/// The error of a request still rate limited after the policy's attempts.
-fn rate_limited(endpoint: &'static str) -> MatrixError {
-    MatrixError::Api {
-        endpoint,
-        status: 429,
-        errcode: "M_LIMIT_EXCEEDED".into(),
-        message: "still rate limited after waiting".into(),
-    }
 }
 
 fn endpoint_name<R: OutgoingRequest>() -> &'static str {
@@ -543,90 +533,9 @@ fn endpoint_name<R: OutgoingRequest>() -> &'static str {
         .unwrap_or(trimmed)
 }
 
-/// A reqwest error without its URL (which may carry a query token).
-fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "broken response body"
-    } else {
-        "request failed"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    }
-}
-
-fn retry_after(body: &[u8], headers: &http::HeaderMap) -> Option<Duration> {
-    let from_body = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("retry_after_ms").and_then(|ms| ms.as_u64()))
-        .map(Duration::from_millis);
-    from_body.or_else(|| {
-        headers
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
-    })
-}
-
-fn error_body(body: &[u8]) -> (String, String) {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v) => (
-            v.get("errcode")
-                .and_then(|c| c.as_str())
-                .unwrap_or("M_UNKNOWN")
-                .to_string(),
-            v.get("error")
-                .and_then(|c| c.as_str())
-                .unwrap_or("")
-                .to_string(),
-        ),
-        Err(_) => (
-            "M_UNKNOWN".into(),
-            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_prefers_the_body() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(
-            retry_after(
-                br#"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":1500}"#,
-                &headers
-            ),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(retry_after(b"", &headers), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after(b"{}", &http::HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn error_bodies() {
-        assert_eq!(
-            error_body(br#"{"errcode":"M_FORBIDDEN","error":"no"}"#),
-            ("M_FORBIDDEN".into(), "no".into())
-        );
-        assert_eq!(error_body(b"<html>").0, "M_UNKNOWN");
-    }
 
     #[test]
     fn endpoint_names_are_short() {

@@ -64,6 +64,22 @@ impl Intents {
         Intent {
             user_id,
             intents: self.clone(),
+            puppet: None,
+        }
+    }
+
+    /// The intent of a real user acting through `client` (double puppeting, see
+    /// [`super::double_puppet`]): never registered by the bridge, and every event it sends
+    /// carries `fi.mau.double_puppet_source`.
+    pub fn puppet(&self, user_id: OwnedUserId, client: HomeserverClient, source: &str) -> Intent {
+        self.caches.registered.insert(user_id.clone());
+        Intent {
+            user_id,
+            intents: self.clone(),
+            puppet: Some(Arc::new(super::double_puppet::Puppet {
+                client,
+                source: source.to_string(),
+            })),
         }
     }
 
@@ -93,8 +109,10 @@ impl Intents {
 /// Acting as one user.
 #[derive(Debug, Clone)]
 pub struct Intent {
-    user_id: OwnedUserId,
-    intents: Intents,
+    pub(super) user_id: OwnedUserId,
+    pub(super) intents: Intents,
+    /// Set for a double puppet: its own client and the source it marks its events with.
+    pub(super) puppet: Option<Arc<super::double_puppet::Puppet>>,
 }
 
 impl Intent {
@@ -102,8 +120,16 @@ impl Intent {
         &self.user_id
     }
 
-    fn client(&self) -> &HomeserverClient {
-        &self.intents.client
+    pub(super) fn client(&self) -> &HomeserverClient {
+        match &self.puppet {
+            Some(p) => &p.client,
+            None => &self.intents.client,
+        }
+    }
+
+    /// Whether this intent acts as a real user (double puppeting).
+    pub fn is_puppet(&self) -> bool {
+        self.puppet.is_some()
     }
 
     fn who(&self) -> Option<&UserId> {
@@ -197,6 +223,14 @@ impl Intent {
     where
         C: MessageLikeEventContent,
     {
+        if self.puppet.is_some() {
+            let value = serde_json::to_value(content).map_err(|e| MatrixError::Protocol {
+                endpoint: "message::send_message_event",
+                reason: e.to_string(),
+            })?;
+            let kind = content.event_type().to_string();
+            return self.send_raw(room_id, &kind, txn_id, &value, ts).await;
+        }
         self.ensure_joined(room_id).await?;
         let mut request = send_message_event::v3::Request::new(room_id.to_owned(), txn_id, content)
             .map_err(|e| MatrixError::Protocol {
@@ -217,6 +251,14 @@ impl Intent {
         ts: Option<MilliSecondsSinceUnixEpoch>,
     ) -> Result<OwnedEventId, MatrixError> {
         self.ensure_joined(room_id).await?;
+        let marked;
+        let content = match &self.puppet {
+            Some(p) => {
+                marked = super::double_puppet::mark(content, &p.source);
+                &marked
+            }
+            None => content,
+        };
         let raw = ruma::serde::Raw::new(content)
             .map_err(|e| MatrixError::Protocol {
                 endpoint: "message::send_message_event",
@@ -355,6 +397,31 @@ impl Intent {
         );
         self.client().send(request, self.who()).await?;
         Ok(())
+    }
+}
+
+impl Intent {
+    /// A room member's display name as this user sees the room (`None`: none set).
+    pub async fn member_display_name(
+        &self,
+        room_id: &RoomId,
+        user_id: &UserId,
+    ) -> Result<Option<String>, MatrixError> {
+        use ruma::api::client::state::get_state_event_for_key;
+        let request = get_state_event_for_key::v3::Request::new(
+            room_id.to_owned(),
+            ruma::events::StateEventType::RoomMember,
+            user_id.to_string(),
+        );
+        let response = self.client().send(request, self.who()).await?;
+        let content: serde_json::Value =
+            serde_json::from_str(response.event_or_content.get()).unwrap_or_default();
+        Ok(content
+            .get("displayname")
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string))
     }
 }
 

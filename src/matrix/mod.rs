@@ -5,6 +5,8 @@
 
 pub mod appservice;
 pub mod client;
+pub mod double_puppet;
+pub mod error;
 pub mod intent;
 pub mod registration;
 pub mod timing;

@@ -84,6 +84,46 @@ impl Registration {
     }
 }
 
+/// The second registration double puppeting uses (`double_puppet.secrets`): no URL (the
+/// homeserver sends it nothing), a non-exclusive namespace over every user of the server, its
+/// own tokens, no rate limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoublePuppetRegistration {
+    pub id: String,
+    pub url: Option<String>,
+    pub as_token: Secret,
+    pub hs_token: Secret,
+    pub sender_localpart: String,
+    pub namespaces: Namespaces,
+    pub rate_limited: bool,
+}
+
+impl DoublePuppetRegistration {
+    /// The registration for users of `domain`, acting with `as_token`.
+    pub fn new(domain: &str, as_token: Secret) -> Self {
+        Self {
+            id: "doublepuppet".into(),
+            url: None,
+            as_token,
+            hs_token: Secret::new(crate::config::random_secret()),
+            sender_localpart: crate::config::random_secret().to_lowercase(),
+            namespaces: Namespaces {
+                users: vec![Namespace {
+                    exclusive: false,
+                    regex: format!("@.*:{}", regex_escape(domain)),
+                }],
+                aliases: vec![],
+                rooms: vec![],
+            },
+            rate_limited: false,
+        }
+    }
+
+    pub fn to_yaml(&self) -> Result<String, RegistrationError> {
+        serde_saphyr::to_string(self).map_err(|e| RegistrationError(e.to_string()))
+    }
+}
+
 /// The registration could not be written as YAML.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the registration as YAML: {0}")]
@@ -119,6 +159,20 @@ mod tests {
             back.namespaces.users[0].regex,
             "@instagrambot:example\\.com"
         );
+    }
+
+    #[test]
+    fn double_puppet_registration() {
+        let reg = DoublePuppetRegistration::new("example.com", Secret::new("tok"));
+        let yaml = reg.to_yaml().unwrap();
+        assert!(yaml.contains("url: null"), "{yaml}");
+        assert!(yaml.contains("rate_limited: false"), "{yaml}");
+        let back: DoublePuppetRegistration = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, reg);
+        assert_eq!(back.as_token.expose(), "tok");
+        assert!(!back.namespaces.users[0].exclusive);
+        assert_eq!(back.namespaces.users[0].regex, "@.*:example\\.com");
+        assert_ne!(back.hs_token.expose(), back.as_token.expose());
     }
 
     #[test]

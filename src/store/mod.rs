@@ -20,6 +20,7 @@ use sqlx::{AnyPool, Row};
 mod cache;
 pub mod claims;
 pub mod dead_letters;
+pub mod double_puppets;
 pub mod ghosts;
 pub mod import;
 pub mod inbox;
@@ -263,6 +264,8 @@ pub(crate) fn as_flag(value: bool) -> i16 {
     i16::from(value)
 }
 
+#[cfg(test)]
+mod inbox_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]

@@ -66,3 +66,13 @@ macro_rules! on_both_backends {
     }};
 }
 pub(crate) use on_both_backends;
+
+/// A Matrix inbox entry for a conversation key.
+pub(crate) fn entry(key: &str, payload: &str) -> super::inbox::NewInboxEntry {
+    super::inbox::NewInboxEntry {
+        source: super::inbox::SOURCE_MATRIX.into(),
+        portal_key: key.into(),
+        receiver: String::new(),
+        payload: payload.into(),
+    }
+}

@@ -13,7 +13,9 @@ mod login;
 mod matrix_client;
 mod media;
 mod provisioning;
+mod puppet_token;
 mod reactions;
+mod relay;
 mod skeleton;
 mod stalls;
 mod world;
@@ -96,6 +98,9 @@ fn start_bridge(mut config: Config) -> (world::World, Config) {
             config.instagram.mqtt.port = world.broker.plain_addr.port();
             config.instagram.mqtt.tls = false;
             config.instagram.min_request_gap_ms = 0;
+            // Relay mode on, and logged-in users may relay with their own account.
+            config.bridge.relay.enabled = true;
+            config.bridge.relay.admin_only = false;
             if let Ok(ffmpeg) = std::env::var("MATRIX_INSTAGRAM_FFMPEG") {
                 config.media.ffmpeg_path = Some(ffmpeg.into());
             }

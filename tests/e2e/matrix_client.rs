@@ -89,6 +89,23 @@ impl User {
         (status, value)
     }
 
+    /// A GET on the client-server API: the status and the JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Invites `user` to `room`.
+    pub async fn invite(&self, room: &str, user: &str) {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/_matrix/client/v3/rooms/{room}/invite"),
+                Some(json!({"user_id": user})),
+            )
+            .await;
+        assert_eq!(status, 200, "invite: {body}");
+    }
+
     /// Opens a DM with `other` the way Element does.
     pub async fn create_dm(&self, other: &str) -> String {
         let (status, body) = self

@@ -16,6 +16,7 @@ mod matrix_client;
 mod world;
 
 mod import;
+mod mentions;
 mod ops;
 mod order;
 mod outage;

@@ -66,6 +66,70 @@ fn generate_registration_fills_secrets_and_writes_the_registration() {
 }
 
 #[test]
+fn generate_registration_writes_the_double_puppet_registration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    let (registration, puppet) = (
+        dir.path().join("registration.yaml"),
+        dir.path().join("doublepuppet.yaml"),
+    );
+    let run = || {
+        Command::new(BIN)
+            .args(["generate-registration", "-c"])
+            .arg(&config)
+            .arg("-r")
+            .arg(&registration)
+            .arg("--double-puppet")
+            .arg(&puppet)
+            .output()
+            .unwrap()
+    };
+    // Without a secret in the config: a fresh token, and the user is told where it goes.
+    std::fs::write(&config, example_config()).unwrap();
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("double_puppet.secrets.example.com"), "{said}");
+    let reg = std::fs::read_to_string(&puppet).unwrap();
+    assert!(reg.contains("url: null"), "{reg}");
+    assert!(reg.contains("exclusive: false"), "{reg}");
+    assert!(
+        reg.contains("regex: '@.*:example\\.com'")
+            || reg.contains("regex: \"@.*:example\\\\.com\""),
+        "{reg}"
+    );
+    assert!(reg.contains("rate_limited: false"), "{reg}");
+    assert!(!said.contains(reg.lines().find(|l| l.starts_with("as_token")).unwrap()));
+
+    // With `as_token:generate` in the config: filled there, and the file uses the same token.
+    let text = example_config().replace(
+        "    secrets: {}",
+        "    secrets:\n        example.com: as_token:generate",
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let filled = std::fs::read_to_string(&config).unwrap();
+    let token = filled
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("example.com: \"as_token:"))
+        .map(|t| t.trim_end_matches('"').to_string())
+        .expect("the secret is filled");
+    assert_eq!(token.len(), 64);
+    let reg = std::fs::read_to_string(&puppet).unwrap();
+    assert!(reg.contains(&format!("as_token: {token}")), "{reg}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Then set"));
+}
+
+#[test]
 fn a_bad_config_stops_start_up_with_one_line_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");

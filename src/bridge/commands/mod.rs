@@ -13,7 +13,9 @@ use crate::instagram::http::InboxKind;
 use crate::instagram::ids::{ThreadId, UserPk};
 
 mod admin;
+mod double_puppet;
 pub mod login;
+mod relay;
 pub mod secrets;
 mod two_factor;
 
@@ -93,6 +95,26 @@ const COMMANDS: &[CommandInfo] = &[
         name: "logout",
         args: "",
         help: "Log out of Instagram.",
+    },
+    CommandInfo {
+        name: "login-matrix",
+        args: "<access token>",
+        help: "Let the bridge act as you on Matrix (double puppeting) with your access token.",
+    },
+    CommandInfo {
+        name: "logout-matrix",
+        args: "",
+        help: "Stop double puppeting and forget your access token.",
+    },
+    CommandInfo {
+        name: "set-relay",
+        args: "[user id]",
+        help: "In a group chat: send messages of people without a login through your (or a default relay's) account.",
+    },
+    CommandInfo {
+        name: "unset-relay",
+        args: "",
+        help: "In a group chat: stop relaying.",
     },
     CommandInfo {
         name: "ping",
@@ -211,6 +233,10 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
         "login" => login::start(ctx, &args).await,
         "login-cookies" => login::import(ctx, rest).await,
         "logout" => logout(ctx).await,
+        "login-matrix" => double_puppet::login(ctx, rest).await,
+        "logout-matrix" => double_puppet::logout(ctx).await,
+        "set-relay" => relay::set(ctx, rest).await,
+        "unset-relay" => relay::unset(ctx).await,
         "ping" => ping(ctx).await,
         "reconnect" => match ctx.ig_user() {
             Some(u) => match u.reconnect().await {

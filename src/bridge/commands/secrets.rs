@@ -14,6 +14,7 @@ pub fn secret_command(text: &str) -> Option<&'static str> {
         // `login <username>` alone names no secret; a second word is the password.
         "login" if words.nth(1).is_some() => Some("contains a password"),
         "login-cookies" if words.next().is_some() => Some("contains session cookies"),
+        "login-matrix" if words.next().is_some() => Some("contains an access token"),
         _ => None,
     }
 }
@@ -62,6 +63,8 @@ mod tests {
         assert_eq!(secret_command("login"), None);
         assert_eq!(secret_command("login alice"), None);
         assert_eq!(secret_command("login-cookies"), None);
+        assert!(secret_command("login-matrix syt_abc").is_some());
+        assert_eq!(secret_command("login-matrix"), None);
         assert_eq!(secret_command("logout now please"), None);
         assert_eq!(secret_command("help login alice pw"), None);
         assert_eq!(secret_command(""), None);

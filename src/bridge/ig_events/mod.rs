@@ -182,10 +182,11 @@ async fn apply_removed(
         .get_message_parts(item_id, &portal.receiver)
         .await?;
     for part in &parts {
+        // Your own message, unsent from your phone, is redacted by you (double puppeting).
+        let redactor = super::puppet::own(bridge, user, &portal, part.sender_pk)
+            .unwrap_or_else(|| bridge.intents.bot());
         if let Ok(event) = EventId::parse(&part.event_id)
-            && let Err(e) = bridge
-                .intents
-                .bot()
+            && let Err(e) = redactor
                 .redact(&room, &event, Some("Unsent on Instagram"))
                 .await
         {
@@ -207,7 +208,7 @@ async fn apply_seen(
     reader: UserPk,
     item_id: Option<ItemId>,
 ) -> Result<(), ApplyError> {
-    if reader.get() == user.pk {
+    if reader.get() == user.pk && super::puppet::intent(bridge, &user.mxid).is_none() {
         return Ok(());
     }
     let (Some(item_id), Some(portal)) = (
@@ -224,6 +225,10 @@ async fn apply_seen(
         .last()
         && let Ok(event) = EventId::parse(&part.event_id)
     {
+        if reader.get() == user.pk {
+            // Read on your phone: your own read marker (double puppeting).
+            return super::puppet::read_up_to(bridge, user, &room, &event).await;
+        }
         ghost::ghost_intent(bridge, reader.get())?
             .read_receipt(&room, &event)
             .await?;
@@ -299,7 +304,10 @@ async fn apply_reaction(
     }
     if let Some(old) = &existing {
         if let Ok(event) = EventId::parse(&old.event_id) {
-            redact_reaction(bridge, &room, &event, reactor).await;
+            match super::puppet::own(bridge, user, &portal, reactor) {
+                Some(puppet) if puppet.redact(&room, &event, None).await.is_ok() => {}
+                _ => redact_reaction(bridge, &room, &event, reactor).await,
+            }
         }
         bridge
             .store
@@ -309,12 +317,19 @@ async fn apply_reaction(
     let Some(emoji) = emoji else {
         return Ok(());
     };
-    let intent = ghost::ensure_ghost(bridge, user, reactor, None).await?;
+    let intent = match super::puppet::own(bridge, user, &portal, reactor) {
+        Some(puppet) => puppet,
+        None => ghost::ensure_ghost(bridge, user, reactor, None).await?,
+    };
     let content = to_matrix::reaction_content(&target.event_id, &emoji);
     let txn = txn::reaction(item_id, receiver, reactor, &emoji, timestamp_us);
-    let event_id = intent
+    let event_id = match intent
         .send_raw(&room, "m.reaction", txn, &content, None)
-        .await?;
+        .await
+    {
+        Ok(event_id) => event_id,
+        Err(e) => return Err(super::puppet::send_failed(bridge, &intent, e).await),
+    };
     bridge
         .store
         .upsert_reaction(&ReactionRow {

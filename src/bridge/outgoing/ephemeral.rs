@@ -49,6 +49,10 @@ pub async fn receipt(bridge: &Arc<Bridge>, room: &str, content: &Value) {
             if !portal.is_group && portal.receiver != user.mxid {
                 continue;
             }
+            // Set by the bridge itself from Instagram's "seen" (double puppeting).
+            if crate::bridge::puppet::is_own_receipt(bridge, room, event_id) {
+                continue;
+            }
             if let Ok(Some(message)) = bridge.store.get_message_by_event(room, event_id).await
                 && !message.item_id.starts_with("pending:")
                 && let Err(e) = user.mark_seen(&portal.thread_id, &message.item_id).await

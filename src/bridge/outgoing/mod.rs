@@ -25,6 +25,7 @@ mod media;
 pub mod prepare_media;
 mod reaction;
 mod redaction;
+mod relay;
 mod room_state;
 mod text;
 
@@ -61,8 +62,13 @@ pub async fn apply(
     sender: &UserId,
     value: &Value,
 ) -> Result<(), ApplyError> {
-    let Some(user) = speaker(bridge, portal, sender) else {
-        return Ok(());
+    // A member without a login of their own speaks through the group's relay, if any.
+    let (user, relayed) = match speaker(bridge, portal, sender) {
+        Some(user) => (user, false),
+        None => match relay::relay_for(bridge, portal, sender) {
+            Some(relay) => (relay, true),
+            None => return Ok(()),
+        },
     };
     let Some(event_id) = value.get("event_id").and_then(Value::as_str) else {
         return Err(ApplyError::Permanent("event without event_id".into()));
@@ -83,6 +89,9 @@ pub async fn apply(
             .unwrap_or_else(crate::store::now_ms),
     };
     let content = value.get("content").cloned().unwrap_or(Value::Null);
+    if relayed {
+        return relay::apply(&send, kind, sender, &content).await;
+    }
     match kind {
         "m.room.message" => text::message(&send, &content).await,
         "m.sticker" => {

@@ -9,3 +9,7 @@ CREATE TABLE thread_members (
     mxid         TEXT NOT NULL,
     PRIMARY KEY (thread_id, pk)
 );
+
+-- From the first schema, never read or written: history and catch-up are SyncThread inbox
+-- rows, ordered with everything else of their thread.
+DROP TABLE backfill_tasks;

@@ -1,0 +1,149 @@
+//! Double puppeting with the user's own access token (`login-matrix`), on a server without a
+//! `double_puppet.secrets` entry: the token is redacted at once, portals are joined for the
+//! user, their phone messages appear as them; when the homeserver stops accepting the token
+//! the user is told and their messages appear from their ghost again, none lost.
+
+use serde_json::{Value, json};
+
+use crate::bridging::{body_is, bot_id, ghost, unique_pk};
+use crate::env;
+use crate::matrix_client::{User, unique};
+
+/// A second access token for the user (a new login with their password).
+async fn second_token(base: &str, user_id: &str) -> String {
+    let localpart = user_id
+        .trim_start_matches('@')
+        .split(':')
+        .next()
+        .unwrap_or_default();
+    let body: Value = reqwest::Client::new()
+        .post(format!("{base}/_matrix/client/v3/login"))
+        .json(&json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "password": format!("pw-{localpart}-secret"),
+        }))
+        .send()
+        .await
+        .expect("login request")
+        .json()
+        .await
+        .expect("login response");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+async fn joined_room_named(user: &User, name: &str) -> String {
+    let mut found = String::new();
+    for _ in 0..200 {
+        let (_, rooms) = user.get("/_matrix/client/v3/joined_rooms").await;
+        for room in rooms["joined_rooms"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let room = room.as_str().unwrap_or_default().to_string();
+            let (status, state) = user
+                .get(&format!(
+                    "/_matrix/client/v3/rooms/{room}/state/m.room.name"
+                ))
+                .await;
+            if status == 200 && state["name"] == name {
+                found = room;
+            }
+        }
+        if !found.is_empty() {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("never joined to a room named {name}");
+}
+
+#[tokio::test]
+async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let (me_pk, bob_pk) = (unique_pk(), unique_pk());
+    let (me_name, bob_name) = (format!("me_{me_pk}"), format!("bob_{bob_pk}"));
+    w.ig.add_account(&me_name, "correct horse battery", me_pk);
+    w.ig.add_account(&bob_name, "unused", bob_pk);
+    let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
+    w.ig.push_text(&thread, bob_pk, "hi there");
+
+    let user = User::register(&env.homeserver, &unique("lm")).await;
+    let management = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&management, &bot, None, |b| {
+        b.contains("Instagram bridge bot")
+    })
+    .await;
+    let token = second_token(&env.homeserver, &user.user_id).await;
+    let asked = user
+        .send_text(&management, &format!("login-matrix {token}"))
+        .await;
+    user.wait_redacted(&management, &asked).await;
+    let answer = user
+        .wait_for_notice_after(&management, &bot, Some(&asked), |_| true)
+        .await;
+    assert!(answer.starts_with("Double puppeting is on"), "{answer}");
+
+    let login = user
+        .send_text(
+            &management,
+            &format!("login {me_name} correct horse battery"),
+        )
+        .await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b.starts_with("Done: 1 conversation bridged.")
+    })
+    .await;
+    let portal = joined_room_named(&user, &format!("{bob_name} full")).await;
+    w.ig.push_text(&thread, me_pk, "phone one");
+    let one = user
+        .wait_for(&portal, "the first phone message", |e| {
+            body_is(e, "phone one")
+        })
+        .await;
+    assert_eq!(one["sender"], user.user_id.as_str());
+
+    // The token dies (logged out elsewhere): a notice, and the ghost speaks again.
+    let status = reqwest::Client::new()
+        .post(format!("{}/_matrix/client/v3/logout", env.homeserver))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("logout")
+        .status();
+    assert!(status.is_success());
+    w.ig.push_text(&thread, me_pk, "phone two");
+    let two = user
+        .wait_for(&portal, "the second phone message", |e| {
+            body_is(e, "phone two")
+        })
+        .await;
+    assert_eq!(two["sender"], ghost(me_pk).as_str());
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b.contains("no longer accepts the token")
+    })
+    .await;
+    w.ig.push_text(&thread, bob_pk, "sentinel");
+    user.wait_for(&portal, "the sentinel", |e| body_is(e, "sentinel"))
+        .await;
+    let copies = user
+        .timeline(&portal)
+        .await
+        .into_iter()
+        .filter(|e| body_is(e, "phone two"))
+        .count();
+    assert_eq!(copies, 1, "the message met by the dead token arrived once");
+
+    let asked = user.send_text(&management, "logout-matrix").await;
+    let answer = user
+        .wait_for_notice_after(&management, &bot, Some(&asked), |_| true)
+        .await;
+    assert_eq!(answer, "Double puppeting was not on.");
+}
