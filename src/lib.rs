@@ -8,6 +8,7 @@
 //! - [`media`] converts images, video and voice (a leaf: bytes and files, no network);
 //! - [`bridge`] is the only part that joins two of them;
 //! - [`app`] builds everything from the config and runs it until a signal;
+//! - [`importer`] takes over a mautrix-instagram installation's database (`import-mautrix`);
 //! - `fuzz` (tests and the `fuzzing` feature only) is the seeded mutation loop of the fuzzers.
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod bridge;
 pub mod config;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
+pub mod importer;
 pub mod instagram;
 pub mod logging;
 pub mod matrix;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use matrix_instagram::config::{self, Config, ConfigError, LogFormat};
+use matrix_instagram::importer::Options as ImportOptions;
 use matrix_instagram::logging::{self, LogOptions};
 use matrix_instagram::matrix::registration::{
     DoublePuppetRegistration, Registration, RegistrationError,
@@ -49,6 +50,22 @@ enum Command {
         #[arg(long)]
         ready: bool,
     },
+    /// Take over a mautrix-instagram 0.3.x installation: its rooms become this bridge's
+    /// portals, its ghosts, message and reaction mappings and its users' Instagram logins are
+    /// kept. Its database is only read. Refuses while either bridge is running.
+    ImportMautrix {
+        /// mautrix-instagram's database: sqlite:///path/to/file.db or postgres://… (default:
+        /// `appservice.database` of --mautrix-config).
+        #[arg(long)]
+        from: Option<String>,
+        /// mautrix-instagram's config.yaml: its ghost template, appservice port (to see whether
+        /// it runs) and registration are checked against this bridge's.
+        #[arg(long)]
+        mautrix_config: Option<PathBuf>,
+        /// Print what would be imported and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +73,16 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(&cli.config),
         Command::Healthcheck { ready } => healthcheck(&cli.config, ready),
+        Command::ImportMautrix {
+            from,
+            mautrix_config,
+            dry_run,
+        } => import_mautrix(ImportOptions {
+            from,
+            mautrix_config,
+            dry_run,
+            config_path: cli.config.clone(),
+        }),
         Command::GenerateRegistration {
             registration,
             double_puppet,
@@ -140,6 +167,36 @@ fn healthcheck(path: &Path, ready: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("unhealthy: {}", logging::chain(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import_mautrix(options: ImportOptions) -> ExitCode {
+    let config = match Config::load(&options.config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {}", logging::chain(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(matrix_instagram::importer::run(&config, &options)) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", logging::chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -14,7 +14,7 @@ use super::error::ApplyError;
 use super::ghost;
 use super::user::IgUser;
 use crate::instagram::types::ThreadItem;
-use crate::store::messages::MessageRow;
+use crate::store::messages::{IMPORTED_CONTENT_HASH, MessageRow};
 use crate::store::portals::PortalRow;
 
 /// The portal's room.
@@ -127,9 +127,14 @@ async fn edit(
     part: &to_matrix::Part,
     hash: &str,
 ) -> Result<(), ApplyError> {
-    // First sight of Instagram's version of a message sent from Matrix (a reaction or other
-    // update replaced the item): remember it, there is nothing to edit.
-    if main.content_hash.is_some() {
+    // First sight of Instagram's version of a message sent from Matrix, or of one imported
+    // from another bridge (a reaction or other update replaced the item): remember it, there
+    // is nothing to edit.
+    if main
+        .content_hash
+        .as_deref()
+        .is_some_and(|h| h != IMPORTED_CONTENT_HASH)
+    {
         let content = to_matrix::edit_content(&main.event_id, part);
         let txn = txn::edit(
             &main.item_id,

@@ -65,7 +65,10 @@ fn insert_messages_sql(rows: usize) -> String {
 
 /// Inserts rows (ignoring ones already recorded) on a connection or in a transaction;
 /// returns how many were new.
-async fn insert_messages(conn: &mut sqlx::AnyConnection, mut rows: &[MessageRow]) -> Result<u64> {
+pub(super) async fn insert_messages(
+    conn: &mut sqlx::AnyConnection,
+    mut rows: &[MessageRow],
+) -> Result<u64> {
     let mut inserted = 0;
     while !rows.is_empty() {
         let n = INSERT_CHUNKS
@@ -94,6 +97,12 @@ async fn insert_messages(conn: &mut sqlx::AnyConnection, mut rows: &[MessageRow]
     }
     Ok(inserted)
 }
+
+/// The content hash of message rows taken over from another bridge (`import-mautrix`). It
+/// counts as bridged from Instagram (a catch-up stops there), but the content it stands for is
+/// unknown: the first update of such an item only records its real hash, like the first sight
+/// of a message sent from Matrix (`bridge::items`).
+pub const IMPORTED_CONTENT_HASH: &str = "imported:mautrix-instagram";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageRow {

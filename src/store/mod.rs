@@ -22,6 +22,7 @@ pub mod claims;
 pub mod dead_letters;
 pub mod double_puppets;
 pub mod ghosts;
+pub mod import;
 pub mod inbox;
 pub mod members;
 pub mod messages;

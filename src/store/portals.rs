@@ -57,7 +57,7 @@ fn from_row(row: &AnyRow) -> Result<PortalRow> {
 }
 
 /// The key of a portal in the cache.
-fn portal_key(thread_id: &str, receiver: &str) -> String {
+pub(super) fn portal_key(thread_id: &str, receiver: &str) -> String {
     format!("{thread_id}\u{0}{receiver}")
 }
 

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod docker;
+mod import;
 mod scripts;
 mod startup;
 
