@@ -128,6 +128,9 @@ pub async fn start(bridge: &Arc<Bridge>, mxid: &str) {
             }
             tracing::info!(user = mxid, "double puppeting on");
             bridge.puppets.intents.insert(mxid.to_string(), intent);
+            if stored.is_none() {
+                join_existing(bridge, mxid);
+            }
         }
         // The homeserver is not reachable now: act on the token anyway; a dead one is caught
         // when first used.
@@ -196,6 +199,7 @@ pub async fn login_with_token(
         })
         .await?;
     bridge.puppets.intents.insert(user.to_string(), intent);
+    join_existing(bridge, user.as_str());
     Ok(())
 }
 
@@ -255,6 +259,48 @@ pub async fn join_portal(bridge: &Bridge, mxid: &str, room: &RoomId, dm_with: Op
     {
         tracing::warn!(user = mxid, %room, "cannot add the portal to m.direct: {e}");
     }
+}
+
+/// Double puppeting just turned on for the user: the portals they already have (their DMs,
+/// and the groups they are a member of) are joined as them and their DMs listed in
+/// `m.direct`, so the invites sent before need no accepting. Best effort, in the background.
+pub fn join_existing(bridge: &Arc<Bridge>, mxid: &str) {
+    let (bridge, mxid) = (bridge.clone(), mxid.to_owned());
+    tokio::spawn(async move {
+        let mut portals = match bridge.store.portals_of_receiver(&mxid).await {
+            Ok(dms) => dms,
+            Err(e) => return tracing::warn!(user = mxid, "cannot list the user's portals: {e}"),
+        };
+        portals.extend(
+            bridge
+                .store
+                .portals_of_receiver("")
+                .await
+                .unwrap_or_default(),
+        );
+        for portal in portals {
+            let Some(room) = portal
+                .room_id
+                .as_deref()
+                .and_then(|r| RoomId::parse(r).ok())
+            else {
+                continue;
+            };
+            let members = bridge
+                .store
+                .thread_members(&portal.thread_id)
+                .await
+                .unwrap_or_default();
+            if portal.is_group && !members.iter().any(|m| m.mxid == mxid) {
+                continue; // a group this user is not in
+            }
+            let other = (!portal.is_group)
+                .then(|| members.iter().find(|m| m.mxid != mxid))
+                .flatten()
+                .map(|m| m.mxid.clone());
+            join_portal(&bridge, &mxid, &room, other.as_deref()).await;
+        }
+    });
 }
 
 /// Instagram says the user read the thread up to `event` (from their phone): their `m.read`.

@@ -147,3 +147,74 @@ async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
         .await;
     assert_eq!(answer, "Double puppeting was not on.");
 }
+
+/// Double puppeting turned on after the portals exist: they are joined as the user (no invite
+/// to accept) and the DM is listed in the user's `m.direct`.
+#[tokio::test]
+async fn login_matrix_after_login_joins_the_portals_already_there() {
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let (me_pk, bob_pk) = (unique_pk(), unique_pk());
+    let (me_name, bob_name) = (format!("me_{me_pk}"), format!("bob_{bob_pk}"));
+    w.ig.add_account(&me_name, "correct horse battery", me_pk);
+    w.ig.add_account(&bob_name, "unused", bob_pk);
+    let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
+    w.ig.push_text(&thread, bob_pk, "hi there");
+
+    let user = User::register(&env.homeserver, &unique("lj")).await;
+    let management = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&management, &bot, None, |b| {
+        b.contains("Instagram bridge bot")
+    })
+    .await;
+    let login = user
+        .send_text(
+            &management,
+            &format!("login {me_name} correct horse battery"),
+        )
+        .await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
+        b.starts_with("Done: 1 conversation bridged.")
+    })
+    .await;
+    // Without double puppeting the portal is an invite.
+    let invited = user
+        .wait_for_invite("the portal", |events| {
+            events.iter().any(|e| e["type"] == "m.room.name")
+        })
+        .await;
+
+    let token = second_token(&env.homeserver, &user.user_id).await;
+    let asked = user
+        .send_text(&management, &format!("login-matrix {token}"))
+        .await;
+    let answer = user
+        .wait_for_notice_after(&management, &bot, Some(&asked), |_| true)
+        .await;
+    assert!(answer.starts_with("Double puppeting is on"), "{answer}");
+    let portal = joined_room_named(&user, &format!("{bob_name} full")).await;
+    assert_eq!(portal, invited, "the invited portal is the one joined");
+    let contact = ghost(bob_pk);
+    let path = format!(
+        "/_matrix/client/v3/user/{}/account_data/m.direct",
+        user.user_id
+    );
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        let (status, direct) = user.get(&path).await;
+        if status == 200
+            && direct[contact.as_str()]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!(portal)))
+        {
+            listed = direct;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        listed[contact.as_str()].is_array(),
+        "the DM is in m.direct under {contact}: {listed}"
+    );
+}
