@@ -20,7 +20,10 @@
 //!
 //! Environment (set by `scripts/bench`): `MI_BENCH_CONFIG`, `MI_BENCH_HOMESERVER`,
 //! `MI_BENCH_BRIDGE` (the binary), `MI_BENCH_DIR` (databases, logs); optional
-//! `MI_BENCH_USERS`, `MI_BENCH_MESSAGES` (messages per paced run, default 100).
+//! `MI_BENCH_USERS`, `MI_BENCH_MESSAGES` (messages per paced run, default 100),
+//! `MI_BENCH_ONLY_USERS=1` (phase 7 alone), `MI_BENCH_WRAPPER` (a command the bridge runs
+//! under, e.g. `heaptrack -o /dev/shm/bridge`: the bridge is still measured and killed by its
+//! own pid).
 //! `MATRIX_INSTAGRAM__…` variables reach the bridge process unchanged.
 
 #[path = "../../tests/it/support/mod.rs"]
@@ -192,63 +195,9 @@ async fn main() {
         bench.messages
     );
 
-    let db = bench.sqlite("bench-main.db");
-    let (mut bridge, listen) = bench.launcher.spawn(&db);
-    println!("   bridge process listening after {}", stats::ms(listen));
-    let scene = bench.scene().await;
-    let idle = phases::idle_cpu(&bridge).await;
-
-    let hs = phases::homeserver_baseline(&bench).await;
-    println!("\n1. Synapse's own send→sync, 5 msg/s: {}", hs.show());
-
-    let (incoming, cpu_in) = phases::incoming(&bench, &scene, &bridge, idle, 5).await;
-    println!("\n2. Instagram → Matrix, 5 msg/s (published → in the Matrix user's sync)");
-    println!("   end to end: {}", incoming.show());
-    println!(
-        "   added by the bridge over Synapse's own: p50 {}, p99 {}",
-        stats::diff_ms(incoming.p50(), hs.p50()),
-        stats::diff_ms(incoming.p99(), hs.p99())
-    );
-    println!("   bridge CPU per message: {}", stats::ms(cpu_in));
-
-    let (out5, cpu_out) = phases::outgoing(&bench, &scene, &bridge, idle, 5, bench.messages).await;
-    println!("\n3. Matrix → Instagram, 5 msg/s (client's send → the item on Instagram)");
-    println!("   end to end: {}", out5.show());
-    println!(
-        "   over Synapse's own send→sync: p50 {}, p99 {}",
-        stats::diff_ms(out5.p50(), hs.p50()),
-        stats::diff_ms(out5.p99(), hs.p99())
-    );
-    println!("   bridge CPU per message: {}", stats::ms(cpu_out));
-
-    let (out20, cpu_out20) =
-        phases::outgoing(&bench, &scene, &bridge, idle, 20, bench.messages * 2).await;
-    println!("\n4. Matrix → Instagram, 20 msg/s in one conversation");
-    println!("   end to end: {}", out20.show());
-    println!("   bridge CPU per message: {}", stats::ms(cpu_out20));
-
-    let half_open = phases::half_open(&bench, &scene).await;
-    println!("\n5. half-open realtime socket (the broker stops answering)");
-    match half_open {
-        Some(d) => println!(
-            "   noticed and a new connection made after {:.1} s",
-            d.as_secs_f64()
-        ),
-        None => println!("   NOT replaced within 180 s"),
+    if std::env::var("MI_BENCH_ONLY_USERS").as_deref() != Ok("1") {
+        one_user(&bench).await;
     }
-
-    let (backlog, relisten) = phases::backlog(&bench, &scene, &mut bridge, &db).await;
-    println!("\n6. kill -9, 200 messages written while dead, restart");
-    println!(
-        "   restarted process listening after {}; all 200 in Matrix after {}",
-        stats::ms(relisten),
-        match backlog {
-            Some(d) => format!("{:.2} s", d.as_secs_f64()),
-            None => "NEVER (180 s)".into(),
-        }
-    );
-    drop(bridge);
-
     for (i, n) in user_counts.iter().enumerate() {
         let run = users::run(&bench, *n, i).await;
         println!("\n7. {n} users logging in at once (provisioning API, fresh bridge and database)");
@@ -261,4 +210,64 @@ async fn main() {
     );
     // The fakes' tasks end with the runtime.
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// Phases 1–6, on one logged-in user.
+async fn one_user(bench: &Bench) {
+    let db = bench.sqlite("bench-main.db");
+    let (mut bridge, listen) = bench.launcher.spawn(&db);
+    println!("   bridge process listening after {}", stats::ms(listen));
+    let scene = bench.scene().await;
+    let idle = phases::idle_cpu(&bridge).await;
+
+    let hs = phases::homeserver_baseline(bench).await;
+    println!("\n1. Synapse's own send→sync, 5 msg/s: {}", hs.show());
+
+    let (incoming, cpu_in) = phases::incoming(bench, &scene, &bridge, idle, 5).await;
+    println!("\n2. Instagram → Matrix, 5 msg/s (published → in the Matrix user's sync)");
+    println!("   end to end: {}", incoming.show());
+    println!(
+        "   added by the bridge over Synapse's own: p50 {}, p99 {}",
+        stats::diff_ms(incoming.p50(), hs.p50()),
+        stats::diff_ms(incoming.p99(), hs.p99())
+    );
+    println!("   bridge CPU per message: {}", stats::ms(cpu_in));
+
+    let (out5, cpu_out) = phases::outgoing(bench, &scene, &bridge, idle, 5, bench.messages).await;
+    println!("\n3. Matrix → Instagram, 5 msg/s (client's send → the item on Instagram)");
+    println!("   end to end: {}", out5.show());
+    println!(
+        "   over Synapse's own send→sync: p50 {}, p99 {}",
+        stats::diff_ms(out5.p50(), hs.p50()),
+        stats::diff_ms(out5.p99(), hs.p99())
+    );
+    println!("   bridge CPU per message: {}", stats::ms(cpu_out));
+
+    let (out20, cpu_out20) =
+        phases::outgoing(bench, &scene, &bridge, idle, 20, bench.messages * 2).await;
+    println!("\n4. Matrix → Instagram, 20 msg/s in one conversation");
+    println!("   end to end: {}", out20.show());
+    println!("   bridge CPU per message: {}", stats::ms(cpu_out20));
+
+    let half_open = phases::half_open(bench, &scene).await;
+    println!("\n5. half-open realtime socket (the broker stops answering)");
+    match half_open {
+        Some(d) => println!(
+            "   noticed and a new connection made after {:.1} s",
+            d.as_secs_f64()
+        ),
+        None => println!("   NOT replaced within 180 s"),
+    }
+
+    let (backlog, relisten) = phases::backlog(bench, &scene, &mut bridge, &db).await;
+    println!("\n6. kill -9, 200 messages written while dead, restart");
+    println!(
+        "   restarted process listening after {}; all 200 in Matrix after {}",
+        stats::ms(relisten),
+        match backlog {
+            Some(d) => format!("{:.2} s", d.as_secs_f64()),
+            None => "NEVER (180 s)".into(),
+        }
+    );
+    drop(bridge);
 }

@@ -21,13 +21,63 @@ pub struct Launcher {
 /// A running bridge process; killed (SIGKILL) when dropped.
 pub struct Bridge {
     child: Child,
+    /// The bridge's own pid: the child's, or with a wrapper its descendant running the binary.
+    pid: u32,
+}
+
+/// The children of `pid` (from `/proc/<pid>/task/*/children`).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// `pid` and every process below it.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        all.extend(children(all[i]));
+        i += 1;
+    }
+    all
+}
+
+/// The process below `pid` (or `pid` itself) whose executable is `binary`.
+fn find_binary(pid: u32, binary: &std::path::Path) -> Option<u32> {
+    let want = std::fs::canonicalize(binary).ok()?;
+    descendants(pid)
+        .into_iter()
+        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == want))
 }
 
 impl Launcher {
     /// Starts the binary on `database` and waits until its appservice port answers.
     pub fn spawn(&self, database: &str) -> (Bridge, Duration) {
         let started = Instant::now();
-        let mut cmd = Command::new(&self.binary);
+        // `MI_BENCH_WRAPPER` (e.g. `heaptrack -o /dev/shm/bridge`) runs the binary under a tool.
+        let wrapper: Vec<String> = std::env::var("MI_BENCH_WRAPPER")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let mut cmd = match wrapper.split_first() {
+            Some((tool, args)) => {
+                let mut c = Command::new(tool);
+                c.args(args).arg(&self.binary);
+                c
+            }
+            None => Command::new(&self.binary),
+        };
         cmd.arg("-c")
             .arg(&self.config)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -57,17 +107,24 @@ impl Launcher {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        (Bridge { child }, started.elapsed())
+        let listening = started.elapsed();
+        let pid = find_binary(child.id(), &self.binary).unwrap_or(child.id());
+        (Bridge { child, pid }, listening)
     }
 }
 
 impl Bridge {
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
-    /// SIGKILL: no shutdown code runs at all.
+    /// SIGKILL: no shutdown code runs at all (the bridge first, then any wrapper).
     pub fn kill(&mut self) {
+        if self.pid != self.child.id() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.pid.to_string()])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

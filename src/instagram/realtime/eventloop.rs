@@ -282,7 +282,7 @@ impl EventLoop {
                 cmd,
                 reply,
                 deadline,
-            } => self.state.submit(cmd, reply, deadline, now, &mut self.out),
+            } => self.state.submit(*cmd, reply, deadline, now, &mut self.out),
             Request::Foreground(fg) => self.state.set_foreground(fg, now, &mut self.out),
             Request::Reconnect | Request::Shutdown => {}
         }
