@@ -4,7 +4,7 @@
 //! throwaway Synapse and passes its addresses here. Prints figures; asserts nothing.
 //!
 //! In one run, in this order:
-//! 1. Synapse's own send→sync latency (one Matrix user to another, 5 msg/s);
+//! 1. Synapse's own send→sync latency (one Matrix user to another, 5 and 20 msg/s);
 //! 2. Instagram → Matrix at 5 msg/s: latency from the fake publishing the item to the Matrix
 //!    user's `/sync` returning it, and what the bridge adds over (1); bridge CPU per message;
 //! 3. Matrix → Instagram at 5 msg/s: from the Matrix client's send to the fake Instagram
@@ -220,8 +220,10 @@ async fn one_user(bench: &Bench) {
     let scene = bench.scene().await;
     let idle = phases::idle_cpu(&bridge).await;
 
-    let hs = phases::homeserver_baseline(bench).await;
+    let hs = phases::homeserver_baseline(bench, 5, bench.messages).await;
     println!("\n1. Synapse's own send→sync, 5 msg/s: {}", hs.show());
+    let hs20 = phases::homeserver_baseline(bench, 20, bench.messages * 2).await;
+    println!("   and at 20 msg/s in one room: {}", hs20.show());
 
     let (incoming, cpu_in) = phases::incoming(bench, &scene, &bridge, idle, 5).await;
     println!("\n2. Instagram → Matrix, 5 msg/s (published → in the Matrix user's sync)");
@@ -247,6 +249,11 @@ async fn one_user(bench: &Bench) {
         phases::outgoing(bench, &scene, &bridge, idle, 20, bench.messages * 2).await;
     println!("\n4. Matrix → Instagram, 20 msg/s in one conversation");
     println!("   end to end: {}", out20.show());
+    println!(
+        "   over Synapse's own send→sync at 20 msg/s: p50 {}, p99 {}",
+        stats::diff_ms(out20.p50(), hs20.p50()),
+        stats::diff_ms(out20.p99(), hs20.p99())
+    );
     println!("   bridge CPU per message: {}", stats::ms(cpu_out20));
 
     let half_open = phases::half_open(bench, &scene).await;

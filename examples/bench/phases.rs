@@ -66,8 +66,9 @@ fn latencies(bodies: &[String], started: &[Instant], arrivals: &Arrivals) -> Lat
     Latencies::new(samples, missing)
 }
 
-/// Synapse alone: one Matrix user sends to a room, another's sync receives.
-pub async fn homeserver_baseline(bench: &Bench) -> Latencies {
+/// Synapse alone: one Matrix user sends `n` messages at `rate` to a room, another's sync
+/// receives them.
+pub async fn homeserver_baseline(bench: &Bench, rate: u32, n: usize) -> Latencies {
     let a = Arc::new(User::register(&bench.homeserver, &unique("bencha")).await);
     let b = User::register(&bench.homeserver, &unique("benchb")).await;
     let room = a.create_room_with(&b.user_id).await;
@@ -78,10 +79,10 @@ pub async fn homeserver_baseline(bench: &Bench) -> Latencies {
     let warm = vec!["warm-up".to_string()];
     arrivals.wait_all(&warm, Duration::from_secs(30)).await;
     let tag = unique("hs");
-    let bodies: Vec<String> = (0..bench.messages).map(|i| format!("{tag} {i}")).collect();
+    let bodies: Vec<String> = (0..n).map(|i| format!("{tag} {i}")).collect();
     let started = {
         let (a, room, bodies) = (a.clone(), room.clone(), bodies.clone());
-        paced(bench.messages, 5, move |i| {
+        paced(n, rate, move |i| {
             let (a, room, body) = (a.clone(), room.clone(), bodies[i].clone());
             async move {
                 a.send_text(&room, &body).await;
