@@ -2,8 +2,9 @@
 //!
 //! The whole dependency graph uses one rustls crypto provider, `ring`.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::RootCertStore;
 
@@ -72,4 +73,75 @@ pub fn client_config(extra_ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig
         .with_root_certificates(root_store(extra_ca)?)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// The configuration of [`client_config`] for `extra_ca`, built once per process and shared
+/// by every connection that uses it: a configuration holds a copy of the root store and a
+/// session cache, which each of a thousand accounts need not have twice (HTTP and realtime).
+/// A failure is not remembered: the next call tries the file again.
+pub fn shared_client_config(
+    extra_ca: Option<&Path>,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    type Configs = HashMap<Option<PathBuf>, Arc<rustls::ClientConfig>>;
+    static CONFIGS: OnceLock<Mutex<Configs>> = OnceLock::new();
+    let mut configs = CONFIGS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let key = extra_ca.map(Path::to_path_buf);
+    if let Some(config) = configs.get(&key) {
+        return Ok(config.clone());
+    }
+    let config = client_config(extra_ca)?;
+    configs.insert(key, config.clone());
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ca_file(dir: &Path, name: &str) -> PathBuf {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+        let path = dir.join(name);
+        std::fs::write(&path, cert.cert.pem()).expect("write the CA");
+        path
+    }
+
+    #[test]
+    fn one_shared_configuration_per_ca_setting() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b) = (ca_file(dir.path(), "a.pem"), ca_file(dir.path(), "b.pem"));
+        let plain = shared_client_config(None).expect("no extra CA");
+        assert!(Arc::ptr_eq(
+            &plain,
+            &shared_client_config(None).expect("again")
+        ));
+        let with_a = shared_client_config(Some(&a)).expect("a");
+        assert!(Arc::ptr_eq(
+            &with_a,
+            &shared_client_config(Some(&a)).expect("a")
+        ));
+        let with_b = shared_client_config(Some(&b)).expect("b");
+        assert!(!Arc::ptr_eq(&with_a, &with_b));
+        assert!(!Arc::ptr_eq(&plain, &with_a));
+        // `client_config` still builds a fresh one each time.
+        assert!(!Arc::ptr_eq(
+            &client_config(None).expect("fresh"),
+            &client_config(None).expect("fresh")
+        ));
+    }
+
+    #[test]
+    fn a_failure_is_not_remembered() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("later.pem");
+        assert!(matches!(
+            shared_client_config(Some(&path)),
+            Err(TlsError::Read { .. })
+        ));
+        let written = ca_file(dir.path(), "later.pem");
+        assert_eq!(written, path);
+        assert!(shared_client_config(Some(&path)).is_ok());
+    }
 }

@@ -111,7 +111,8 @@ pub fn signed_body(fields: &[(String, String)]) -> String {
 
 pub(crate) struct Inner {
     pub cfg: HttpConfig,
-    pub http: reqwest::Client,
+    /// Shared with every account of the same setting (see `transport.rs`).
+    pub http: Arc<reqwest::Client>,
     session: Mutex<Session>,
     /// When the account's next request may start (see [`super::pacing`]).
     pace: super::pacing::Pacer,
@@ -145,16 +146,7 @@ impl InstagramClient {
 
     /// A client for a given session.
     pub fn with_session(cfg: HttpConfig, session: Session) -> Result<Self, Error> {
-        let tls = crate::tls::client_config(cfg.extra_ca.as_deref())
-            .map_err(|e| Error::Setup(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured((*tls).clone())
-            .timeout(cfg.request_timeout)
-            .connect_timeout(cfg.request_timeout)
-            .gzip(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Setup(e.to_string()))?;
+        let http = super::transport::shared(&cfg)?;
         let pace = super::pacing::Pacer::new(cfg.min_request_gap, cfg.request_burst);
         Ok(InstagramClient {
             inner: Arc::new(Inner {
@@ -169,6 +161,11 @@ impl InstagramClient {
 
     pub fn config(&self) -> &HttpConfig {
         &self.inner.cfg
+    }
+
+    /// Whether both clients send over the same HTTP transport (connection pool).
+    pub fn shares_transport_with(&self, other: &InstagramClient) -> bool {
+        Arc::ptr_eq(&self.inner.http, &other.inner.http)
     }
 
     pub(crate) fn session_lock(&self) -> MutexGuard<'_, Session> {

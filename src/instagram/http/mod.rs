@@ -1,13 +1,15 @@
 //! The Instagram private HTTP API client (PROTOCOL A–D, F).
 //!
 //! One [`InstagramClient`] per account: a cheap cloneable handle holding the persisted
-//! [`Session`] (device, cookies, authorization, claims). Requests of one account are
+//! [`Session`] (device, cookies, authorization, claims), over an HTTP transport (connection
+//! pool) shared by all accounts with the same TLS settings. Requests of one account are
 //! serialized and paced; rate limits back off; transient failures retry.
 //!
 //! - [`config`]: [`HttpConfig`], the plain configuration;
 //! - [`device`]: the deterministic emulated phone;
 //! - [`session`]: persisted state, JSON save/restore, redacting `Debug`;
 //! - [`client`]: the request core (headers, bodies, response capture, errors, pacing);
+//! - `transport`: the reqwest client (pool, TLS) shared by every account of one setting;
 //! - [`login`]: password, two-factor, challenge, import, logout, `current_user`;
 //! - [`direct`]: inbox and thread pages, sends;
 //! - [`threads`]: seen, typing, unsend, edit, groups, requests, mute…;
@@ -43,6 +45,7 @@ mod pacing;
 pub mod password;
 pub mod session;
 pub mod threads;
+mod transport;
 pub mod users;
 
 pub use client::InstagramClient;

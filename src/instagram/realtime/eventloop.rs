@@ -31,6 +31,24 @@ pub type Connector = std::sync::Arc<
 
 type Conn = Framed<Box<dyn Io>, MqttCodec>;
 
+/// A large message (an iris answer, a big sync batch) grows a connection's buffers, and a
+/// `Framed` never gives that memory back (consumed bytes keep their allocation alive); a
+/// thousand idle connections should not each keep their largest message's worth. Once a
+/// buffer is empty it is replaced by a fresh one: `read_buffer` bytes to read into, nothing
+/// to write with (the write buffer starts at 8 KiB and grows to the largest send otherwise).
+/// An empty read buffer of exactly `read_buffer` is kept, so a quiet connection allocates
+/// nothing.
+pub(crate) fn shrink_idle_buffers<T, C>(conn: &mut Framed<T, C>, read_buffer: usize) {
+    let read = conn.read_buffer_mut();
+    if read.is_empty() && read.capacity() != read_buffer {
+        *read = bytes::BytesMut::with_capacity(read_buffer);
+    }
+    let write = conn.write_buffer_mut();
+    if write.is_empty() && write.capacity() > 0 {
+        *write = bytes::BytesMut::new();
+    }
+}
+
 /// Why one connection ended.
 enum End {
     Shutdown,
@@ -103,7 +121,7 @@ impl EventLoop {
         events: mpsc::Sender<RealtimeEvent>,
     ) -> Result<Self, Error> {
         let tls = if config.tls {
-            let cfg = crate::tls::client_config(config.extra_ca.as_deref())
+            let cfg = crate::tls::shared_client_config(config.extra_ca.as_deref())
                 .map_err(|e| Error::Tls(e.to_string()))?;
             let name = rustls::pki_types::ServerName::try_from(config.host.clone())
                 .map_err(|e| Error::Tls(e.to_string()))?;
@@ -264,7 +282,7 @@ impl EventLoop {
                 cmd,
                 reply,
                 deadline,
-            } => self.state.submit(cmd, reply, deadline, now, &mut self.out),
+            } => self.state.submit(*cmd, reply, deadline, now, &mut self.out),
             Request::Foreground(fg) => self.state.set_foreground(fg, now, &mut self.out),
             Request::Reconnect | Request::Shutdown => {}
         }
@@ -316,6 +334,50 @@ impl EventLoop {
             if let Err(e) = step.and(flushed) {
                 return End::Failed(e);
             }
+            shrink_idle_buffers(&mut conn, self.config.read_buffer);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::codec::Publish;
+    use super::*;
+
+    #[tokio::test]
+    async fn buffers_go_back_to_small_once_a_large_message_is_through() {
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let mut writer = Framed::new(a, MqttCodec::new(1 << 20));
+        let mut reader = Framed::with_capacity(b, MqttCodec::new(1 << 20), 1024);
+        assert_eq!(
+            writer.write_buffer().capacity(),
+            8 * 1024,
+            "tokio-util's default"
+        );
+        let big = Publish::qos0("/ig_message_sync", vec![7u8; 200_000]);
+        writer
+            .send(Packet::Publish(big.clone()))
+            .await
+            .expect("send");
+        let got = reader.next().await.expect("a packet").expect("decoded");
+        assert_eq!(got, Packet::Publish(big));
+        drop(got);
+        assert!(reader.read_buffer().is_empty());
+
+        shrink_idle_buffers(&mut writer, 1024);
+        shrink_idle_buffers(&mut reader, 1024);
+        assert_eq!(writer.write_buffer().capacity(), 0);
+        assert_eq!(reader.read_buffer().capacity(), 1024);
+
+        // Both still work, and a buffer holding part of a packet is left alone.
+        writer
+            .send(Packet::Publish(Publish::qos0("/t", vec![1u8; 10])))
+            .await
+            .expect("send again");
+        let again = reader.next().await.expect("a packet").expect("decoded");
+        assert!(matches!(again, Packet::Publish(p) if p.payload.len() == 10));
+        reader.read_buffer_mut().extend_from_slice(&[0x30]);
+        shrink_idle_buffers(&mut reader, 1024);
+        assert_eq!(&reader.read_buffer()[..], &[0x30]);
     }
 }

@@ -28,8 +28,9 @@ pub enum RealtimeEvent {
     /// One `/ig_message_sync` batch. Persist `seq_id` after applying `events`, then confirm it
     /// with `RealtimeClient::update_cursor`.
     MessageSync(SyncBatch),
-    /// Typing from `/ig_realtime_sub` or `/pubsub`.
-    Typing(Typing),
+    /// Typing from `/ig_realtime_sub` or `/pubsub` (boxed: it is the largest event, and every
+    /// slot of each account's event channel is as large as the largest event).
+    Typing(Box<Typing>),
     /// App presence of a user.
     Presence(Presence),
     /// `/t_region_hint`.

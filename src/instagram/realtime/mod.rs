@@ -118,7 +118,8 @@ impl Default for RealtimeConfig {
 /// What the handle asks of the event loop.
 pub(crate) enum Request {
     Command {
-        cmd: Command,
+        /// Boxed: each account's request channel has slots as large as its largest request.
+        cmd: Box<Command>,
         reply: state::Reply,
         deadline: Instant,
     },
@@ -227,7 +228,7 @@ impl RealtimeClient {
         let (reply, rx) = oneshot::channel();
         let deadline = Instant::now() + within;
         self.request(Request::Command {
-            cmd,
+            cmd: Box::new(cmd),
             reply,
             deadline,
         })
@@ -333,5 +334,25 @@ impl RealtimeClient {
     /// [`ConnectionState::Stopped`] and ends the event loop.
     pub async fn shutdown(&self) -> Result<(), Error> {
         self.request(Request::Shutdown).await
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Every account has a request and an event channel, and tokio allocates each channel's
+    /// first block of 32 slots up front, each slot as large as the type: large payloads are
+    /// boxed so that a connected account's two blocks stay around 3 KiB together.
+    #[test]
+    fn channel_slots_stay_small() {
+        assert!(
+            std::mem::size_of::<super::Request>() <= 48,
+            "Request is {} bytes",
+            std::mem::size_of::<super::Request>()
+        );
+        assert!(
+            std::mem::size_of::<super::RealtimeEvent>() <= 64,
+            "RealtimeEvent is {} bytes",
+            std::mem::size_of::<super::RealtimeEvent>()
+        );
     }
 }

@@ -49,7 +49,7 @@ fn typing_events(v: &Value) -> Vec<RealtimeEvent> {
     events
         .into_iter()
         .filter_map(|e| match e {
-            SyncEvent::Typing(t) => Some(RealtimeEvent::Typing(t)),
+            SyncEvent::Typing(t) => Some(RealtimeEvent::Typing(Box::new(t))),
             _ => None,
         })
         .collect()

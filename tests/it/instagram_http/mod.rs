@@ -8,3 +8,4 @@ mod logs;
 mod media;
 mod pacing;
 mod session;
+mod transport;
