@@ -198,19 +198,7 @@ async fn import_members(
     if known.is_some() {
         return Ok(false);
     }
-    for m in people {
-        sqlx::query(
-            "INSERT INTO thread_members (thread_id, pk, username, display_name, mxid) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(thread)
-        .bind(m.pk)
-        .bind(&m.username)
-        .bind(&m.display_name)
-        .bind(&m.mxid)
-        .execute(&mut *tx)
-        .await?;
-    }
+    super::members::insert_members(tx, thread, people).await?;
     Ok(true)
 }
 

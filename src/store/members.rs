@@ -5,6 +5,30 @@ use sqlx::Row;
 
 use super::{Result, Store};
 
+/// Writes people of a thread (replacing what is known of each) within a transaction.
+pub(super) async fn insert_members(
+    conn: &mut sqlx::AnyConnection,
+    thread_id: &str,
+    members: &[MemberRow],
+) -> Result<()> {
+    for m in members {
+        sqlx::query(
+            "INSERT INTO thread_members (thread_id, pk, username, display_name, mxid) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (thread_id, pk) DO UPDATE SET \
+             username = excluded.username, display_name = excluded.display_name, \
+             mxid = excluded.mxid",
+        )
+        .bind(thread_id)
+        .bind(m.pk)
+        .bind(&m.username)
+        .bind(&m.display_name)
+        .bind(&m.mxid)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// One person of a thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberRow {
@@ -23,21 +47,7 @@ impl Store {
             .bind(thread_id)
             .execute(&mut *tx)
             .await?;
-        for m in members {
-            sqlx::query(
-                "INSERT INTO thread_members (thread_id, pk, username, display_name, mxid) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (thread_id, pk) DO UPDATE SET \
-                 username = excluded.username, display_name = excluded.display_name, \
-                 mxid = excluded.mxid",
-            )
-            .bind(thread_id)
-            .bind(m.pk)
-            .bind(&m.username)
-            .bind(&m.display_name)
-            .bind(&m.mxid)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_members(&mut tx, thread_id, members).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -62,8 +62,18 @@ async fn joined_room_named(user: &User, name: &str) -> String {
     panic!("never joined to a room named {name}");
 }
 
-#[tokio::test]
-async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
+/// A Matrix user with a management room, and an Instagram account with one DM (Bob wrote).
+struct Scene {
+    user: User,
+    management: String,
+    me_pk: i64,
+    bob_pk: i64,
+    me_name: String,
+    bob_name: String,
+    thread: String,
+}
+
+async fn scene(tag: &str) -> Scene {
     let env = env();
     let w = &env.world;
     let bot = bot_id();
@@ -73,13 +83,37 @@ async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
     w.ig.add_account(&bob_name, "unused", bob_pk);
     let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
     w.ig.push_text(&thread, bob_pk, "hi there");
-
-    let user = User::register(&env.homeserver, &unique("lm")).await;
+    let user = User::register(&env.homeserver, &unique(tag)).await;
     let management = user.create_dm(&bot).await;
     user.wait_for_notice_after(&management, &bot, None, |b| {
         b.contains("Instagram bridge bot")
     })
     .await;
+    Scene {
+        user,
+        management,
+        me_pk,
+        bob_pk,
+        me_name,
+        bob_name,
+        thread,
+    }
+}
+
+#[tokio::test]
+async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
+    let env = env();
+    let w = &env.world;
+    let bot = bot_id();
+    let Scene {
+        user,
+        management,
+        me_pk,
+        bob_pk,
+        me_name,
+        bob_name,
+        thread,
+    } = scene("lm").await;
     let token = second_token(&env.homeserver, &user.user_id).await;
     let asked = user
         .send_text(&management, &format!("login-matrix {token}"))
@@ -153,21 +187,15 @@ async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
 #[tokio::test]
 async fn login_matrix_after_login_joins_the_portals_already_there() {
     let env = env();
-    let w = &env.world;
     let bot = bot_id();
-    let (me_pk, bob_pk) = (unique_pk(), unique_pk());
-    let (me_name, bob_name) = (format!("me_{me_pk}"), format!("bob_{bob_pk}"));
-    w.ig.add_account(&me_name, "correct horse battery", me_pk);
-    w.ig.add_account(&bob_name, "unused", bob_pk);
-    let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
-    w.ig.push_text(&thread, bob_pk, "hi there");
-
-    let user = User::register(&env.homeserver, &unique("lj")).await;
-    let management = user.create_dm(&bot).await;
-    user.wait_for_notice_after(&management, &bot, None, |b| {
-        b.contains("Instagram bridge bot")
-    })
-    .await;
+    let Scene {
+        user,
+        management,
+        bob_pk,
+        me_name,
+        bob_name,
+        ..
+    } = scene("lj").await;
     let login = user
         .send_text(
             &management,
