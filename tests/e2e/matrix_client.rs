@@ -94,6 +94,56 @@ impl User {
         self.call(reqwest::Method::GET, path, None).await
     }
 
+    /// Waits until the user is joined (without joining themselves) to a room named `name`;
+    /// returns the room.
+    pub async fn wait_joined_room_named(&self, name: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let (_, rooms) = self.get("/_matrix/client/v3/joined_rooms").await;
+            for room in rooms["joined_rooms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let room = room.as_str().unwrap_or_default().to_string();
+                let (status, state) = self
+                    .get(&format!(
+                        "/_matrix/client/v3/rooms/{room}/state/m.room.name"
+                    ))
+                    .await;
+                if status == 200 && state["name"] == name {
+                    return room;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never joined to a room named {name}: {rooms}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The rooms the user's `m.direct` lists under `contact` (none when it has no entry).
+    pub async fn direct_rooms(&self, contact: &str) -> Vec<String> {
+        let path = format!(
+            "/_matrix/client/v3/user/{}/account_data/m.direct",
+            self.user_id
+        );
+        let (status, direct) = self.get(&path).await;
+        if status != 200 {
+            return Vec::new();
+        }
+        direct[contact]
+            .as_array()
+            .map(|rooms| {
+                rooms
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Invites `user` to `room`.
     pub async fn invite(&self, room: &str, user: &str) {
         let (status, body) = self

@@ -35,33 +35,6 @@ async fn second_token(base: &str, user_id: &str) -> String {
         .to_string()
 }
 
-async fn joined_room_named(user: &User, name: &str) -> String {
-    let mut found = String::new();
-    for _ in 0..200 {
-        let (_, rooms) = user.get("/_matrix/client/v3/joined_rooms").await;
-        for room in rooms["joined_rooms"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            let room = room.as_str().unwrap_or_default().to_string();
-            let (status, state) = user
-                .get(&format!(
-                    "/_matrix/client/v3/rooms/{room}/state/m.room.name"
-                ))
-                .await;
-            if status == 200 && state["name"] == name {
-                found = room;
-            }
-        }
-        if !found.is_empty() {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("never joined to a room named {name}");
-}
-
 /// A Matrix user with a management room, and an Instagram account with one DM (Bob wrote).
 struct Scene {
     user: User,
@@ -134,7 +107,9 @@ async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
         b.starts_with("Done: 1 conversation bridged.")
     })
     .await;
-    let portal = joined_room_named(&user, &format!("{bob_name} full")).await;
+    let portal = user
+        .wait_joined_room_named(&format!("{bob_name} full"))
+        .await;
     w.ig.push_text(&thread, me_pk, "phone one");
     let one = user
         .wait_for(&portal, "the first phone message", |e| {
@@ -221,28 +196,21 @@ async fn login_matrix_after_login_joins_the_portals_already_there() {
         .wait_for_notice_after(&management, &bot, Some(&asked), |_| true)
         .await;
     assert!(answer.starts_with("Double puppeting is on"), "{answer}");
-    let portal = joined_room_named(&user, &format!("{bob_name} full")).await;
+    let portal = user
+        .wait_joined_room_named(&format!("{bob_name} full"))
+        .await;
     assert_eq!(portal, invited, "the invited portal is the one joined");
     let contact = ghost(bob_pk);
-    let path = format!(
-        "/_matrix/client/v3/user/{}/account_data/m.direct",
-        user.user_id
-    );
-    let mut listed = Value::Null;
+    let mut listed = Vec::new();
     for _ in 0..100 {
-        let (status, direct) = user.get(&path).await;
-        if status == 200
-            && direct[contact.as_str()]
-                .as_array()
-                .is_some_and(|r| r.contains(&json!(portal)))
-        {
-            listed = direct;
+        listed = user.direct_rooms(&contact).await;
+        if listed.contains(&portal) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(
-        listed[contact.as_str()].is_array(),
-        "the DM is in m.direct under {contact}: {listed}"
+        listed.contains(&portal),
+        "the DM is in m.direct under {contact}: {listed:?}"
     );
 }

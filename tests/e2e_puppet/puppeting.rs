@@ -19,34 +19,6 @@ fn body_is(e: &Value, body: &str) -> bool {
     e["type"] == "m.room.message" && e["content"]["body"] == body
 }
 
-/// Waits until the user is joined (without joining themselves) to a room named `name`.
-async fn joined_room_named(user: &User, name: &str) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
-    loop {
-        let (_, rooms) = user.get("/_matrix/client/v3/joined_rooms").await;
-        for room in rooms["joined_rooms"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-        {
-            let room = room.as_str().unwrap_or_default().to_string();
-            let (status, state) = user
-                .get(&format!(
-                    "/_matrix/client/v3/rooms/{room}/state/m.room.name"
-                ))
-                .await;
-            if status == 200 && state["name"] == name {
-                return room;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never joined to a room named {name}: {rooms}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test]
 async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined() {
     let env = env();
@@ -78,24 +50,15 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
 
     // The portal is joined for the user (they never join it themselves) and listed in
     // m.direct under the contact's ghost.
-    let portal = joined_room_named(&user, &format!("{bob_name} full")).await;
+    let portal = user
+        .wait_joined_room_named(&format!("{bob_name} full"))
+        .await;
     assert_eq!(
         user.membership_of(&portal, &user.user_id).await.as_deref(),
         Some("join")
     );
-    let (status, direct) = user
-        .get(&format!(
-            "/_matrix/client/v3/user/{}/account_data/m.direct",
-            user.user_id
-        ))
-        .await;
-    assert_eq!(status, 200, "{direct}");
-    assert!(
-        direct[ghost(bob_pk)]
-            .as_array()
-            .is_some_and(|rooms| rooms.iter().any(|r| r == portal.as_str())),
-        "m.direct: {direct}"
-    );
+    let direct = user.direct_rooms(&ghost(bob_pk)).await;
+    assert!(direct.contains(&portal), "m.direct: {direct:?}");
     user.wait_for(&portal, "the history", |e| body_is(e, "hello from before"))
         .await;
 
@@ -285,7 +248,7 @@ async fn group_portals_are_joined_and_own_messages_appear_as_the_user() {
     let group =
         w.ig.add_thread(&[bob_pk, me_pk, carol_pk], Some("Puppet group"));
     w.ig.push_text(&group, carol_pk, "hi group");
-    let room = joined_room_named(&user, "Puppet group").await;
+    let room = user.wait_joined_room_named("Puppet group").await;
     user.wait_for(&room, "the group message", |e| body_is(e, "hi group"))
         .await;
     w.ig.push_text(&group, me_pk, "my phone in the group");
