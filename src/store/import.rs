@@ -293,27 +293,7 @@ async fn import_portal(
         ));
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO portals (thread_id, receiver, room_id, is_group, name, name_set, \
-         avatar_id, avatar_mxc, avatar_set, topic, topic_set, encrypted, relay_user, pending) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(&p.thread_id)
-    .bind(&p.receiver)
-    .bind(room)
-    .bind(as_flag(p.is_group))
-    .bind(&p.name)
-    .bind(as_flag(p.name_set))
-    .bind(&p.avatar_id)
-    .bind(&p.avatar_mxc)
-    .bind(as_flag(p.avatar_set))
-    .bind(&p.topic)
-    .bind(as_flag(p.topic_set))
-    .bind(as_flag(p.encrypted))
-    .bind(&p.relay_user)
-    .bind(as_flag(p.pending))
-    .execute(&mut *tx)
-    .await?;
+    super::portals::write_portal(tx, p).await?;
     counts.portals.add(true);
     Ok(true)
 }

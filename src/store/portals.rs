@@ -61,6 +61,39 @@ pub(super) fn portal_key(thread_id: &str, receiver: &str) -> String {
     format!("{thread_id}\u{0}{receiver}")
 }
 
+/// Inserts or replaces a whole portal row on a connection or in a transaction (the cache is
+/// the caller's to keep right).
+pub(super) async fn write_portal(conn: &mut sqlx::AnyConnection, p: &PortalRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO portals (thread_id, receiver, room_id, is_group, name, name_set, \
+         avatar_id, avatar_mxc, avatar_set, topic, topic_set, encrypted, relay_user, pending) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (thread_id, receiver) DO UPDATE SET room_id = excluded.room_id, \
+         is_group = excluded.is_group, name = excluded.name, name_set = excluded.name_set, \
+         avatar_id = excluded.avatar_id, avatar_mxc = excluded.avatar_mxc, \
+         avatar_set = excluded.avatar_set, topic = excluded.topic, \
+         topic_set = excluded.topic_set, encrypted = excluded.encrypted, \
+         relay_user = excluded.relay_user, pending = excluded.pending",
+    )
+    .bind(&p.thread_id)
+    .bind(&p.receiver)
+    .bind(&p.room_id)
+    .bind(as_flag(p.is_group))
+    .bind(&p.name)
+    .bind(as_flag(p.name_set))
+    .bind(&p.avatar_id)
+    .bind(&p.avatar_mxc)
+    .bind(as_flag(p.avatar_set))
+    .bind(&p.topic)
+    .bind(as_flag(p.topic_set))
+    .bind(as_flag(p.encrypted))
+    .bind(&p.relay_user)
+    .bind(as_flag(p.pending))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// A portal by thread and receiver (cached: read on every message).
     pub async fn get_portal(&self, thread_id: &str, receiver: &str) -> Result<Option<PortalRow>> {
@@ -100,33 +133,8 @@ impl Store {
     pub async fn upsert_portal(&self, p: &PortalRow) -> Result<()> {
         let key = portal_key(&p.thread_id, &p.receiver);
         self.caches.portals.invalidate(&key);
-        sqlx::query(
-            "INSERT INTO portals (thread_id, receiver, room_id, is_group, name, name_set, \
-             avatar_id, avatar_mxc, avatar_set, topic, topic_set, encrypted, relay_user, pending) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT (thread_id, receiver) DO UPDATE SET room_id = excluded.room_id, \
-             is_group = excluded.is_group, name = excluded.name, name_set = excluded.name_set, \
-             avatar_id = excluded.avatar_id, avatar_mxc = excluded.avatar_mxc, \
-             avatar_set = excluded.avatar_set, topic = excluded.topic, \
-             topic_set = excluded.topic_set, encrypted = excluded.encrypted, \
-             relay_user = excluded.relay_user, pending = excluded.pending",
-        )
-        .bind(&p.thread_id)
-        .bind(&p.receiver)
-        .bind(&p.room_id)
-        .bind(as_flag(p.is_group))
-        .bind(&p.name)
-        .bind(as_flag(p.name_set))
-        .bind(&p.avatar_id)
-        .bind(&p.avatar_mxc)
-        .bind(as_flag(p.avatar_set))
-        .bind(&p.topic)
-        .bind(as_flag(p.topic_set))
-        .bind(as_flag(p.encrypted))
-        .bind(&p.relay_user)
-        .bind(as_flag(p.pending))
-        .execute(&self.writer)
-        .await?;
+        let mut conn = self.writer.acquire().await?;
+        write_portal(&mut conn, p).await?;
         self.caches.portals.set(key, Some(p.clone()));
         Ok(())
     }
