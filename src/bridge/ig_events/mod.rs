@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use ruma::{EventId, RoomId};
+use serde::Deserialize;
 use serde_json::Value;
 
 mod event;
@@ -129,7 +130,7 @@ async fn apply_undecodable(
     error: &str,
 ) -> Result<(), ApplyError> {
     let is_item = path.contains("/items/");
-    if is_item && let Ok(item) = serde_json::from_value::<ThreadItem>(raw.clone()) {
+    if is_item && let Ok(item) = ThreadItem::deserialize(&raw) {
         let item_id = item.item_id.clone();
         return apply_new_item(bridge, conv, user, thread_id, &item_id, false, item).await;
     }

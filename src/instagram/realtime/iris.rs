@@ -6,7 +6,7 @@
 //! JSON is parsed losslessly ([`parse_lossless`]): integers beyond 64 bits (thread and item
 //! ids) become their exact decimal text, never floats.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::events::{ItemEvent, Reaction, SyncBatch, SyncEvent, Typing, Undecodable};
@@ -138,7 +138,7 @@ fn item_event(
     mutation_token: Option<&str>,
     replaced: bool,
 ) -> SyncEvent {
-    let mut typed: ThreadItem = match serde_json::from_value(item.clone()) {
+    let mut typed: ThreadItem = match ThreadItem::deserialize(&item) {
         Ok(typed) => typed,
         Err(e) => return undecodable(path, thread_id, item, &e),
     };
@@ -159,7 +159,7 @@ fn item_event(
 
 /// A thread op's value decoded into the typed model.
 fn thread_event(path: &str, thread_id: &str, value: Value, added: bool) -> SyncEvent {
-    let thread: Thread = match serde_json::from_value(value.clone()) {
+    let thread: Thread = match Thread::deserialize(&value) {
         Ok(thread) => thread,
         Err(e) => return undecodable(path, thread_id, value, &e),
     };
