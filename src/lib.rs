@@ -22,6 +22,7 @@ pub mod logging;
 pub mod matrix;
 pub mod media;
 pub mod metrics;
+pub mod proxy_url;
 pub mod secret;
 pub mod store;
 pub mod tls;

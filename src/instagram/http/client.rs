@@ -303,10 +303,13 @@ impl InstagramClient {
             .map_err(|_| Error::Transient {
                 message: "request timed out".into(),
             })?
-            .map_err(|e| Error::Transient {
-                message: format!("network error: {}", e.without_url()),
+            .map_err(|e| {
+                super::net_error::send_error(&e, cfg.proxy.as_ref(), &call.url, "network error")
             })?;
         let status = resp.status().as_u16();
+        if let Some(e) = super::net_error::proxy_status(status, cfg.proxy.as_ref()) {
+            return Err(e);
+        }
         let retry_after = resp
             .headers()
             .get("retry-after")

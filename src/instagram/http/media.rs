@@ -215,10 +215,14 @@ impl InstagramClient {
                 .header("accept-language", lang)
                 .send()
                 .await
-                .map_err(|e| Error::Transient {
-                    message: format!("media download failed: {}", e.without_url()),
+                .map_err(|e| {
+                    let proxy = self.config().proxy.as_ref();
+                    super::net_error::send_error(&e, proxy, url, "media download failed")
                 })?;
             let status = resp.status().as_u16();
+            if let Some(e) = super::net_error::proxy_status(status, self.config().proxy.as_ref()) {
+                return Err(e);
+            }
             match status {
                 200..=299 => {}
                 403 | 404 | 410 => {
