@@ -2,6 +2,11 @@
 //! media and the realtime connection go through SOCKS5 and HTTP CONNECT proxies; a dead
 //! proxy or wrong credentials give a clear error, name no password, and nothing reaches the
 //! fake Instagram directly.
+//!
+//! Through an HTTP proxy the API is reached over TLS (the fake's HTTPS listener), as the real
+//! `https://i.instagram.com` is: the proxy tunnels with CONNECT. (A plain `http://` URL would
+//! be forwarded instead, a mode no real account uses, and pproxy reads the lower-case
+//! `proxy-authorization` header that mode sends case-sensitively, refusing it.)
 
 use std::time::Duration;
 
@@ -28,16 +33,27 @@ async fn fake() -> FakeInstagram {
     fake
 }
 
-fn port_of(fake: &FakeInstagram) -> u16 {
-    fake.base().rsplit(':').next().unwrap().parse().unwrap()
+fn port_of(base: &str) -> u16 {
+    base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The fake's base URL: HTTPS (`tls`) or plain HTTP.
+fn base(fake: &FakeInstagram, tls: bool) -> String {
+    if tls { fake.tls_base() } else { fake.base() }.to_owned()
+}
+
+fn client_on(fake: &FakeInstagram, tls: bool, proxy: Option<&str>) -> InstagramClient {
+    let base = base(fake, tls);
+    let cfg = HttpConfig {
+        proxy: proxy.map(|p| ProxyUrl::parse(p).expect("a proxy URL")),
+        extra_ca: tls.then(|| fake.ca_path().to_owned()),
+        ..HttpConfig::for_local(&base, &format!("{base}/rupload/"))
+    };
+    InstagramClient::new(cfg, Device::derive(b"test-seed", "@alice:example.org")).unwrap()
 }
 
 fn client(fake: &FakeInstagram, proxy: Option<&str>) -> InstagramClient {
-    let cfg = HttpConfig {
-        proxy: proxy.map(|p| ProxyUrl::parse(p).expect("a proxy URL")),
-        ..HttpConfig::for_local(fake.base(), &fake.upload_base())
-    };
-    InstagramClient::new(cfg, Device::derive(b"test-seed", "@alice:example.org")).unwrap()
+    client_on(fake, false, proxy)
 }
 
 fn proxy_failure(e: &Error) -> &ProxyFailure {
@@ -50,36 +66,33 @@ fn proxy_failure(e: &Error) -> &ProxyFailure {
 #[tokio::test]
 async fn the_http_api_and_media_go_through_socks5_and_http_proxies() {
     let proxy = Pproxy::start().await;
-    for (scheme, proto) in [
-        ("socks5h", "socks5"),
-        ("socks5", "socks5"),
-        ("http", "http"),
-    ] {
+    let cases = [
+        ("socks5h", "socks5", false),
+        ("socks5", "socks5", false),
+        ("socks5h", "socks5", true),
+        ("http", "http", true),
+    ];
+    for (scheme, proto, tls) in cases {
         let fake = fake().await;
-        let port = port_of(&fake);
-        let c = client(&fake, Some(&proxy.url(scheme)));
-        let before = proxy.relayed_to(port);
-        match c
-            .login("alice", PASSWORD)
-            .await
-            .expect("login through the proxy")
-        {
-            LoginOutcome::LoggedIn(u) => assert_eq!(u.pk.get(), ALICE),
-            other => panic!("{other:?}"),
+        let base = base(&fake, tls);
+        let port = port_of(&base);
+        let c = client_on(&fake, tls, Some(&proxy.url(scheme)));
+        assert_eq!(proxy.relayed_to(port), 0);
+        match c.login("alice", PASSWORD).await {
+            Ok(LoginOutcome::LoggedIn(u)) => assert_eq!(u.pk.get(), ALICE),
+            other => panic!("{scheme} tls={tls}: {other:?}"),
         }
         assert!(
             proxy.wait_relayed(proto, port).await,
-            "{scheme}: {:?}",
+            "{scheme} tls={tls}: {:?}",
             proxy.lines()
         );
-        assert!(proxy.relayed_to(port) > before);
         assert_eq!(c.current_user().await.unwrap().pk.get(), ALICE);
         // Media both ways over the same proxied transport.
-        let url = fake.add_cdn_object("v/p.jpg", b"\xff\xd8jpeg".to_vec());
-        assert_eq!(
-            &c.download_media(&url, 1 << 20).await.unwrap()[..],
-            b"\xff\xd8jpeg"
-        );
+        fake.add_cdn_object("v/p.jpg", b"\xff\xd8jpeg".to_vec());
+        let url = format!("{base}/cdn/v/p.jpg");
+        let got = c.download_media(&url, 1 << 20).await.expect("a download");
+        assert_eq!(&got[..], b"\xff\xd8jpeg");
         let up = c
             .upload(MediaKind::Gif, Bytes::from_static(b"GIF89a"), "image/gif")
             .await
@@ -108,7 +121,7 @@ async fn a_dead_proxy_is_a_clear_error_and_nothing_goes_direct() {
     let dead = dead_port();
     for scheme in ["socks5h", "socks5", "http"] {
         let url = format!("{scheme}://me:hunter2@127.0.0.1:{dead}");
-        let c = client(&fake, Some(&url));
+        let c = client_on(&fake, scheme == "http", Some(&url));
         let e = c.login("alice", PASSWORD).await.unwrap_err();
         assert!(
             matches!(proxy_failure(&e), ProxyFailure::Unreachable(_)),
@@ -121,7 +134,8 @@ async fn a_dead_proxy_is_a_clear_error_and_nothing_goes_direct() {
         assert!(!e.user_message().contains("hunter2"));
         assert_eq!(e.kind(), "proxy");
         assert!(e.is_transient(), "the proxy may come back");
-        let url = fake.add_cdn_object("v/x.jpg", b"x".to_vec());
+        fake.add_cdn_object("v/x.jpg", b"x".to_vec());
+        let url = format!("{}/cdn/v/x.jpg", base(&fake, scheme == "http"));
         let e = c.download_media(&url, 1 << 20).await.unwrap_err();
         assert!(
             matches!(proxy_failure(&e), ProxyFailure::Unreachable(_)),
@@ -172,7 +186,11 @@ async fn wrong_proxy_credentials_are_told_apart_and_never_shown() {
     let fake = fake().await;
     let broker = broker().await;
     for scheme in ["socks5h", "http"] {
-        let c = client(&fake, Some(&proxy.url_with(scheme, "wrong-pw")));
+        let c = client_on(
+            &fake,
+            scheme == "http",
+            Some(&proxy.url_with(scheme, "wrong-pw")),
+        );
         let e = c.login("alice", PASSWORD).await.unwrap_err();
         assert_eq!(
             proxy_failure(&e),

@@ -298,14 +298,20 @@ impl InstagramClient {
         };
         let path = path_of(&call.url);
         tracing::debug!(method = %call.method, %path, "instagram request");
-        let resp = tokio::time::timeout(cfg.request_timeout, req.send())
+        let sent = tokio::time::timeout(cfg.request_timeout, req.send())
             .await
             .map_err(|_| Error::Transient {
                 message: "request timed out".into(),
-            })?
-            .map_err(|e| {
-                super::net_error::send_error(&e, cfg.proxy.as_ref(), &call.url, "network error")
             })?;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) => {
+                let proxy = cfg.proxy.as_ref();
+                return Err(
+                    super::net_error::send_error(&e, proxy, &call.url, "network error").await,
+                );
+            }
+        };
         let status = resp.status().as_u16();
         if let Some(e) = super::net_error::proxy_status(status, cfg.proxy.as_ref()) {
             return Err(e);

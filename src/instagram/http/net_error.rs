@@ -3,24 +3,44 @@
 //! failures as connect errors whose causes say what went wrong).
 
 use crate::instagram::Error;
-use crate::instagram::proxy::{ProxyError, ProxyFailure, ProxyUrl};
+use crate::instagram::proxy::{ProxyError, ProxyFailure, ProxyUrl, dial};
 
 /// The error for a request that got no answer. `what` starts the message ("network error").
-pub(crate) fn send_error(
+///
+/// When reqwest's account of a proxy failure is vague (an I/O error in the middle of the
+/// handshake: some proxies close the connection instead of answering), the proxy is asked
+/// once more with this crate's own handshake, which says at which step it failed. Nothing is
+/// sent through that connection; it is closed at once.
+pub(crate) async fn send_error(
     e: &reqwest::Error,
     proxy: Option<&ProxyUrl>,
     url: &str,
     what: &str,
 ) -> Error {
     let chain = causes(e);
-    if let Some(proxy) = proxy
-        && (e.is_connect() || chain.contains("tunnel error") || chain.contains("SOCKS error"))
+    let Some(proxy) = proxy.filter(|_| {
+        e.is_connect() || chain.contains("tunnel error") || chain.contains("SOCKS error")
+    }) else {
+        return Error::Transient {
+            message: format!("{what}: {chain}"),
+        };
+    };
+    let mut failure = classify(&chain, proxy, url);
+    if matches!(failure, ProxyFailure::Other(_) | ProxyFailure::Closed)
+        && let Some((host, port)) = host_port(url)
+        && let Err(precise) = dial(proxy, &host, port, DIAGNOSE_WITHIN).await
     {
-        return Error::Proxy(ProxyError::new(proxy, classify(&chain, proxy, url)));
+        failure = precise.failure;
     }
-    Error::Transient {
-        message: format!("{what}: {chain}"),
-    }
+    Error::Proxy(ProxyError::new(proxy, failure))
+}
+
+/// How long the second look at a failed proxy may take.
+const DIAGNOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let u = ::url::Url::parse(url).ok()?;
+    Some((u.host_str()?.to_owned(), u.port_or_known_default()?))
 }
 
 /// The error for an HTTP 407 answer: only a proxy sends one.
@@ -71,9 +91,8 @@ fn classify(chain: &str, proxy: &ProxyUrl, url: &str) -> ProxyFailure {
     if !handshake || has("failed to create underlying connection") {
         return ProxyFailure::Unreachable(last_cause(chain));
     }
-    let target = ::url::Url::parse(url)
-        .ok()
-        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+    let target = host_port(url)
+        .map(|(h, p)| format!("{h}:{p}"))
         .unwrap_or_default();
     if has("tunnel error: unsuccessful") {
         return ProxyFailure::TargetRefused {

@@ -126,7 +126,13 @@ async fn authenticate<S: Stream>(
     msg.extend_from_slice(password.as_bytes());
     s.write_all(&msg).await.map_err(io_failure)?;
     let mut reply = [0u8; 2];
-    s.read_exact(&mut reply).await.map_err(io_failure)?;
+    // RFC 1929: a server that refuses closes the connection; some close without answering.
+    s.read_exact(&mut reply)
+        .await
+        .map_err(|e| match io_failure(e) {
+            ProxyFailure::Closed => ProxyFailure::AuthRejected,
+            other => other,
+        })?;
     match reply {
         [0x01, 0x00] => Ok(()),
         [0x01, _] => Err(ProxyFailure::AuthRejected),
@@ -261,6 +267,9 @@ mod tests {
     #[tokio::test]
     async fn refusals_are_told_apart() {
         let (r, _) = run(name(), Some(("u", "bad")), vec![vec![5, 2], vec![1, 1]]).await;
+        assert_eq!(r, Err(ProxyFailure::AuthRejected));
+        // Closed without an answer to the credentials: refused as well.
+        let (r, _) = run(name(), Some(("u", "bad")), vec![vec![5, 2]]).await;
         assert_eq!(r, Err(ProxyFailure::AuthRejected));
         let (r, _) = run(name(), None, vec![vec![5, 0xFF]]).await;
         assert_eq!(r, Err(ProxyFailure::AuthRequired));
