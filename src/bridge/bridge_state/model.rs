@@ -328,6 +328,18 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_proxy_is_an_error_at_once() {
+        let p = proxy_failed("proxy http://u:***@h:1: cannot reach the proxy: refused");
+        assert_eq!((p.state, p.code), (StateEvent::UnknownError, PROXY_FAILED));
+        assert!(
+            p.message
+                .starts_with("proxy http://u:***@h:1: cannot reach"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
     fn probe_failures_are_classified() {
         let dead = IgError::LoginRequired {
             message: "login_required".into(),

@@ -124,3 +124,34 @@ pub async fn switch(bridge: &Arc<Bridge>, mxid: &str, proxy: Option<ProxyUrl>) -
         Err(e) => Switched::Failing(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proxy_is_described_with_its_password_masked() {
+        let p = ProxyUrl::parse("socks5h://me:hunter2@10.0.0.1:1080").unwrap();
+        let e = |proxy: Option<&ProxyUrl>, source| proxy::Effective {
+            proxy: proxy.cloned(),
+            source,
+        };
+        assert_eq!(
+            describe(&e(Some(&p), Source::User)),
+            "goes through the proxy `socks5h://me:***@10.0.0.1:1080` (your setting)"
+        );
+        assert_eq!(
+            describe(&e(Some(&p), Source::Default)),
+            "goes through the proxy `socks5h://me:***@10.0.0.1:1080` (the bridge's default)"
+        );
+        assert_eq!(
+            describe(&e(None, Source::User)),
+            "goes to Instagram directly (you turned the proxy off)"
+        );
+        assert_eq!(
+            describe(&e(None, Source::Default)),
+            "goes to Instagram directly (no proxy)"
+        );
+        assert_eq!(shown(Some(&p)), "socks5h://me:***@10.0.0.1:1080");
+    }
+}

@@ -145,6 +145,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_407_is_the_proxys_refusal_only_behind_a_proxy() {
+        let with = ProxyUrl::parse("http://u:pw@127.0.0.1:1").unwrap();
+        let without = ProxyUrl::parse("http://127.0.0.1:1").unwrap();
+        let failure = |e: Option<Error>| match e {
+            Some(Error::Proxy(p)) => p.failure,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            failure(proxy_status(407, Some(&with))),
+            ProxyFailure::AuthRejected
+        );
+        assert_eq!(
+            failure(proxy_status(407, Some(&without))),
+            ProxyFailure::AuthRequired
+        );
+        assert!(proxy_status(407, None).is_none());
+        assert!(proxy_status(403, Some(&with)).is_none());
+    }
+
+    #[test]
     fn causes_are_classified() {
         let http = ProxyUrl::parse("http://u:pw@127.0.0.1:1").unwrap();
         let socks = ProxyUrl::parse("socks5h://127.0.0.1:1").unwrap();
