@@ -45,6 +45,7 @@ pub mod outgoing;
 pub mod portal;
 pub mod provisioning;
 pub mod proxy;
+pub mod proxy_switch;
 pub mod puppet;
 pub mod recovery;
 pub mod status;

@@ -57,6 +57,29 @@ pub async fn effective(bridge: &Bridge, mxid: &str) -> Result<Effective, ProxyLo
     })
 }
 
+/// Stores `mxid`'s new choice and returns the proxy that now applies (the account itself
+/// moves with [`super::proxy_switch::switch`]).
+pub async fn set(
+    bridge: &Bridge,
+    mxid: &str,
+    setting: &ProxySetting,
+) -> Result<Effective, ProxyLookupError> {
+    bridge.store.ensure_user(mxid).await?;
+    bridge.store.set_proxy(mxid, setting).await?;
+    effective(bridge, mxid).await
+}
+
+/// A choice as a user writes it: `off` (or `none`, `direct`), `default` (or `reset`), or a
+/// proxy URL. The error never repeats the text (it may hold a password).
+pub fn parse_setting(text: &str) -> Result<ProxySetting, ProxyUrlError> {
+    let text = text.trim();
+    Ok(match text.to_lowercase().as_str() {
+        "off" | "none" | "direct" => ProxySetting::Direct,
+        "default" | "reset" => ProxySetting::Default,
+        _ => setting_of(Some(&ProxyUrl::parse(text)?)),
+    })
+}
+
 /// How a proxy choice is stored.
 pub fn setting_of(proxy: Option<&ProxyUrl>) -> ProxySetting {
     match proxy {
@@ -95,5 +118,23 @@ impl Bridge {
         let seed = self.config.instagram.device_seed.expose().as_bytes();
         let device = crate::instagram::http::Device::derive(seed, mxid);
         InstagramClient::new(self.http_config_with(proxy), device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_as_users_write_them() {
+        assert_eq!(parse_setting(" OFF "), Ok(ProxySetting::Direct));
+        assert_eq!(parse_setting("none"), Ok(ProxySetting::Direct));
+        assert_eq!(parse_setting("default"), Ok(ProxySetting::Default));
+        assert_eq!(
+            parse_setting("socks5h://u:p%40ss@h:1"),
+            Ok(ProxySetting::Url(Secret::new("socks5h://u:p%40ss@h:1")))
+        );
+        let e = parse_setting("ftp://u:hunter2@h").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"));
     }
 }

@@ -165,3 +165,68 @@ async fn the_proxy_command_moves_the_account_behind_a_proxy_and_back() {
         "the proxy password is in the room"
     );
 }
+
+#[tokio::test]
+async fn the_provisioning_api_shows_and_changes_the_proxy() {
+    use crate::provisioning::{As, call};
+    use serde_json::json;
+    let w = &env().world;
+    let s = scene(&["before the provisioned proxy"]).await;
+    let proxy = Pproxy::start().await;
+    let me = As::Secret(&s.user.user_id);
+    let (status, body) = call(&me, "GET", "/proxy", None).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"proxy": null, "source": "default"}))
+    );
+
+    // A URL that is not a proxy: refused, without repeating it.
+    let (status, body) = call(
+        &me,
+        "POST",
+        "/proxy",
+        Some(json!({"proxy": "ftp://u:hunter2@h"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errcode"], "M_BAD_JSON");
+    assert!(!body.to_string().contains("hunter2"), "{body}");
+
+    // Behind the proxy: the account reconnects through it.
+    let (status, body) = call(
+        &me,
+        "POST",
+        "/proxy",
+        Some(json!({"proxy": proxy.url("socks5")})),
+    )
+    .await;
+    let masked = format!("socks5://proxyuser:***@{}", proxy.socks);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"proxy": masked, "source": "user", "reconnected": true, "working": true, "error": null})
+    );
+    assert!(
+        proxy
+            .wait_relayed("socks5", w.broker.plain_addr.port())
+            .await,
+        "{:?}",
+        proxy.lines()
+    );
+    crate::bridging::wait_until("one realtime connection, through the proxy", || async {
+        w.broker.connections(s.me_pk) == 1
+    })
+    .await;
+    let (_, body) = call(&me, "GET", "/proxy", None).await;
+    assert_eq!(body, json!({"proxy": masked, "source": "user"}));
+    assert!(!body.to_string().contains(PASSWORD));
+
+    // Back to the default (none in this config).
+    let (status, body) = call(&me, "POST", "/proxy", Some(json!({"proxy": "default"}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["proxy"], Value::Null);
+    assert_eq!(
+        (body["source"].clone(), body["working"].clone()),
+        (json!("default"), json!(true))
+    );
+}

@@ -2,15 +2,11 @@
 //! the bridge's default (`proxy default`) for the sender's Instagram traffic. A change is
 //! stored, then a running account is restarted behind the new proxy and tried once.
 
-use std::sync::Arc;
-
 use super::CommandContext;
-use crate::bridge::Bridge;
 use crate::bridge::error::ApplyError;
 use crate::bridge::proxy::{self, Source};
-use crate::instagram::http::InstagramClient;
+use crate::bridge::proxy_switch::{Switched, switch};
 use crate::instagram::proxy::ProxyUrl;
-use crate::store::users::ProxySetting;
 
 const USAGE: &str = "Use `proxy socks5://host:port`, `proxy socks5h://user:password@host:port` \
                      or `proxy http://host:port` to set one, `proxy off` for none, or \
@@ -20,23 +16,18 @@ const USAGE: &str = "Use `proxy socks5://host:port`, `proxy socks5h://user:passw
 pub async fn run(ctx: &CommandContext<'_>, rest: &str) -> Result<(), ApplyError> {
     let arg = rest.trim();
     let mxid = ctx.sender.as_str();
-    let setting = match arg.to_lowercase().as_str() {
-        "" => return show(ctx).await,
-        "off" | "none" | "direct" => ProxySetting::Direct,
-        "default" | "reset" => ProxySetting::Default,
-        _ => match ProxyUrl::parse(arg) {
-            Ok(url) => proxy::setting_of(Some(&url)),
-            // The error never repeats the URL (it may hold a password).
-            Err(e) => {
-                return ctx
-                    .reply(&format!("That is not a proxy I can use: {e}. {USAGE}"))
-                    .await;
-            }
-        },
+    if arg.is_empty() {
+        return show(ctx).await;
+    }
+    let setting = match proxy::parse_setting(arg) {
+        Ok(s) => s,
+        // The error never repeats the URL (it may hold a password).
+        Err(e) => {
+            let text = format!("That is not a proxy I can use: {e}. {USAGE}");
+            return ctx.reply(&text).await;
+        }
     };
-    ctx.bridge.store.ensure_user(mxid).await?;
-    ctx.bridge.store.set_proxy(mxid, &setting).await?;
-    let effective = match proxy::effective(ctx.bridge, mxid).await {
+    let effective = match proxy::set(ctx.bridge, mxid, &setting).await {
         Ok(e) => e,
         Err(e) => return ctx.reply(&format!("Could not apply the proxy: {e}")).await,
     };
@@ -79,49 +70,6 @@ fn describe(e: &proxy::Effective) -> String {
         }
         (None, Source::User) => "goes to Instagram directly (you turned the proxy off)".into(),
         (None, Source::Default) => "goes to Instagram directly (no proxy)".into(),
-    }
-}
-
-/// What moving a running account to another proxy gave.
-#[derive(Debug)]
-pub enum Switched {
-    /// Not logged in: the next login uses the new proxy.
-    NotLoggedIn,
-    /// Restarted behind the new proxy, and Instagram answered through it.
-    Working,
-    /// Restarted behind the new proxy, which failed: the account keeps retrying through it.
-    Failing(crate::instagram::Error),
-    /// The account could not be restarted.
-    NotRestarted(String),
-}
-
-/// Moves `mxid`'s running account (if any) onto `proxy`: a client on the same session with
-/// the new settings, the realtime connection restarted through it, then one request to see
-/// whether Instagram answers.
-pub async fn switch(bridge: &Arc<Bridge>, mxid: &str, proxy: Option<ProxyUrl>) -> Switched {
-    let Some(user) = bridge.users.get(mxid).map(|u| u.clone()) else {
-        return Switched::NotLoggedIn;
-    };
-    let session = user.client.session_json();
-    let client = match InstagramClient::from_session_json(bridge.http_config_with(proxy), session) {
-        Ok(c) => c,
-        Err(e) => return Switched::NotRestarted(e.to_string()),
-    };
-    let username = user.username.clone();
-    drop(user);
-    tracing::info!(
-        user = mxid,
-        proxy = %client.config().proxy.as_ref().map_or("none".into(), ToString::to_string),
-        "restarting the Instagram account on its new proxy"
-    );
-    if let Err(e) =
-        crate::bridge::account::start_user(bridge, mxid, client.clone(), username, false).await
-    {
-        return Switched::NotRestarted(e.to_string());
-    }
-    match client.current_user().await {
-        Ok(_) => Switched::Working,
-        Err(e) => Switched::Failing(e),
     }
 }
 
