@@ -362,6 +362,7 @@ pub async fn restore_all(bridge: &Arc<Bridge>) {
             Ok(effective) => effective.proxy,
             Err(e) => {
                 tracing::error!(user = row.mxid, "cannot reconnect to Instagram: {e}");
+                bridge.bridge_states.login(&row.mxid).failed(&e.to_string());
                 continue;
             }
         };
