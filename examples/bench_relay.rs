@@ -207,7 +207,7 @@ async fn main() {
     let thread = ig.add_thread(&[me, bob], None);
     let mxid = "@bench:example.com";
     bridge.store.ensure_user(mxid).await.expect("user");
-    let client = bridge.new_instagram_client(mxid).expect("client");
+    let client = bridge.new_instagram_client(mxid).await.expect("client");
     let user = match client.login("bench_me", "pw").await {
         Ok(matrix_instagram::instagram::http::LoginOutcome::LoggedIn(u)) => u,
         other => panic!("login: {other:?}"),

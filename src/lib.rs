@@ -1,7 +1,8 @@
 //! matrix-instagram: a Matrix application service that bridges Instagram Direct Messages.
 //!
 //! The layout is mapped in `docs/ARCHITECTURE.md`:
-//! - [`config`], [`logging`] and [`metrics`] are leaves used by everything;
+//! - [`config`], [`logging`] and [`metrics`] are leaves used by everything; [`proxy_url`]
+//!   (a proxy URL that never prints its password) is one the config and Instagram side share;
 //! - [`store`] keeps the bridge's state in PostgreSQL or SQLite and knows neither network;
 //! - [`matrix`] is the appservice server and homeserver client and knows nothing of Instagram;
 //! - [`instagram`] is the private API client and realtime client and knows nothing of Matrix;
@@ -22,6 +23,7 @@ pub mod logging;
 pub mod matrix;
 pub mod media;
 pub mod metrics;
+pub mod proxy_url;
 pub mod secret;
 pub mod store;
 pub mod tls;

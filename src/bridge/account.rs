@@ -109,7 +109,7 @@ pub async fn start_user(
         password,
         client.config().version.app_version.clone(),
     );
-    let (rt, events) = RealtimeClient::start(bridge.ig_realtime.clone(), params, cursor)
+    let (rt, events) = RealtimeClient::start(bridge.realtime_config_for(&client), params, cursor)
         .map_err(|e| StartError::Realtime(e.to_string()))?;
 
     let pump = tokio::spawn(pump_events(bridge.clone(), user.clone(), events));
@@ -357,7 +357,17 @@ pub async fn restore_all(bridge: &Arc<Bridge>) {
                 continue;
             }
         };
-        let client = match InstagramClient::from_session_json(bridge.ig_http.clone(), json) {
+        // Behind the account's proxy, or not at all: never directly instead.
+        let proxy = match super::proxy::effective(bridge, &row.mxid).await {
+            Ok(effective) => effective.proxy,
+            Err(e) => {
+                tracing::error!(user = row.mxid, "cannot reconnect to Instagram: {e}");
+                bridge.bridge_states.login(&row.mxid).failed(&e.to_string());
+                continue;
+            }
+        };
+        let config = bridge.http_config_with(proxy);
+        let client = match InstagramClient::from_session_json(config, json) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(user = row.mxid, "cannot restore the Instagram session: {e}");

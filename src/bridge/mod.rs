@@ -15,8 +15,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::config::{Config, PermissionLevel};
-use crate::instagram::http::device::Device;
-use crate::instagram::http::{HttpConfig, InstagramClient};
+use crate::instagram::http::HttpConfig;
 use crate::instagram::realtime::RealtimeConfig;
 use crate::matrix::Intents;
 use crate::matrix::appservice::{AppserviceHandler, Transaction};
@@ -45,6 +44,8 @@ pub mod outgoing;
 
 pub mod portal;
 pub mod provisioning;
+pub mod proxy;
+pub mod proxy_switch;
 pub mod puppet;
 pub mod recovery;
 pub mod status;
@@ -132,15 +133,6 @@ impl Bridge {
             creators_implicit: std::sync::atomic::AtomicBool::new(true),
             ffmpeg: tokio::sync::OnceCell::new(),
         })
-    }
-
-    /// A fresh Instagram client for a Matrix user, on the device derived for them.
-    pub fn new_instagram_client(
-        &self,
-        mxid: &str,
-    ) -> Result<InstagramClient, crate::instagram::Error> {
-        let device = Device::derive(self.config.instagram.device_seed.expose().as_bytes(), mxid);
-        InstagramClient::new(self.ig_http.clone(), device)
     }
 
     /// The permission level of a Matrix user, if any.

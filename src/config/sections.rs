@@ -271,6 +271,10 @@ pub struct InstagramConfig {
     pub min_request_gap_ms: u64,
     /// Requests one account may make at once before the gap applies.
     pub request_burst: u32,
+    /// The proxy of every account without one of its own (`proxy` command): `socks5://`,
+    /// `socks5h://` or `http://`, optionally `user:password@`. Empty: connect directly.
+    #[serde(deserialize_with = "crate::proxy_url::deserialize_optional")]
+    pub proxy: Option<crate::proxy_url::ProxyUrl>,
 }
 
 impl Default for InstagramConfig {
@@ -289,6 +293,7 @@ impl Default for InstagramConfig {
             device_seed: Secret::new(GENERATE),
             min_request_gap_ms: 1000,
             request_burst: 4,
+            proxy: None,
         }
     }
 }

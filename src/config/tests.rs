@@ -214,3 +214,33 @@ fn status_endpoints_and_notices() {
     .to_string();
     assert!(bad.contains("bridge.bridge_status_notices"), "{bad}");
 }
+
+#[test]
+fn the_default_proxy_is_checked_and_never_shown_with_its_password() {
+    let c = load(MINIMAL, &[]).unwrap();
+    assert_eq!(c.instagram.proxy, None);
+    let with = |proxy: &str| format!("{MINIMAL}instagram:\n  proxy: \"{proxy}\"\n");
+    let c = load(&with("socks5h://me:hunter2@127.0.0.1:1080"), &[]).unwrap();
+    let proxy = c.instagram.proxy.as_ref().expect("a proxy");
+    assert_eq!(proxy.to_string(), "socks5h://me:***@127.0.0.1:1080");
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert_eq!(load(&with(""), &[]).unwrap().instagram.proxy, None);
+    let bad = load(&with("https://me:hunter2@h:1"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("instagram.proxy"), "{bad}");
+    assert!(bad.contains("unsupported proxy scheme"), "{bad}");
+    assert!(!bad.contains("hunter2"), "{bad}");
+    let c = load(
+        MINIMAL,
+        &[(
+            "MATRIX_INSTAGRAM__INSTAGRAM__PROXY",
+            "http://proxy.local:3128",
+        )],
+    )
+    .unwrap();
+    assert_eq!(
+        c.instagram.proxy.map(|p| p.to_string()).as_deref(),
+        Some("http://proxy.local:3128")
+    );
+}

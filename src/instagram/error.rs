@@ -109,6 +109,9 @@ pub enum Error {
     /// Local setup failure (TLS, client construction).
     #[error("client setup failed: {0}")]
     Setup(String),
+    /// The account's proxy failed; nothing was sent around it. Retrying later may succeed.
+    #[error("{0}")]
+    Proxy(crate::instagram::proxy::ProxyError),
 }
 
 impl Error {
@@ -134,14 +137,17 @@ impl Error {
 
     /// Retrying later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Transient { .. } | Error::RateLimited { .. })
+        matches!(
+            self,
+            Error::Transient { .. } | Error::RateLimited { .. } | Error::Proxy(_)
+        )
     }
 
     /// A short word for what kind of failure this is (a metrics label): `rate_limited`,
     /// `challenge` (a challenge, checkpoint or consent to clear in the app), `login_required`
     /// (the session is dead or the account disabled), `network` (network, timeout, 5xx),
-    /// `blocked` (spam or device block), `refused` (wrong password, code or user),
-    /// `not_found`, `bad_response`, `other`.
+    /// `proxy` (the account's proxy failed), `blocked` (spam or device block), `refused`
+    /// (wrong password, code or user), `not_found`, `bad_response`, `other`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::RateLimited { .. } => "rate_limited",
@@ -152,6 +158,7 @@ impl Error {
             | Error::ConsentRequired { .. } => "challenge",
             Error::LoginRequired { .. } | Error::InactiveUser { .. } => "login_required",
             Error::Transient { .. } => "network",
+            Error::Proxy(_) => "proxy",
             Error::FeedbackRequired { .. } | Error::SentryBlock { .. } => "blocked",
             Error::BadPassword { .. }
             | Error::InvalidUser { .. }
@@ -172,7 +179,7 @@ impl Error {
             Error::RateLimited { retry_after, .. } => {
                 Some(retry_after.unwrap_or(Duration::from_secs(60)))
             }
-            Error::Transient { .. } => Some(Duration::from_secs(5)),
+            Error::Transient { .. } | Error::Proxy(_) => Some(Duration::from_secs(5)),
             _ => None,
         }
     }
@@ -215,6 +222,10 @@ impl Error {
             Error::Transient { .. } => {
                 "Instagram could not be reached. The bridge will try again.".into()
             }
+            Error::Proxy(e) => format!(
+                "Your proxy failed, so nothing was sent to Instagram ({e}). The bridge will try \
+                 again; use `proxy` to check or change it."
+            ),
             other => format!("Instagram request failed: {other}"),
         }
     }

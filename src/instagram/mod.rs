@@ -6,6 +6,7 @@
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod proxy;
 pub mod realtime;
 #[cfg(test)]
 pub(crate) mod test_fixtures;

@@ -62,6 +62,31 @@ async fn users_lifecycle() {
 }
 
 #[tokio::test]
+async fn a_users_proxy_choice_survives_a_logout() {
+    use super::users::ProxySetting;
+    on_both_backends!(|s| {
+        assert_eq!(s.get_proxy("@p:x").await.unwrap(), ProxySetting::Default);
+        s.ensure_user("@p:x").await.unwrap();
+        assert_eq!(s.get_proxy("@p:x").await.unwrap(), ProxySetting::Default);
+        let url = ProxySetting::Url(Secret::new("socks5://u:pw@127.0.0.1:1080"));
+        s.set_proxy("@p:x", &url).await.unwrap();
+        assert_eq!(s.get_proxy("@p:x").await.unwrap(), url);
+        s.set_login("@p:x", 1, "p", "{}").await.unwrap();
+        s.clear_login("@p:x").await.unwrap();
+        assert_eq!(
+            s.get_proxy("@p:x").await.unwrap(),
+            url,
+            "kept across logout"
+        );
+        s.set_proxy("@p:x", &ProxySetting::Direct).await.unwrap();
+        assert_eq!(s.get_proxy("@p:x").await.unwrap(), ProxySetting::Direct);
+        s.set_proxy("@p:x", &ProxySetting::Default).await.unwrap();
+        assert_eq!(s.get_proxy("@p:x").await.unwrap(), ProxySetting::Default);
+        assert!(!format!("{url:?}").contains("pw@"), "{url:?}");
+    });
+}
+
+#[tokio::test]
 async fn portals_and_ghosts_round_trip() {
     on_both_backends!(|s| {
         let thread = "340282366841710300949128137443944319108";

@@ -20,6 +20,18 @@ pub struct UserRow {
     pub connection_state: String,
 }
 
+/// A user's choice of proxy for their Instagram traffic (the `proxy` column).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProxySetting {
+    /// The config's default (`NULL`).
+    #[default]
+    Default,
+    /// No proxy, whatever the default (`''`).
+    Direct,
+    /// This proxy URL (it may hold a password).
+    Url(Secret),
+}
+
 /// `SELECT <every column> FROM users` followed by the given clause.
 macro_rules! select_users {
     ($clause:literal) => {
@@ -164,6 +176,39 @@ impl Store {
         sqlx::query("UPDATE users SET connection_state = $2, updated_at_ms = $3 WHERE mxid = $1")
             .bind(mxid)
             .bind(state)
+            .bind(now_ms())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The user's proxy choice ([`ProxySetting::Default`] for an unknown user).
+    pub async fn get_proxy(&self, mxid: &str) -> Result<ProxySetting> {
+        let row = sqlx::query("SELECT proxy FROM users WHERE mxid = $1")
+            .bind(mxid)
+            .fetch_optional(&self.pool)
+            .await?;
+        let value: Option<String> = match row {
+            Some(row) => row.try_get("proxy")?,
+            None => None,
+        };
+        Ok(match value {
+            None => ProxySetting::Default,
+            Some(v) if v.is_empty() => ProxySetting::Direct,
+            Some(v) => ProxySetting::Url(Secret::new(v)),
+        })
+    }
+
+    /// Records the user's proxy choice (the user row must exist: [`Store::ensure_user`]).
+    pub async fn set_proxy(&self, mxid: &str, setting: &ProxySetting) -> Result<()> {
+        let value = match setting {
+            ProxySetting::Default => None,
+            ProxySetting::Direct => Some(""),
+            ProxySetting::Url(url) => Some(url.expose()),
+        };
+        sqlx::query("UPDATE users SET proxy = $2, updated_at_ms = $3 WHERE mxid = $1")
+            .bind(mxid)
+            .bind(value)
             .bind(now_ms())
             .execute(&self.writer)
             .await?;

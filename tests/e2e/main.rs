@@ -13,6 +13,7 @@ mod login;
 mod matrix_client;
 mod media;
 mod provisioning;
+mod proxy;
 mod puppet_token;
 mod reactions;
 mod relay;

@@ -9,7 +9,7 @@ use crate::env;
 use crate::matrix_client::{User, unique};
 
 /// How a request authenticates.
-enum As<'a> {
+pub(crate) enum As<'a> {
     /// The user's own Matrix access token.
     Matrix(&'a User),
     /// The shared secret, acting for a user.
@@ -17,7 +17,12 @@ enum As<'a> {
 }
 
 /// Calls the API; the status and the JSON body.
-async fn call(auth: &As<'_>, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(
+    auth: &As<'_>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let config = &env().config;
     let base = format!(
         "http://127.0.0.1:{}/_matrix/provision/v3",

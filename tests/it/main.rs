@@ -5,6 +5,7 @@ mod support;
 mod cli;
 mod docker;
 mod import;
+mod proxy;
 mod scripts;
 mod startup;
 

@@ -30,7 +30,7 @@ use self::model::BridgeState;
 use self::sender::Target;
 use super::Bridge;
 use crate::config::Config;
-use crate::instagram::realtime::ConnectionState;
+use crate::instagram::realtime::{ConnectionState, DisconnectCause};
 use crate::metrics::Metrics;
 
 /// Reports waiting for the task at most; beyond, new ones are dropped (and logged).
@@ -216,9 +216,13 @@ impl LoginHandle {
                 // Whether the first sync still runs is known to the task.
                 self.change(Change::Connected { backfilling: false });
             }
-            ConnectionState::Disconnected { cause, .. } => {
+            ConnectionState::Disconnected { cause, reason } => {
                 reconnects.with_label_values(&[cause.as_str()]).inc();
-                self.change(Change::Problem(model::disconnected(*cause)));
+                let problem = match cause {
+                    DisconnectCause::Proxy => model::proxy_failed(reason),
+                    _ => model::disconnected(*cause),
+                };
+                self.change(Change::Problem(problem));
             }
             ConnectionState::AuthFailed => {
                 // The state follows the probe of the HTTP session (`auth_probe`).

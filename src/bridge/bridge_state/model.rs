@@ -189,6 +189,17 @@ pub const BLOCKED: &str = "ig-blocked";
 pub const MQTT_UNAUTHORIZED: &str = "ig-mqtt-unauthorized";
 /// The login could not be started.
 pub const CONNECT_FAILED: &str = "ig-connect-failed";
+/// The account's proxy failed (nothing is sent around it; the bridge keeps retrying).
+pub const PROXY_FAILED: &str = "ig-proxy-failed";
+
+/// The account's proxy failed: `reason` names the proxy (password masked) and how it failed.
+pub fn proxy_failed(reason: &str) -> Problem {
+    Problem::new(
+        StateEvent::UnknownError,
+        PROXY_FAILED,
+        &format!("{reason}; nothing is sent to Instagram without it, retrying"),
+    )
+}
 
 /// A realtime connection that ended (the client reconnects by itself).
 pub fn disconnected(cause: DisconnectCause) -> Problem {
@@ -265,6 +276,7 @@ pub fn auth_probe(error: Option<&IgError>) -> Problem {
             "Instagram is rate-limiting the bridge, retrying in a few minutes",
         ),
         IgError::Transient { .. } => disconnected(DisconnectCause::Network),
+        IgError::Proxy(e) => proxy_failed(&e.to_string()),
         IgError::SentryBlock { .. } | IgError::FeedbackRequired { .. } => Problem::new(
             StateEvent::UnknownError,
             BLOCKED,
@@ -313,6 +325,18 @@ mod tests {
         let plain = serde_json::to_value(BridgeState::new(StateEvent::Running)).unwrap();
         assert_eq!(plain["ttl"], 21_600);
         assert!(plain.get("error").is_none() && plain.get("info").is_none());
+    }
+
+    #[test]
+    fn a_failing_proxy_is_an_error_at_once() {
+        let p = proxy_failed("proxy http://u:***@h:1: cannot reach the proxy: refused");
+        assert_eq!((p.state, p.code), (StateEvent::UnknownError, PROXY_FAILED));
+        assert!(
+            p.message
+                .starts_with("proxy http://u:***@h:1: cannot reach"),
+            "{}",
+            p.message
+        );
     }
 
     #[test]

@@ -165,7 +165,7 @@ async fn password_login(
     username: &str,
     password: &Secret,
 ) -> Result<(), ApplyError> {
-    let client = match ctx.bridge.new_instagram_client(ctx.sender.as_str()) {
+    let client = match ctx.bridge.new_instagram_client(ctx.sender.as_str()).await {
         Ok(c) => c,
         Err(e) => {
             return ctx
@@ -376,7 +376,7 @@ pub async fn import(ctx: &CommandContext<'_>, raw_args: &str) -> Result<(), Appl
             )
             .await;
     }
-    let client = match ctx.bridge.new_instagram_client(ctx.sender.as_str()) {
+    let client = match ctx.bridge.new_instagram_client(ctx.sender.as_str()).await {
         Ok(c) => c,
         Err(e) => {
             return ctx

@@ -15,6 +15,7 @@ use crate::instagram::ids::{ThreadId, UserPk};
 mod admin;
 mod double_puppet;
 pub mod login;
+mod proxy;
 mod relay;
 pub mod secrets;
 mod two_factor;
@@ -105,6 +106,11 @@ const COMMANDS: &[CommandInfo] = &[
         name: "logout-matrix",
         args: "",
         help: "Stop double puppeting and forget your access token.",
+    },
+    CommandInfo {
+        name: "proxy",
+        args: "[url|off|default]",
+        help: "Show or set the proxy (socks5://, socks5h:// or http://, with user:password@ if needed) for your Instagram traffic.",
     },
     CommandInfo {
         name: "set-relay",
@@ -235,6 +241,7 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
         "logout" => logout(ctx).await,
         "login-matrix" => double_puppet::login(ctx, rest).await,
         "logout-matrix" => double_puppet::logout(ctx).await,
+        "proxy" => proxy::run(ctx, rest).await,
         "set-relay" => relay::set(ctx, rest).await,
         "unset-relay" => relay::unset(ctx).await,
         "ping" => ping(ctx).await,

@@ -1,5 +1,6 @@
 //! Which messages to the bot carry a secret: a password login (`login <user> <password>`), a
-//! session import (`login-cookies <cookies, header or cURL command>`), and every answer to a
+//! session import (`login-cookies <cookies, header or cURL command>`), a proxy URL with user
+//! info (`proxy <scheme>://user:password@host:port`), and every answer to a
 //! login step that asks for a password or a code. Such a message is removed from the room as
 //! soon as the bot sees it, in any room, whether or not the command is then accepted; and it
 //! is kept out of the inbox table at intake ([`crate::bridge::held`]).
@@ -15,6 +16,10 @@ pub fn secret_command(text: &str) -> Option<&'static str> {
         "login" if words.nth(1).is_some() => Some("contains a password"),
         "login-cookies" if words.next().is_some() => Some("contains session cookies"),
         "login-matrix" if words.next().is_some() => Some("contains an access token"),
+        // A proxy URL with user info may carry a password.
+        "proxy" if words.next().is_some_and(|url| url.contains('@')) => {
+            Some("contains a proxy password")
+        }
         _ => None,
     }
 }
@@ -66,6 +71,10 @@ mod tests {
         assert!(secret_command("login-matrix syt_abc").is_some());
         assert_eq!(secret_command("login-matrix"), None);
         assert_eq!(secret_command("logout now please"), None);
+        assert!(secret_command("proxy socks5://u:pw@127.0.0.1:1080").is_some());
+        assert_eq!(secret_command("proxy socks5://127.0.0.1:1080"), None);
+        assert_eq!(secret_command("proxy off"), None);
+        assert_eq!(secret_command("proxy"), None);
         assert_eq!(secret_command("help login alice pw"), None);
         assert_eq!(secret_command(""), None);
     }

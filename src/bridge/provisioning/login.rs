@@ -92,7 +92,7 @@ async fn password(
             "username and password are required".into(),
         ));
     }
-    let client = new_client(prov, mxid)?;
+    let client = new_client(prov, mxid).await?;
     let next = login_steps::next_step(client.login(&username, password).await);
     advance(prov, mxid, id, client, next).await
 }
@@ -103,7 +103,7 @@ async fn cookies(
     id: &str,
     fields: &Fields,
 ) -> Result<Value, ProvError> {
-    let client = new_client(prov, mxid)?;
+    let client = new_client(prov, mxid).await?;
     let jar: BTreeMap<&str, &str> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.expose()))
@@ -182,9 +182,10 @@ async fn challenge(
     }
 }
 
-fn new_client(prov: &Provisioning, mxid: &str) -> Result<InstagramClient, ProvError> {
+async fn new_client(prov: &Provisioning, mxid: &str) -> Result<InstagramClient, ProvError> {
     prov.bridge
         .new_instagram_client(mxid)
+        .await
         .map_err(|e| ProvError::LoginFailed(e.user_message()))
 }
 

@@ -1,7 +1,8 @@
 //! The bridgev2-compatible provisioning API under `/_matrix/provision/v3` on the appservice
 //! listener (enough for mautrix-manager to log a user in): routes here, the parts in
 //! `auth.rs` (who asks), `login.rs` and `process.rs` (login processes), `steps.rs` (JSON
-//! shapes), `account.rs` (whoami, logins, logout) and `snc.rs` (starting chats). Served only
+//! shapes), `account.rs` (whoami, logins, logout), `snc.rs` (starting chats) and `proxy.rs`
+//! (the user's proxy, an addition of this bridge). Served only
 //! when `provisioning.shared_secret` is at least 16 characters.
 
 pub mod account;
@@ -9,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod login;
 pub mod process;
+pub mod proxy;
 pub mod snc;
 pub mod steps;
 
@@ -71,6 +73,7 @@ pub fn router(bridge: Arc<Bridge>) -> Option<Router> {
         .route("/resolve_identifier/{id}", get(resolve))
         .route("/create_dm/{id}", post(create_dm))
         .route("/contacts", get(contacts))
+        .route("/proxy", get(get_proxy).post(set_proxy))
         .with_state(prov);
     Some(Router::new().nest("/_matrix/provision/v3", v3))
 }
@@ -191,4 +194,20 @@ async fn create_dm(
 async fn contacts(State(p): Prov, headers: HeaderMap, Query(q): Query<Params>) -> Answer {
     let mxid = p.user(&headers, &q).await?;
     Ok(Json(snc::contacts(&p, &mxid, &q).await?))
+}
+
+async fn get_proxy(State(p): Prov, headers: HeaderMap, Query(q): Query<Params>) -> Answer {
+    let mxid = p.user(&headers, &q).await?;
+    Ok(Json(proxy::get(&p, &mxid).await?))
+}
+
+async fn set_proxy(
+    State(p): Prov,
+    headers: HeaderMap,
+    Query(q): Query<Params>,
+    raw: axum::body::Bytes,
+) -> Answer {
+    let mxid = p.user(&headers, &q).await?;
+    let change: proxy::Change = body(&raw)?;
+    Ok(Json(proxy::set(&p, &mxid, change).await?))
 }

@@ -298,15 +298,24 @@ impl InstagramClient {
         };
         let path = path_of(&call.url);
         tracing::debug!(method = %call.method, %path, "instagram request");
-        let resp = tokio::time::timeout(cfg.request_timeout, req.send())
+        let sent = tokio::time::timeout(cfg.request_timeout, req.send())
             .await
             .map_err(|_| Error::Transient {
                 message: "request timed out".into(),
-            })?
-            .map_err(|e| Error::Transient {
-                message: format!("network error: {}", e.without_url()),
             })?;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) => {
+                let proxy = cfg.proxy.as_ref();
+                return Err(
+                    super::net_error::send_error(&e, proxy, &call.url, "network error").await,
+                );
+            }
+        };
         let status = resp.status().as_u16();
+        if let Some(e) = super::net_error::proxy_status(status, cfg.proxy.as_ref()) {
+            return Err(e);
+        }
         let retry_after = resp
             .headers()
             .get("retry-after")

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::instagram::Error;
+use crate::instagram::proxy::ProxyUrl;
 
 /// Told of every failed request attempt (for metrics); must not block.
 #[derive(Clone)]
@@ -65,6 +66,8 @@ pub struct HttpConfig {
     pub max_backoff: Duration,
     /// Extra PEM CA to trust (tests).
     pub extra_ca: Option<PathBuf>,
+    /// The account's proxy: every request (API, rupload, CDN) goes through it, or fails.
+    pub proxy: Option<ProxyUrl>,
     /// Told of every failed request attempt.
     pub on_error: Option<ErrorHook>,
 }
@@ -86,6 +89,7 @@ impl Default for HttpConfig {
             rate_limit_base_delay: Duration::from_secs(120),
             max_backoff: Duration::from_secs(600),
             extra_ca: None,
+            proxy: None,
             on_error: None,
         }
     }

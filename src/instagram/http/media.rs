@@ -207,18 +207,26 @@ impl InstagramClient {
             )
         };
         let fut = async {
-            let mut resp = self
+            let sent = self
                 .inner
                 .http
                 .get(url)
                 .header("user-agent", ua)
                 .header("accept-language", lang)
                 .send()
-                .await
-                .map_err(|e| Error::Transient {
-                    message: format!("media download failed: {}", e.without_url()),
-                })?;
+                .await;
+            let mut resp = match sent {
+                Ok(resp) => resp,
+                Err(e) => {
+                    let proxy = self.config().proxy.as_ref();
+                    let what = "media download failed";
+                    return Err(super::net_error::send_error(&e, proxy, url, what).await);
+                }
+            };
             let status = resp.status().as_u16();
+            if let Some(e) = super::net_error::proxy_status(status, self.config().proxy.as_ref()) {
+                return Err(e);
+            }
             match status {
                 200..=299 => {}
                 403 | 404 | 410 => {

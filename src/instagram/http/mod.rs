@@ -2,14 +2,15 @@
 //!
 //! One [`InstagramClient`] per account: a cheap cloneable handle holding the persisted
 //! [`Session`] (device, cookies, authorization, claims), over an HTTP transport (connection
-//! pool) shared by all accounts with the same TLS settings. Requests of one account are
+//! pool) shared by all accounts with the same TLS and proxy settings. Requests of one account are
 //! serialized and paced; rate limits back off; transient failures retry.
 //!
 //! - [`config`]: [`HttpConfig`], the plain configuration;
 //! - [`device`]: the deterministic emulated phone;
 //! - [`session`]: persisted state, JSON save/restore, redacting `Debug`;
 //! - [`client`]: the request core (headers, bodies, response capture, errors, pacing);
-//! - `transport`: the reqwest client (pool, TLS) shared by every account of one setting;
+//! - `transport`: the reqwest client (pool, TLS, proxy) shared by every account of one
+//!   setting; `net_error`: a failed exchange → a network or proxy [`crate::instagram::Error`];
 //! - [`login`]: password, two-factor, challenge, import, logout, `current_user`;
 //! - [`direct`]: inbox and thread pages, sends;
 //! - [`threads`]: seen, typing, unsend, edit, groups, requests, mute…;
@@ -41,6 +42,7 @@ pub mod direct;
 pub mod import;
 pub mod login;
 pub mod media;
+mod net_error;
 mod pacing;
 pub mod password;
 pub mod session;

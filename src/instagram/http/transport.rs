@@ -1,5 +1,6 @@
-//! The HTTP transport: one `reqwest` client (connection pool, TLS, gzip) per distinct setting,
-//! shared by every account that uses it.
+//! The HTTP transport: one `reqwest` client (connection pool, TLS, gzip) per distinct setting
+//! (TLS, timeout, proxy), shared by every account that uses it: accounts behind one proxy
+//! share one pool, accounts behind different proxies (or none) never share a connection.
 //!
 //! A client per account used to cost each account its own pool, TLS configuration and idle
 //! connections. Nothing account-specific lives here: reqwest's cookie store is off, and each
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use super::config::HttpConfig;
 use crate::instagram::Error;
+use crate::instagram::proxy::ProxyUrl;
 
 /// Idle connections kept per host, whatever the number of accounts.
 const MAX_IDLE_PER_HOST: usize = 16;
@@ -22,6 +24,7 @@ const MAX_IDLE_PER_HOST: usize = 16;
 struct Key {
     extra_ca: Option<PathBuf>,
     timeout: Duration,
+    proxy: Option<ProxyUrl>,
 }
 
 /// The transport for `cfg`'s TLS and timeout settings, built on first use.
@@ -30,6 +33,7 @@ pub(crate) fn shared(cfg: &HttpConfig) -> Result<Arc<reqwest::Client>, Error> {
     let key = Key {
         extra_ca: cfg.extra_ca.clone(),
         timeout: cfg.request_timeout,
+        proxy: cfg.proxy.clone(),
     };
     let mut map = TRANSPORTS
         .get_or_init(Mutex::default)
@@ -46,7 +50,15 @@ pub(crate) fn shared(cfg: &HttpConfig) -> Result<Arc<reqwest::Client>, Error> {
 fn build(key: &Key) -> Result<reqwest::Client, Error> {
     let tls = crate::tls::shared_client_config(key.extra_ca.as_deref())
         .map_err(|e| Error::Setup(e.to_string()))?;
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some(proxy) = &key.proxy {
+        // Everything through it (no exceptions, loopback included); reqwest reads the user
+        // name and password from the URL. Its error would quote the URL: not shown.
+        let all = reqwest::Proxy::all(proxy.expose())
+            .map_err(|_| Error::Setup(format!("reqwest does not take the proxy URL {proxy}")))?;
+        builder = builder.proxy(all);
+    }
+    builder
         .tls_backend_preconfigured((*tls).clone())
         .timeout(key.timeout)
         .connect_timeout(key.timeout)

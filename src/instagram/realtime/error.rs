@@ -8,6 +8,9 @@ pub enum Error {
     /// TCP/TLS failure (connect, read, write).
     #[error("network: {0}")]
     Network(String),
+    /// The account's proxy failed (nothing was sent around it).
+    #[error("{0}")]
+    Proxy(crate::instagram::proxy::ProxyError),
     /// TLS configuration (bad extra CA file, bad host name).
     #[error("tls: {0}")]
     Tls(String),

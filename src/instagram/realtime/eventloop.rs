@@ -231,8 +231,15 @@ impl EventLoop {
         if let Some(connector) = &self.connector {
             return Ok(connector().await?);
         }
-        let addr = (self.config.host.as_str(), self.config.port);
-        let tcp = TcpStream::connect(addr).await?;
+        let (host, port) = (self.config.host.as_str(), self.config.port);
+        let tcp = match &self.config.proxy {
+            Some(proxy) => {
+                crate::instagram::proxy::dial(proxy, host, port, self.config.connect_timeout)
+                    .await
+                    .map_err(Error::Proxy)?
+            }
+            None => TcpStream::connect((host, port)).await?,
+        };
         let _ = tcp.set_nodelay(true);
         match &self.tls {
             Some((connector, name)) => {

@@ -68,6 +68,8 @@ pub enum DisconnectCause {
     Network,
     /// TLS setup or handshake.
     Tls,
+    /// The account's proxy failed.
+    Proxy,
     /// The peer sent something that is not MQTT.
     Protocol,
     /// No CONNACK, PINGRESP or iris answer in time.
@@ -86,6 +88,7 @@ impl DisconnectCause {
         match error {
             Error::Network(_) => Self::Network,
             Error::Tls(_) => Self::Tls,
+            Error::Proxy(_) => Self::Proxy,
             Error::Protocol(_) => Self::Protocol,
             Error::Timeout(_) => Self::Timeout,
             Error::Closed => Self::Closed,
@@ -98,6 +101,7 @@ impl DisconnectCause {
         match self {
             Self::Network => "network",
             Self::Tls => "tls",
+            Self::Proxy => "proxy",
             Self::Protocol => "protocol",
             Self::Timeout => "timeout",
             Self::Closed => "closed",

@@ -63,6 +63,9 @@ pub struct RealtimeConfig {
     pub tls: bool,
     /// An extra PEM CA file trusted besides the webpki roots.
     pub extra_ca: Option<PathBuf>,
+    /// The account's proxy: the TCP connection is tunnelled through it (TLS runs inside the
+    /// tunnel, to `host`), never opened directly.
+    pub proxy: Option<crate::instagram::proxy::ProxyUrl>,
     /// PINGREQ after this much idleness (either direction); also sent in CONNECT.
     pub keepalive: Duration,
     /// Inbound silence after which a PINGREQ checks the socket (more often than `keepalive`,
@@ -97,6 +100,7 @@ impl Default for RealtimeConfig {
             port: 443,
             tls: true,
             extra_ca: None,
+            proxy: None,
             keepalive: Duration::from_secs(60),
             liveness: Duration::from_secs(15),
             ping_timeout: Duration::from_secs(10),

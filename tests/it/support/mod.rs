@@ -4,3 +4,4 @@
 pub mod fake_broker;
 pub mod fake_instagram;
 pub mod mautrix;
+pub mod pproxy;

@@ -6,7 +6,7 @@
 
 pub mod command_check;
 pub mod connect_check;
-mod session;
+pub(crate) mod session;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

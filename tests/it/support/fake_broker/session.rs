@@ -17,7 +17,7 @@ use super::connect_check::check_connect;
 use super::{AckMode, Ctl, Inner, Received, SessionHandle, zlib};
 
 /// A CA-signed certificate for 127.0.0.1/localhost, and the CA's PEM in a temp file.
-pub(super) fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, tempfile::NamedTempFile) {
+pub(crate) fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, tempfile::NamedTempFile) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     use std::io::Write;
     matrix_instagram::tls::ensure_crypto_provider();

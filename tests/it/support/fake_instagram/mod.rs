@@ -10,6 +10,7 @@ mod api_media;
 mod api_threads;
 mod shared;
 pub mod state;
+mod tls;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,9 @@ pub struct FakeInstagram {
     state: Arc<Mutex<State>>,
     events: broadcast::Sender<FakeEvent>,
     base: String,
+    /// `https://127.0.0.1:port`: the same fake behind TLS.
+    tls_base: String,
+    ca: Arc<tempfile::NamedTempFile>,
 }
 
 /// A parsed request.
@@ -148,7 +152,15 @@ impl FakeInstagram {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://{addr}");
+        let (acceptor, ca) = crate::support::fake_broker::session::tls_acceptor();
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let tls_base = format!("https://{}", tcp.local_addr().expect("addr"));
+        let tls = tls::TlsListener { tcp, acceptor };
         let fake = FakeInstagram {
+            tls_base,
+            ca: Arc::new(ca),
             state: Arc::new(Mutex::new(State {
                 seq_id: 1000,
                 base: base.clone(),
@@ -160,10 +172,24 @@ impl FakeInstagram {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(fake.clone());
+        let tls_app = app.clone();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        tokio::spawn(async move {
+            let _ = axum::serve(tls, tls_app).await;
+        });
         fake
+    }
+
+    /// `https://127.0.0.1:port`: the same fake behind TLS (trust [`Self::ca_path`]).
+    pub fn tls_base(&self) -> &str {
+        &self.tls_base
+    }
+
+    /// The PEM CA that signed the TLS listener's certificate.
+    pub fn ca_path(&self) -> &std::path::Path {
+        self.ca.path()
     }
 
     pub(crate) fn st(&self) -> MutexGuard<'_, State> {
