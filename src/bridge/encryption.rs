@@ -18,10 +18,6 @@ use crate::matrix::crypto::{
 };
 use crate::store::StoreError;
 
-/// How long a worker waits for the room key of an event it cannot decrypt yet, before the
-/// event goes to the dead letters with a notice (`retry-dead-letters` tries again).
-pub const KEY_PATIENCE: Duration = Duration::from_secs(60);
-
 /// Why a transaction could not be recorded (answered 500: the homeserver sends it again).
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -114,12 +110,17 @@ pub async fn receive(bridge: &Bridge, txn: &Transaction) -> Result<(), RecordErr
     Ok(())
 }
 
-/// An `m.room.encrypted` event decrypted (waiting up to [`KEY_PATIENCE`] for its key), any
-/// other event as it is.
+/// An `m.room.encrypted` event decrypted (waiting up to `encryption.key_wait_secs` for its key:
+/// only this conversation waits; then the event goes to the dead letters with a notice, and
+/// `retry-dead-letters` tries it again), any
+/// other event as it is (or refused: an unencrypted message in a portal with
+/// `encryption.require`).
 pub async fn decrypt(bridge: &Bridge, event: Value) -> Result<Value, ApplyError> {
-    if event.get("type").and_then(Value::as_str) != Some("m.room.encrypted")
-        || !bridge.config.encryption.allow
-    {
+    if !bridge.config.encryption.allow {
+        return Ok(event);
+    }
+    if event.get("type").and_then(Value::as_str) != Some("m.room.encrypted") {
+        refuse_unencrypted(bridge, &event).await?;
         return Ok(event);
     }
     // The bridge's own events (ghosts', the bot's) need no decrypting: they are not bridged.
@@ -141,17 +142,40 @@ pub async fn decrypt(bridge: &Bridge, event: Value) -> Result<Value, ApplyError>
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    match rooms.decrypt(&room, &event, KEY_PATIENCE).await {
+    let patience = Duration::from_secs(bridge.config.encryption.key_wait_secs);
+    match rooms.decrypt(&room, &event, patience).await {
         Ok(decrypted) => Ok(decrypted.event),
         Err(e @ DecryptError::MissingKey { .. }) => Err(ApplyError::Permanent(format!(
             "could not decrypt the message within {} s: {e}",
-            KEY_PATIENCE.as_secs()
+            patience.as_secs()
         ))),
         Err(e @ DecryptError::Store(_)) => {
             Err(ApplyError::transient(Side::Database, e.to_string()))
         }
         Err(e) => Err(ApplyError::Permanent(e.to_string())),
     }
+}
+
+/// With `encryption.require`, a user's unencrypted message or sticker in a portal is refused
+/// (the worker tells the room).
+async fn refuse_unencrypted(bridge: &Bridge, event: &Value) -> Result<(), ApplyError> {
+    let kind = event.get("type").and_then(Value::as_str);
+    let sender = event.get("sender").and_then(Value::as_str).unwrap_or("");
+    if !bridge.config.encryption.require
+        || !matches!(kind, Some("m.room.message" | "m.sticker"))
+        || bridge.is_bridge_user(sender)
+    {
+        return Ok(());
+    }
+    let room = event.get("room_id").and_then(Value::as_str).unwrap_or("");
+    if bridge.store.get_portal_by_room(room).await?.is_none() {
+        return Ok(());
+    }
+    Err(ApplyError::Permanent(
+        "this bridge accepts only encrypted messages in portals (encryption.require); \
+         turn on encryption in this room and send it again"
+            .into(),
+    ))
 }
 
 /// Whether new portals are created encrypted.

@@ -35,6 +35,9 @@ pub struct EncryptionConfig {
     /// Where the crypto store lives (a directory; it holds `matrix-sdk-crypto.sqlite3`). It
     /// must be backed up together with the database.
     pub store_path: String,
+    /// How long a conversation waits for the room key of a message it cannot decrypt yet,
+    /// in seconds, before the message is set aside (a dead letter) with a notice.
+    pub key_wait_secs: u64,
     pub delete_keys: DeleteKeysConfig,
     pub verification_levels: VerificationLevels,
 }
@@ -50,6 +53,7 @@ impl Default for EncryptionConfig {
             self_sign: false,
             pickle_key: Secret::new(GENERATE),
             store_path: DEFAULT_STORE_PATH.to_string(),
+            key_wait_secs: 60,
             delete_keys: DeleteKeysConfig::default(),
             verification_levels: VerificationLevels::default(),
         }

@@ -136,11 +136,72 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
         sent_to_instagram(&w, me_pk, "secret from matrix")
     })
     .await;
+    // A message whose room key comes after it waits for the key, then is bridged.
+    user.send_encrypted_key_late(
+        &portal,
+        json!({"msgtype": "m.text", "body": "the key came late"}),
+    )
+    .await;
+    wait_until("the message whose key came late, on Instagram", || async {
+        sent_to_instagram(&w, me_pk, "the key came late")
+    })
+    .await;
+    // A message whose key never comes holds up its own conversation only, then is set aside
+    // with a notice.
+    user.send_encrypted_key_never(
+        &portal,
+        json!({"msgtype": "m.text", "body": "nobody has my key"}),
+    )
+    .await;
+    user.send_plain(
+        &management,
+        "m.room.message",
+        json!({"msgtype": "m.text", "body": "ping"}),
+    )
+    .await;
+    user.wait_for(
+        &management,
+        "the bot's answer while the portal waits for a key",
+        notice_from(&bot, "You're logged in"),
+    )
+    .await;
+    assert!(
+        user.seen_in(&portal, |e| e["sender"] == bot.as_str()
+            && e["content"]["msgtype"] == "m.notice")
+            .await
+            .is_none(),
+        "the portal was still waiting for the key when the management room answered"
+    );
+    let set_aside = user
+        .wait_for(&portal, "the notice about the undecryptable message", |e| {
+            e["decrypted"] == true
+                && e["sender"] == bot.as_str()
+                && e["content"]["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("could not decrypt"))
+        })
+        .await;
+    assert_eq!(set_aside["content"]["msgtype"], "m.notice");
+    assert!(!sent_to_instagram(&w, me_pk, "nobody has my key"));
+    // The session the next message after the restart uses too.
+    user.send_encrypted(
+        &portal,
+        "m.room.message",
+        json!({"msgtype": "m.text", "body": "before the restart"}),
+    )
+    .await;
+    wait_until(
+        "the last message before the restart on Instagram",
+        || async { sent_to_instagram(&w, me_pk, "before the restart") },
+    )
+    .await;
 
-    // Restarted (with encryption.default on now): the sessions made before still work.
+    // Restarted (with encryption.default and .require on now): the sessions made before
+    // still work.
     bridge.shutdown().await;
     let mut config = config.clone();
     config.encryption.default = true;
+    config.encryption.require = true;
     let bridge = start_bridge(&w, config).await;
     user.send_encrypted(
         &portal,
@@ -160,6 +221,24 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
         decrypted_text("instagram after the restart"),
     )
     .await;
+    // An unencrypted message is refused, with a notice (itself encrypted).
+    user.send_plain(
+        &portal,
+        "m.room.message",
+        json!({"msgtype": "m.text", "body": "plaintext, refused"}),
+    )
+    .await;
+    let refusal = user
+        .wait_for(&portal, "the refusal", |e| {
+            e["decrypted"] == true
+                && e["sender"] == bot.as_str()
+                && e["content"]["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("accepts only encrypted messages"))
+        })
+        .await;
+    assert_eq!(refusal["content"]["msgtype"], "m.notice");
+    assert!(!sent_to_instagram(&w, me_pk, "plaintext, refused"));
 
     // A new conversation gets an encrypted portal from the start.
     let carol_pk = unique_pk();

@@ -39,6 +39,8 @@ pub fn config(dir: &std::path::Path) -> (Config, String) {
     encryption.default = false;
     encryption.pickle_key = "a pickle key for the tests only".into();
     encryption.store_path = dir.join("crypto").display().to_string();
+    // Long enough for the management room to answer first, short enough for a test.
+    encryption.key_wait_secs = 15;
     (config, homeserver)
 }
 

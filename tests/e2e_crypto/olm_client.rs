@@ -20,10 +20,16 @@ use ruma16::serde::Raw;
 use ruma16::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::{Value, json};
 
+/// When the room key of a message is sent to the room's devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Before,
+    After,
+    Never,
+}
+
 /// A registered user with one encrypting device.
 pub struct OlmUser {
-    pub user_id: String,
-    pub device_id: String,
     token: String,
     base: String,
     http: reqwest::Client,
@@ -68,14 +74,12 @@ impl OlmUser {
             .await
             .expect("register request");
         let body: Value = resp.json().await.expect("register response");
-        let user_id = body["user_id"].as_str().expect("user_id").to_string();
-        let device_id = body["device_id"].as_str().expect("device_id").to_string();
-        let owned_user: OwnedUserId = UserId::parse(&user_id).expect("user id");
-        let owned_device: ruma16::OwnedDeviceId = device_id.clone().into();
+        let user_id = body["user_id"].as_str().expect("user_id");
+        let device_id = body["device_id"].as_str().expect("device_id");
+        let owned_user: OwnedUserId = UserId::parse(user_id).expect("user id");
+        let owned_device: ruma16::OwnedDeviceId = device_id.into();
         let machine = OlmMachine::new(&owned_user, &owned_device).await;
         let user = OlmUser {
-            user_id,
-            device_id,
             token: body["access_token"].as_str().expect("token").to_string(),
             base: base.to_string(),
             http,
@@ -278,6 +282,15 @@ impl OlmUser {
         }
     }
 
+    /// An event of `room` seen so far that matches.
+    pub async fn seen_in(&self, room: &str, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        self.seen
+            .lock()
+            .await
+            .get(room)
+            .and_then(|events| events.iter().find(|e| pred(e)).cloned())
+    }
+
     /// Syncs until an event of `room` matches; returns it.
     pub async fn wait_for(&self, room: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -368,6 +381,48 @@ impl OlmUser {
     /// Encrypts and sends a message into an encrypted room, as Element would: the members'
     /// devices are looked up, Olm sessions made, the room key shared; returns the event id.
     pub async fn send_encrypted(&self, room: &str, event_type: &str, content: Value) -> String {
+        self.encrypt_and_send(room, event_type, content, Key::Before)
+            .await
+    }
+
+    /// As [`send_encrypted`](Self::send_encrypted), with a fresh session whose room key is
+    /// never sent to anyone: nobody can decrypt the message.
+    pub async fn send_encrypted_key_never(&self, room: &str, content: Value) -> String {
+        let room_id: OwnedRoomId = RoomId::parse(room).expect("room id");
+        self.machine
+            .discard_room_key(&room_id)
+            .await
+            .expect("session discarded");
+        let id = self
+            .encrypt_and_send(room, "m.room.message", content, Key::Never)
+            .await;
+        // Later messages use a session whose key is shared again.
+        self.machine
+            .discard_room_key(&room_id)
+            .await
+            .expect("session discarded");
+        id
+    }
+
+    /// As [`send_encrypted`](Self::send_encrypted), but the room key (of a fresh session) is
+    /// sent only after the message: the bridge sees the message before its key.
+    pub async fn send_encrypted_key_late(&self, room: &str, content: Value) -> String {
+        let room_id: OwnedRoomId = RoomId::parse(room).expect("room id");
+        self.machine
+            .discard_room_key(&room_id)
+            .await
+            .expect("session discarded");
+        self.encrypt_and_send(room, "m.room.message", content, Key::After)
+            .await
+    }
+
+    async fn encrypt_and_send(
+        &self,
+        room: &str,
+        event_type: &str,
+        content: Value,
+        key: Key,
+    ) -> String {
         let room_id: OwnedRoomId = RoomId::parse(room).expect("room id");
         let members = self.members(room).await;
         self.machine
@@ -396,12 +451,8 @@ impl OlmUser {
             )
             .await
             .expect("room key shared");
-        for share in shares {
-            let answer = self.to_device(&share).await;
-            self.machine
-                .mark_request_as_sent(&share.txn_id, &answer)
-                .await
-                .expect("share marked");
+        if key == Key::Before {
+            self.send_shares(&shares).await;
         }
         let raw = Raw::from_json(serde_json::value::to_raw_value(&content).expect("raw"));
         let encrypted = self
@@ -410,6 +461,23 @@ impl OlmUser {
             .await
             .expect("encrypted");
         let content: Value = serde_json::from_str(encrypted.content.json().get()).expect("json");
-        self.send_plain(room, "m.room.encrypted", content).await
+        let event_id = self.send_plain(room, "m.room.encrypted", content).await;
+        if key == Key::After {
+            self.send_shares(&shares).await;
+        }
+        event_id
+    }
+
+    async fn send_shares(
+        &self,
+        shares: &[std::sync::Arc<matrix_sdk_crypto::types::requests::ToDeviceRequest>],
+    ) {
+        for share in shares {
+            let answer = self.to_device(share).await;
+            self.machine
+                .mark_request_as_sent(&share.txn_id, &answer)
+                .await
+                .expect("share marked");
+        }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Nothing outside this module sees a ruma 0.16 or matrix-sdk-crypto type: ids go in as
 //! strings, events and contents as `serde_json::Value`, and the machine's requests go out
-//! through [`HomeserverClient::send_json`] as the bot's device (MSC3202 device masquerading,
-//! `org.matrix.msc3202.device_id`). What the machine needs from the homeserver arrives in
+//! through [`HomeserverClient::send_json`] as the bot's device (appservice device
+//! masquerading, `?device_id=`). What the machine needs from the homeserver arrives in
 //! appservice transactions ([`TransactionCrypto`]: MSC2409 to-device events, MSC3202 device
 //! lists and one-time-key counts).
 
@@ -33,8 +33,10 @@ pub use rooms::EncryptedRooms;
 use super::client::HomeserverClient;
 use crate::secret::Secret;
 
-/// The query parameter naming the bot's device on its requests (MSC3202 masquerading).
-pub const DEVICE_ID_PARAM: &str = "org.matrix.msc3202.device_id";
+/// The query parameters naming the bot's device on its requests: the stable one (current
+/// Synapse, no flag) and MSC3202's unstable one (older Synapse with
+/// `msc3202_device_masquerading`).
+pub const DEVICE_ID_PARAMS: [&str; 2] = ["device_id", "org.matrix.msc3202.device_id"];
 
 /// How far another device must be trusted (`encryption.verification_levels`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,7 +291,14 @@ impl Crypto {
         request_id: &ruma16::TransactionId,
         http: requests::HttpRequest,
     ) -> Result<(), CryptoError> {
-        let query = [(DEVICE_ID_PARAM, self.device_id())];
+        // `user_id` named too, though it is the bot: Synapse 1.163 fails (500) on `device_id`
+        // without it (it looks the device up with the registration's sender as an object).
+        let [stable, unstable] = DEVICE_ID_PARAMS.map(|name| (name, self.device_id()));
+        let query = [
+            ("user_id", self.machine.user_id().as_str()),
+            stable,
+            unstable,
+        ];
         let body = self
             .client
             .send_json(
@@ -417,3 +426,6 @@ impl Crypto {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
