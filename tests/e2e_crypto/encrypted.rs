@@ -102,6 +102,13 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
         })
         .await;
     user.join(&portal).await;
+    // The first sync is over (as in the other end-to-end tests, live messages come after it).
+    user.wait_for(
+        &management,
+        "the end of the first sync",
+        notice_from(&bot, "Done:"),
+    )
+    .await;
     // Not encrypted yet (encryption.default is off): the history arrives in plaintext.
     let old = user
         .wait_for(&portal, "the plaintext history", |e| {
@@ -116,6 +123,18 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
         "m.room.encryption",
         json!({"algorithm": "m.megolm.v1.aes-sha2"}),
     )
+    .await;
+    // The bridge learns it from its next transaction (a message it sends before then still
+    // goes out unencrypted, as with any client that has not synced the change yet).
+    let rooms = bridge
+        .bridge
+        .intents
+        .encryption()
+        .expect("encryption on")
+        .clone();
+    wait_until("the bridge to hear that the room is encrypted", || async {
+        rooms.is_encrypted(&portal).await.unwrap_or(false)
+    })
     .await;
     w.ig.push_text(&thread, bob_pk, "secret from instagram");
     let secret = user
