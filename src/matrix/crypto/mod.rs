@@ -207,7 +207,8 @@ impl Crypto {
     }
 
     /// Feeds what a transaction carried to the machine (stored before this returns), then
-    /// sends what the machine asks for. Returns the room keys that arrived.
+    /// sends what the machine asks for (a failure there is only logged). Returns the room keys
+    /// that arrived.
     pub async fn receive(&self, txn: &TransactionCrypto) -> Result<Vec<RoomKey>, CryptoError> {
         if txn.is_empty() {
             return Ok(Vec::new());
@@ -260,7 +261,11 @@ impl Crypto {
         let (_events, keys) = boxed(self.machine.receive_sync_changes(changes, &settings))
             .await
             .map_err(store_error)?;
-        self.send_outgoing_requests().await?;
+        // What arrived is stored; requests that fail now are handed out again next time, so
+        // the transaction is not refused (and its to-device events not fed twice) for them.
+        if let Err(e) = self.send_outgoing_requests().await {
+            tracing::warn!("end-to-bridge encryption: a key request failed, kept for later: {e}");
+        }
         Ok(keys
             .into_iter()
             .map(|k| RoomKey {
