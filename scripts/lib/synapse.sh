@@ -101,6 +101,12 @@ rc_invites:
   per_user: {per_second: 1000, burst_count: 1000}
 rc_3pid_validation: {per_second: 1000, burst_count: 1000}
 rc_room_creation: {per_second: 1000, burst_count: 1000}
+# end-to-bridge encryption: to-device events (MSC2409), device lists and one-time-key counts
+# (MSC3202) in appservice transactions (the bot's device on its requests, `?device_id=`, and
+# MSC4190 device creation need no flag on this Synapse)
+experimental_features:
+  msc2409_to_device_messages_enabled: true
+  msc3202_transaction_extensions: true
 EOF
     "$SYNAPSE_VENV/bin/python" -m synapse.app.homeserver -c "$dir/homeserver.yaml" --generate-keys >/dev/null
 }

@@ -119,6 +119,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningBridge> {
             tracing::error!("appservice server failed: {e}");
         }
     }));
+    if config.encryption.allow {
+        // Before anything sends: events into encrypted rooms need the bot's device.
+        bridge::encryption::start(&bridge)
+            .await
+            .context("cannot start end-to-bridge encryption")?;
+    }
     tokio::spawn(bridge::status::run(bridge.clone()));
     tokio::spawn(bridge::bridge_state::run(bridge.clone()));
     tasks.push(tokio::spawn(bridge::dispatch::run(

@@ -71,7 +71,7 @@ async fn record(bridge: &Bridge, txn_id: &str, events: Vec<Value>) {
     let txn = Transaction {
         txn_id: txn_id.into(),
         events,
-        ephemeral: vec![],
+        ..Transaction::default()
     };
     assert!(bridge.record_transaction(txn).await.unwrap());
 }

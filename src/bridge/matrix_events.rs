@@ -62,7 +62,10 @@ pub async fn apply(
         held::Restored::Held(event_id) => Some(event_id),
         held::Restored::Lost => return held::lost(bridge, &value).await,
     };
-    let result = apply_event(bridge, conv, &value).await;
+    let result = match super::encryption::decrypt(bridge, value).await {
+        Ok(value) => apply_event(bridge, conv, &value).await,
+        Err(e) => Err(e),
+    };
     // Kept for another attempt only while one will come.
     if let Some(event_id) = held
         && !matches!(result, Err(ApplyError::Transient { .. }))

@@ -30,6 +30,7 @@ pub mod continuity;
 pub mod conversation;
 pub mod convert;
 pub mod dispatch;
+pub mod encryption;
 pub mod error;
 pub mod first_sync;
 pub mod ghost;
@@ -193,10 +194,11 @@ fn matrix_portal_key(event: &Value) -> String {
 }
 
 impl AppserviceHandler for Bridge {
-    type Error = crate::store::StoreError;
+    type Error = encryption::RecordError;
 
     async fn record_transaction(&self, txn: Transaction) -> Result<bool, Self::Error> {
         self.metrics.transactions.inc();
+        encryption::receive(self, &txn).await?;
         let mut entries = Vec::with_capacity(txn.events.len());
         for event in &txn.events {
             // A secret never reaches the database: its content waits in memory.
@@ -233,7 +235,7 @@ impl AppserviceHandler for Bridge {
                 Ok(true)
             }
             Ok(None) => Ok(false),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 

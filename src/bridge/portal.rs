@@ -222,6 +222,12 @@ async fn create_portal_room(
     request.invite = vec![invitee];
     request.preset = Some(create_room::v3::RoomPreset::PrivateChat);
     request.initial_state = bridge_state(bridge, thread, name.as_deref());
+    let encrypted = super::encryption::new_portals_encrypted(bridge);
+    if encrypted {
+        request
+            .initial_state
+            .extend(super::encryption::initial_state());
+    }
     // The user may rename the room and change its avatar (bridged to Instagram for groups).
     let mut users = serde_json::Map::new();
     users.insert(user.mxid.clone(), json!(100));
@@ -237,6 +243,9 @@ async fn create_portal_room(
             .map(Raw::from_json);
     let room_id: OwnedRoomId = bridge.intents.bot().create_room(request).await?;
     tracing::info!(thread = thread_id, room = %room_id, is_group, "created portal room");
+    if encrypted {
+        super::encryption::created_encrypted(bridge, room_id.as_str());
+    }
     let portal = PortalRow {
         thread_id: thread_id.clone(),
         receiver,
@@ -245,6 +254,7 @@ async fn create_portal_room(
         name: name.clone(),
         name_set: name.is_some(),
         pending: thread.pending.unwrap_or(false),
+        encrypted,
         ..Default::default()
     };
     bridge.store.upsert_portal(&portal).await?;

@@ -59,6 +59,8 @@ pub struct Config {
     pub provisioning: ProvisioningConfig,
     #[serde(default)]
     pub double_puppet: DoublePuppetConfig,
+    #[serde(default)]
+    pub encryption: EncryptionConfig,
 }
 
 impl Config {
@@ -199,6 +201,7 @@ impl Config {
             ));
         }
         self.double_puppet.validate()?;
+        self.encryption.validate()?;
         self.bridge.relay.validate()?;
         if let Err(e) = crate::logging::check_filter(&self.logging.level) {
             return Err(key_error("logging.level", e.to_string()));
@@ -351,16 +354,22 @@ pub fn fill_generated_secrets(text: &str) -> (String, bool) {
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
         let ending = &line[body.len()..];
-        let replaced = ["as_token", "hs_token", "device_seed", "shared_secret"]
-            .iter()
-            .find_map(|key| {
-                let trimmed = body.trim_start();
-                let indent = &body[..body.len() - trimmed.len()];
-                let value = trimmed.strip_prefix(key)?.strip_prefix(':')?.trim();
-                let value = value.split(" #").next().unwrap_or("").trim();
-                let value = value.trim_matches(['"', '\'']);
-                (value == GENERATE).then(|| format!("{indent}{key}: {}", random_secret()))
-            });
+        let replaced = [
+            "as_token",
+            "hs_token",
+            "device_seed",
+            "shared_secret",
+            "pickle_key",
+        ]
+        .iter()
+        .find_map(|key| {
+            let trimmed = body.trim_start();
+            let indent = &body[..body.len() - trimmed.len()];
+            let value = trimmed.strip_prefix(key)?.strip_prefix(':')?.trim();
+            let value = value.split(" #").next().unwrap_or("").trim();
+            let value = value.trim_matches(['"', '\'']);
+            (value == GENERATE).then(|| format!("{indent}{key}: {}", random_secret()))
+        });
         let replaced = replaced.or_else(|| fill_puppet_secret(body));
         match replaced {
             Some(new) => {
@@ -412,6 +421,8 @@ pub mod double_puppet;
 pub use double_puppet::DoublePuppetConfig;
 pub mod relay;
 pub use relay::RelayConfig;
+pub mod encryption;
+pub use encryption::EncryptionConfig;
 
 #[cfg(test)]
 mod tests;

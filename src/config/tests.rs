@@ -244,3 +244,54 @@ fn the_default_proxy_is_checked_and_never_shown_with_its_password() {
         Some("http://proxy.local:3128")
     );
 }
+
+#[test]
+fn encryption_section() {
+    let c = load(MINIMAL, &[]).unwrap();
+    assert!(!c.encryption.allow);
+    assert_eq!(c.encryption.store_path, "matrix-instagram-crypto");
+    let err = |env: &[(&str, &str)]| load(MINIMAL, env).unwrap_err().to_string();
+    let e = err(&[("MATRIX_INSTAGRAM__ENCRYPTION__DEFAULT", "true")]);
+    assert!(
+        e.contains("encryption.default") && e.contains("allow"),
+        "{e}"
+    );
+    let allow = ("MATRIX_INSTAGRAM__ENCRYPTION__ALLOW", "true");
+    let e = err(&[allow]);
+    assert!(e.contains("encryption.appservice"), "{e}");
+    let appservice = ("MATRIX_INSTAGRAM__ENCRYPTION__APPSERVICE", "true");
+    let e = err(&[allow, appservice]);
+    assert!(e.contains("encryption.pickle_key"), "{e}");
+    let key = ("MATRIX_INSTAGRAM__ENCRYPTION__PICKLE_KEY", "s3cret-pickle");
+    let c = load(MINIMAL, &[allow, appservice, key]).unwrap();
+    assert!(c.encryption.allow && c.encryption.appservice);
+    assert!(!format!("{c:?}").contains("s3cret-pickle"));
+    let e = err(&[
+        allow,
+        appservice,
+        key,
+        (
+            "MATRIX_INSTAGRAM__ENCRYPTION__DELETE_KEYS__RATCHET_ON_DECRYPT",
+            "true",
+        ),
+    ]);
+    assert!(
+        e.contains("encryption.delete_keys.ratchet_on_decrypt"),
+        "{e}"
+    );
+    let e = err(&[(
+        "MATRIX_INSTAGRAM__ENCRYPTION__VERIFICATION_LEVELS__SEND",
+        "trusted",
+    )]);
+    assert!(e.contains("encryption.verification_levels.send"), "{e}");
+}
+
+#[test]
+fn pickle_key_is_generated() {
+    let text = include_str!("../../example-config.yaml");
+    assert!(text.contains("pickle_key: generate"));
+    let (filled, _) = fill_generated_secrets(text);
+    assert!(!filled.contains("pickle_key: generate"));
+    let config = load(&filled, &[]).unwrap();
+    assert_eq!(config.encryption.pickle_key.expose().len(), 64);
+}

@@ -26,6 +26,8 @@ pub struct Transaction {
     pub txn_id: String,
     pub events: Vec<Value>,
     pub ephemeral: Vec<Value>,
+    /// To-device events, device lists and one-time-key counts (MSC2409, MSC3202).
+    pub crypto: super::crypto::TransactionCrypto,
 }
 
 /// What the server asks of the bridge. Implemented by the bridge over its store.
@@ -182,6 +184,35 @@ struct TransactionBody {
     ephemeral: Option<Vec<Value>>,
     #[serde(default, rename = "de.sorunome.msc2409.ephemeral")]
     ephemeral_unstable: Option<Vec<Value>>,
+    // MSC2409 / MSC3202, stable and unstable names (a homeserver may send either; both
+    // present is no error: the stable one wins)
+    #[serde(default)]
+    to_device: Option<Vec<Value>>,
+    #[serde(default, rename = "de.sorunome.msc2409.to_device")]
+    to_device_unstable: Option<Vec<Value>>,
+    #[serde(default)]
+    device_lists: Option<DeviceLists>,
+    #[serde(default, rename = "org.matrix.msc3202.device_lists")]
+    device_lists_unstable: Option<DeviceLists>,
+    #[serde(default)]
+    device_one_time_keys_count: Option<Value>,
+    #[serde(default, rename = "org.matrix.msc3202.device_one_time_keys_count")]
+    device_one_time_keys_count_unstable: Option<Value>,
+    #[serde(default)]
+    device_unused_fallback_key_types: Option<Value>,
+    #[serde(
+        default,
+        rename = "org.matrix.msc3202.device_unused_fallback_key_types"
+    )]
+    device_unused_fallback_key_types_unstable: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DeviceLists {
+    #[serde(default)]
+    changed: Vec<String>,
+    #[serde(default)]
+    left: Vec<String>,
 }
 
 async fn put_transaction<H: AppserviceHandler>(
@@ -204,10 +235,28 @@ async fn put_transaction<H: AppserviceHandler>(
     if ephemeral.is_empty() {
         ephemeral = parsed.ephemeral_unstable.unwrap_or_default();
     }
+    let lists = parsed
+        .device_lists
+        .or(parsed.device_lists_unstable)
+        .unwrap_or_default();
     let txn = Transaction {
         txn_id: txn_id.clone(),
         events: parsed.events,
         ephemeral,
+        crypto: super::crypto::TransactionCrypto {
+            to_device: parsed
+                .to_device
+                .or(parsed.to_device_unstable)
+                .unwrap_or_default(),
+            changed: lists.changed,
+            left: lists.left,
+            otk_counts: parsed
+                .device_one_time_keys_count
+                .or(parsed.device_one_time_keys_count_unstable),
+            fallback_keys: parsed
+                .device_unused_fallback_key_types
+                .or(parsed.device_unused_fallback_key_types_unstable),
+        },
     };
     let count = txn.events.len();
     match state.handler.record_transaction(txn).await {

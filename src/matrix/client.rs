@@ -503,6 +503,68 @@ impl HomeserverClient {
 }
 
 impl HomeserverClient {
+    /// Sends a JSON request that has no ruma type on this side (the end-to-bridge encryption
+    /// requests `matrix::crypto` builds from matrix-sdk-crypto's own types) with this client's
+    /// token, `query` appended. Rate limits are waited out as in [`send`](Self::send); any
+    /// other failure is returned at once. The answer's body is returned as it came.
+    pub async fn send_json(
+        &self,
+        endpoint: &'static str,
+        method: http::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<bytes::Bytes, MatrixError> {
+        let url = format!("{}{path}", self.inner.base_url);
+        let policy = self.inner.retry;
+        let mut delay = policy.initial_delay;
+        for attempt in 1.. {
+            let started = std::time::Instant::now();
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .query(query)
+                .bearer_auth(self.inner.as_token.expose());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let sent = request.send().await;
+            let unreachable = |e: reqwest::Error| MatrixError::Unreachable {
+                endpoint,
+                attempts: 1,
+                reason: describe_reqwest_error(&e),
+            };
+            let response = sent.map_err(unreachable)?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let bytes = response.bytes().await.map_err(unreachable)?;
+            self.inner.timing.observe(endpoint, started, status < 400);
+            if status == 429 && attempt < policy.max_attempts.max(1) {
+                let wait = retry_after(&bytes, &headers)
+                    .unwrap_or(delay)
+                    .min(policy.max_delay);
+                tokio::time::sleep(wait).await;
+                delay = (delay * 2).min(policy.max_delay);
+                continue;
+            }
+            if status == 429 {
+                return Err(rate_limited(endpoint));
+            }
+            if status >= 400 {
+                let (errcode, message) = error_body(&bytes);
+                return Err(MatrixError::Api {
+                    endpoint,
+                    status,
+                    errcode,
+                    message,
+                });
+            }
+            return Ok(bytes);
+        }
+        Err(rate_limited(endpoint))
+    }
+
     /// Whether a request as `user` carries `?user_id=`.
     fn masquerades_as(&self, user: &UserId) -> bool {
         match self.inner.kind {

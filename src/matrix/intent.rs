@@ -30,6 +30,9 @@ use super::client::{HomeserverClient, MatrixError};
 struct Caches {
     registered: DashSet<OwnedUserId>,
     joined: DashSet<(OwnedRoomId, OwnedUserId)>,
+    /// End-to-bridge encryption, once the bot's device is ready: events sent into encrypted
+    /// rooms go out as `m.room.encrypted`.
+    encryption: std::sync::OnceLock<Arc<super::crypto::EncryptedRooms>>,
 }
 
 /// Hands out intents; holds the caches.
@@ -81,6 +84,16 @@ impl Intents {
                 source: source.to_string(),
             })),
         }
+    }
+
+    /// Turns on end-to-bridge encryption for every intent (once; later calls are ignored).
+    pub fn set_encryption(&self, rooms: Arc<super::crypto::EncryptedRooms>) {
+        let _ = self.caches.encryption.set(rooms);
+    }
+
+    /// The bot's crypto, once ready.
+    pub fn encryption(&self) -> Option<&Arc<super::crypto::EncryptedRooms>> {
+        self.caches.encryption.get()
     }
 
     /// Forgets that users are joined to a room (after a leave or kick seen from the homeserver).
@@ -223,7 +236,7 @@ impl Intent {
     where
         C: MessageLikeEventContent,
     {
-        if self.puppet.is_some() {
+        if self.puppet.is_some() || self.intents.encryption().is_some() {
             let value = serde_json::to_value(content).map_err(|e| MatrixError::Protocol {
                 endpoint: "message::send_message_event",
                 reason: e.to_string(),
@@ -258,6 +271,17 @@ impl Intent {
                 &marked
             }
             None => content,
+        };
+        let encrypted = match self.intents.encryption() {
+            Some(rooms) => rooms
+                .encrypt_if_needed(room_id.as_str(), event_type, content)
+                .await
+                .map_err(encryption_error)?,
+            None => None,
+        };
+        let (event_type, content) = match &encrypted {
+            Some(ciphertext) => ("m.room.encrypted", ciphertext),
+            None => (event_type, content),
         };
         let raw = ruma::serde::Raw::new(content)
             .map_err(|e| MatrixError::Protocol {
@@ -429,5 +453,17 @@ fn is_already_member(e: &MatrixError) -> bool {
     match e {
         MatrixError::Api { message, .. } => message.contains("already in the room"),
         _ => false,
+    }
+}
+
+/// A failed encryption as a homeserver error: the homeserver's own failure as it was (so a
+/// transient one stays transient), anything else as a protocol error.
+fn encryption_error(e: super::crypto::CryptoError) -> MatrixError {
+    match e {
+        super::crypto::CryptoError::Homeserver(e) => e,
+        other => MatrixError::Protocol {
+            endpoint: "message::send_message_event (encrypting)",
+            reason: other.to_string(),
+        },
     }
 }

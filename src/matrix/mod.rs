@@ -5,6 +5,7 @@
 
 pub mod appservice;
 pub mod client;
+pub mod crypto;
 pub mod double_puppet;
 pub mod error;
 pub mod intent;

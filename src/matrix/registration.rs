@@ -20,7 +20,9 @@ pub struct Namespaces {
 }
 
 /// The registration, with both spellings of the ephemeral-events switch (homeservers read one
-/// or the other).
+/// or the other). With `encryption.appservice`, ephemeral events are on (MSC2409 also carries
+/// to-device events) and `org.matrix.msc3202` asks for device lists and one-time-key counts in
+/// transactions; `io.element.msc4190` follows `encryption.msc4190`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
     pub id: String,
@@ -34,6 +36,22 @@ pub struct Registration {
     pub receive_ephemeral: bool,
     #[serde(rename = "de.sorunome.msc2409.push_ephemeral")]
     pub push_ephemeral: bool,
+    #[serde(
+        rename = "org.matrix.msc3202",
+        default,
+        skip_serializing_if = "is_false"
+    )]
+    pub msc3202: bool,
+    #[serde(
+        rename = "io.element.msc4190",
+        default,
+        skip_serializing_if = "is_false"
+    )]
+    pub msc4190: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Escapes regex metacharacters.
@@ -46,6 +64,10 @@ impl Registration {
             "@{}:{domain}",
             regex_escape(&config.appservice.bot.username)
         );
+        // As mautrix: the registration follows `encryption.appservice` alone, so one
+        // registration serves a bridge with encryption turned on or off.
+        let crypto_in_transactions = config.encryption.appservice;
+        let ephemeral = config.appservice.ephemeral_events || crypto_in_transactions;
         Self {
             id: config.appservice.id.clone(),
             url: config
@@ -73,8 +95,10 @@ impl Registration {
             },
             rate_limited: false,
             protocols: vec!["instagram".into()],
-            receive_ephemeral: config.appservice.ephemeral_events,
-            push_ephemeral: config.appservice.ephemeral_events,
+            receive_ephemeral: ephemeral,
+            push_ephemeral: ephemeral,
+            msc3202: crypto_in_transactions,
+            msc4190: crypto_in_transactions && config.encryption.msc4190,
         }
     }
 
@@ -159,6 +183,36 @@ mod tests {
             back.namespaces.users[0].regex,
             "@instagrambot:example\\.com"
         );
+    }
+
+    #[test]
+    fn encryption_asks_for_the_msc_fields() {
+        let text = include_str!("../../example-config.yaml").replace("generate", "tok");
+        let plain = Config::from_yaml(&text, "t", std::iter::empty()).unwrap();
+        let yaml = Registration::from_config(&plain).to_yaml().unwrap();
+        assert!(
+            !yaml.contains("msc3202") && !yaml.contains("msc4190"),
+            "{yaml}"
+        );
+        let env = [("APPSERVICE", "true"), ("MSC4190", "true")]
+            .map(|(k, v)| (format!("MATRIX_INSTAGRAM__ENCRYPTION__{k}"), v.to_string()))
+            .into_iter()
+            .chain([(
+                "MATRIX_INSTAGRAM__APPSERVICE__EPHEMERAL_EVENTS".to_string(),
+                "false".to_string(),
+            )]);
+        let config = Config::from_yaml(&text, "t", env).unwrap();
+        let reg = Registration::from_config(&config);
+        assert!(reg.msc3202 && reg.msc4190 && reg.push_ephemeral && reg.receive_ephemeral);
+        let yaml = reg.to_yaml().unwrap();
+        assert!(yaml.contains("org.matrix.msc3202: true"), "{yaml}");
+        assert!(yaml.contains("io.element.msc4190: true"), "{yaml}");
+        assert!(
+            yaml.contains("de.sorunome.msc2409.push_ephemeral: true"),
+            "{yaml}"
+        );
+        let back: Registration = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, reg);
     }
 
     #[test]

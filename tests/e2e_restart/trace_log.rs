@@ -165,7 +165,9 @@ async fn a_login_at_trace_level_leaves_no_secret_in_the_log_or_the_database() {
     ];
     secrets.extend(credentials);
     let logs = std::fs::read_to_string(&log_path).expect("the log file")
-        + &std::fs::read_to_string(&out_path).expect("the output file");
+        + std::fs::read_to_string(&out_path)
+            .expect("the output file")
+            .as_str();
     assert!(
         logs.contains(" TRACE ") && logs.contains("instagram request"),
         "the log is at TRACE level and holds the bridge's work"

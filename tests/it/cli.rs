@@ -53,6 +53,15 @@ fn generate_registration_fills_secrets_and_writes_the_registration() {
     assert!(reg.contains(&format!("as_token: {as_token}")), "{reg}");
     assert!(reg.contains("rate_limited: false"));
     assert!(reg.contains("sender_localpart: instagrambot"));
+    // The crypto store's pickle key is generated too, and never printed.
+    let pickle_key = filled
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("pickle_key: "))
+        .unwrap();
+    assert_eq!(pickle_key.len(), 64);
+    for printed in [&out.stdout, &out.stderr] {
+        assert!(!String::from_utf8_lossy(printed).contains(pickle_key));
+    }
     // A second run keeps the secrets.
     let out = Command::new(BIN)
         .args(["generate-registration", "-c"])

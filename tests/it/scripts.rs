@@ -110,7 +110,7 @@ fn the_structure_check_finds_cycles_long_files_and_outside_reads() {
         "use crate::bridge::a::Other;\npub struct Thing;\n".into(),
     );
     let long_fn = format!("fn long() {{\n{}}}\n", "    let _ = 1;\n".repeat(100));
-    write("c.rs", long_fn + &"// filler\n".repeat(600));
+    write("c.rs", long_fn + "// filler\n".repeat(600).as_str());
     std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
     // Spelled in pieces so that this file does not trip the check itself.
     let outside = format!("../{}/", "shared");

@@ -243,3 +243,35 @@ async fn queries_ping_and_unknown_routes() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(j["errcode"], "M_UNRECOGNIZED");
 }
+
+#[tokio::test]
+async fn crypto_fields_are_read_in_both_spellings() {
+    let handler = Arc::new(Recorder::default());
+    let app = app(handler.clone());
+    let unstable = r#"{"events":[],
+        "de.sorunome.msc2409.to_device":[{"type":"m.room.encrypted","sender":"@a:x","to_user_id":"@bot:x","to_device_id":"D","content":{}}],
+        "org.matrix.msc3202.device_lists":{"changed":["@a:x"],"left":["@b:x"]},
+        "org.matrix.msc3202.device_one_time_keys_count":{"@bot:x":{"D":{"signed_curve25519":3}}},
+        "org.matrix.msc3202.device_unused_fallback_key_types":{"@bot:x":{"D":["signed_curve25519"]}}}"#;
+    let stable = r#"{"events":[],"to_device":[],"device_lists":{"changed":["@c:x"]},
+        "org.matrix.msc3202.device_lists":{"changed":["@ignored:x"]}}"#;
+    for (id, body) in [("u", unstable), ("s", stable)] {
+        let uri = format!("/_matrix/app/v1/transactions/{id}");
+        let (s, _) = call(&app, "PUT", &uri, Some("hs-secret"), body).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let recorded = handler.recorded.lock().unwrap();
+    let crypto = &recorded[0].crypto;
+    assert_eq!(crypto.to_device.len(), 1);
+    assert_eq!(crypto.to_device[0]["to_device_id"], "D");
+    assert_eq!(crypto.changed, ["@a:x"]);
+    assert_eq!(crypto.left, ["@b:x"]);
+    assert_eq!(
+        crypto.otk_counts.as_ref().unwrap()["@bot:x"]["D"]["signed_curve25519"],
+        3
+    );
+    assert!(crypto.fallback_keys.is_some());
+    let crypto = &recorded[1].crypto;
+    assert_eq!(crypto.changed, ["@c:x"], "the stable name wins");
+    assert!(crypto.otk_counts.is_none() && crypto.to_device.is_empty());
+}
