@@ -46,6 +46,25 @@ fn parse(value: &Value) -> Result<Event<'_>, ApplyError> {
     })
 }
 
+/// Whether an event from a transaction needs no place in the inbox because [`apply`] ignores
+/// it whatever the state: what the bridge's own users (the bot, the ghosts) sent, memberships
+/// aside, and what a bridge sent as the user (double puppeting). These are mostly the
+/// homeserver handing back the bridge's own sends: keeping them out saves each bridged message
+/// an inbox write, a worker wake-up and a delete.
+pub fn ignored_at_intake(bridge: &Bridge, event: &Value) -> bool {
+    if event
+        .get("content")
+        .is_some_and(crate::matrix::double_puppet::is_marked)
+    {
+        return true;
+    }
+    let own = event
+        .get("sender")
+        .and_then(Value::as_str)
+        .is_some_and(|s| bridge.is_bridge_user(s));
+    own && event.get("type").and_then(Value::as_str) != Some("m.room.member")
+}
+
 /// Applies one event (the raw JSON the homeserver sent, its content perhaps held in memory).
 pub async fn apply(
     bridge: &Arc<Bridge>,
@@ -267,3 +286,7 @@ async fn on_message(
     };
     commands::handle(&ctx, command).await
 }
+
+#[cfg(test)]
+#[path = "intake_tests.rs"]
+mod tests;

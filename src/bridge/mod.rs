@@ -201,6 +201,9 @@ impl AppserviceHandler for Bridge {
         encryption::receive(self, &txn).await?;
         let mut entries = Vec::with_capacity(txn.events.len());
         for event in &txn.events {
+            if matrix_events::ignored_at_intake(self, event) {
+                continue;
+            }
             // A secret never reaches the database: its content waits in memory.
             let payload = if held::may_carry_secret(self, event).await {
                 held::keep_out(self, event).to_string()
@@ -228,6 +231,11 @@ impl AppserviceHandler for Bridge {
                     apply_ephemeral(&bridge, &event).await;
                 }
             });
+        }
+        // Nothing durable (the homeserver handing back the bridge's own sends): nothing to
+        // write, and a replay of it would find nothing to do either.
+        if entries.is_empty() {
+            return Ok(true);
         }
         match self.store.record_transaction(&txn.txn_id, &entries).await {
             Ok(Some(_)) => {

@@ -75,6 +75,14 @@ impl<K: Eq + Hash, V: Clone> RowCache<K, V> {
         inner.rows.remove(key);
     }
 
+    /// Forgets everything (a write whose old keys are not known, such as a portal moving to
+    /// another room), so that no read that began before it can fill an entry afterwards.
+    pub(crate) fn clear(&self) {
+        let mut inner = self.lock();
+        inner.epoch += 1;
+        inner.rows.clear();
+    }
+
     /// Records a committed write (`None`: the row was deleted).
     pub(crate) fn set(&self, key: K, value: Option<V>) {
         let mut inner = self.lock();
@@ -105,5 +113,21 @@ mod tests {
         };
         cache.fill(ticket, "b".into(), None);
         assert_eq!(cache.get("b").ok(), Some(None));
+    }
+
+    #[test]
+    fn a_clear_forgets_everything_and_wins_over_reads_begun_before_it() {
+        let cache: RowCache<String, i32> = RowCache::default();
+        cache.set("a".into(), Some(1));
+        let Err(ticket) = cache.get("b") else {
+            panic!("b was never read")
+        };
+        cache.clear();
+        assert!(cache.get("a").is_err(), "a is forgotten");
+        cache.fill(ticket, "b".into(), Some(7));
+        assert!(
+            cache.get("b").is_err(),
+            "a read begun before the clear fills nothing"
+        );
     }
 }

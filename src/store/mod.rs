@@ -77,6 +77,8 @@ pub struct Store {
 struct Caches {
     /// By `portals::portal_key(thread_id, receiver)`.
     portals: cache::RowCache<String, portals::PortalRow>,
+    /// By room id (`None`: the room is no portal), cleared by every portal write.
+    portals_by_room: cache::RowCache<String, portals::PortalRow>,
     ghosts: cache::RowCache<i64, ghosts::GhostRow>,
     /// Message rows not written yet (see `messages`).
     unwritten: messages::Unwritten,

@@ -113,13 +113,22 @@ impl Store {
         Ok(portal)
     }
 
+    /// The portal of a room (cached: read for every Matrix event).
     pub async fn get_portal_by_room(&self, room_id: &str) -> Result<Option<PortalRow>> {
+        let ticket = match self.caches.portals_by_room.get(room_id) {
+            Ok(cached) => return Ok(cached),
+            Err(ticket) => ticket,
+        };
         const Q: &str = select_portals!("WHERE room_id = $1");
         let row = sqlx::query(Q)
             .bind(room_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(from_row).transpose()
+        let portal = row.as_ref().map(from_row).transpose()?;
+        self.caches
+            .portals_by_room
+            .fill(ticket, room_id.to_string(), portal.clone());
+        Ok(portal)
     }
 
     /// Every portal a user can see: their DMs and the groups (shared rows).
@@ -133,21 +142,26 @@ impl Store {
     pub async fn upsert_portal(&self, p: &PortalRow) -> Result<()> {
         let key = portal_key(&p.thread_id, &p.receiver);
         self.caches.portals.invalidate(&key);
+        // The row may have moved from another room: the by-room entries are all forgotten.
+        self.caches.portals_by_room.clear();
         let mut conn = self.writer.acquire().await?;
         write_portal(&mut conn, p).await?;
         self.caches.portals.set(key, Some(p.clone()));
+        self.caches.portals_by_room.clear();
         Ok(())
     }
 
     pub async fn delete_portal(&self, thread_id: &str, receiver: &str) -> Result<()> {
         let key = portal_key(thread_id, receiver);
         self.caches.portals.invalidate(&key);
+        self.caches.portals_by_room.clear();
         sqlx::query("DELETE FROM portals WHERE thread_id = $1 AND receiver = $2")
             .bind(thread_id)
             .bind(receiver)
             .execute(&self.writer)
             .await?;
         self.caches.portals.set(key, None);
+        self.caches.portals_by_room.clear();
         Ok(())
     }
 }

@@ -109,8 +109,16 @@ async fn portals_and_ghosts_round_trip() {
         s.upsert_portal(&p).await.unwrap();
         assert_eq!(s.get_portal_by_room("!r:x").await.unwrap(), Some(p.clone()));
         assert_eq!(s.portals_of_receiver("@a:x").await.unwrap().len(), 1);
+        // A portal moved to a new room is no longer found by the old one (the lookups by
+        // room are cached).
+        let mut moved = p.clone();
+        moved.room_id = Some("!new:x".into());
+        s.upsert_portal(&moved).await.unwrap();
+        assert!(s.get_portal_by_room("!r:x").await.unwrap().is_none());
+        assert_eq!(s.get_portal_by_room("!new:x").await.unwrap(), Some(moved));
         s.delete_portal(thread, "@a:x").await.unwrap();
         assert!(s.get_portal_by_room("!r:x").await.unwrap().is_none());
+        assert!(s.get_portal_by_room("!new:x").await.unwrap().is_none());
 
         let g = GhostRow {
             ig_pk: 9_007_199_254_740_993,

@@ -25,6 +25,9 @@ pub mod worker;
 
 pub use super::error::ApplyError;
 
+/// Inbox rows read at a time.
+const PAGE: i64 = 256;
+
 /// Runs until `shutdown` turns true.
 pub async fn run(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
     if let Err(e) = bridge.store.release_all_claims(&bridge.instance).await {
@@ -36,7 +39,7 @@ pub async fn run(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
         if *shutdown.borrow() {
             break;
         }
-        let rows = match bridge.store.inbox_pending(last_id, 256).await {
+        let rows = match bridge.store.inbox_pending(last_id, PAGE).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::error!("cannot read the inbox: {e}");
@@ -46,21 +49,22 @@ pub async fn run(bridge: Arc<Bridge>, mut shutdown: watch::Receiver<bool>) {
                 }
             }
         };
-        if rows.is_empty() {
-            workers.tidy();
-            tokio::select! {
-                _ = bridge.inbox_wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-                _ = shutdown.changed() => {}
-            }
-            continue;
-        }
+        // A short page is all there was: the next read waits for a wake-up (a row written
+        // since this read left its permit in `inbox_wake`, so none is missed).
+        let more = rows.len() as i64 >= PAGE;
         for row in rows {
             last_id = row.id;
             let key = conversation_key(&bridge, &row).await;
             workers.hand(key, row);
         }
         workers.tidy();
+        if !more {
+            tokio::select! {
+                _ = bridge.inbox_wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
     }
     workers.stop().await;
     tracing::debug!("inbox dispatcher stopped");
