@@ -65,7 +65,7 @@ async fn the_bridges_own_sends_are_not_written_to_the_inbox() {
     let txn = Transaction {
         txn_id: "t1".into(),
         events,
-        ephemeral: vec![],
+        ..Transaction::default()
     };
     assert!(bridge.record_transaction(txn).await.unwrap());
     let kept = payloads(&store).await;
@@ -88,7 +88,7 @@ async fn a_transaction_of_echoes_alone_writes_nothing() {
             "@instagram_42:example.com",
             text("from a ghost"),
         )],
-        ephemeral: vec![],
+        ..Transaction::default()
     };
     assert!(bridge.record_transaction(txn).await.unwrap());
     assert!(payloads(&store).await.is_empty());
