@@ -101,6 +101,8 @@ rc_invites:
   per_user: {per_second: 1000, burst_count: 1000}
 rc_3pid_validation: {per_second: 1000, burst_count: 1000}
 rc_room_creation: {per_second: 1000, burst_count: 1000}
+rc_presence:
+  per_user: {per_second: 1000, burst_count: 1000}
 EOF
     "$SYNAPSE_VENV/bin/python" -m synapse.app.homeserver -c "$dir/homeserver.yaml" --generate-keys >/dev/null
 }

@@ -42,9 +42,25 @@ pub async fn from_instagram(bridge: &Bridge, user: &IgUser, pk: i64, active: boo
     }
 }
 
-/// When an account starts: its contacts' presence as Instagram has it now.
+/// When an account starts: its contacts' presence as Instagram has it now, and the user's
+/// own as the homeserver has it (it changed before the account ran, so no `m.presence` event
+/// will say it again).
 pub fn poll(bridge: &Arc<Bridge>, user: &Arc<IgUser>) {
-    if !bridge.config.bridge.presence.from_instagram {
+    let config = bridge.config.bridge.presence;
+    if config.to_instagram {
+        let (bridge, user) = (bridge.clone(), user.clone());
+        tokio::spawn(async move {
+            let Ok(mxid) = ruma::UserId::parse(user.mxid.as_str()) else {
+                return;
+            };
+            // The bot sees the user's presence: they share the management room.
+            match bridge.intents.bot().is_online(&mxid).await {
+                Ok(online) => set_own(&bridge, &user, online).await,
+                Err(e) => tracing::debug!(user = user.mxid, "cannot read the user's presence: {e}"),
+            }
+        });
+    }
+    if !config.from_instagram {
         return;
     }
     let (bridge, user) = (bridge.clone(), user.clone());
@@ -61,6 +77,21 @@ pub fn poll(bridge: &Arc<Bridge>, user: &Arc<IgUser>) {
     });
 }
 
+/// The user's own presence → their foreground state on Instagram, when it changed.
+async fn set_own(bridge: &Bridge, user: &IgUser, online: bool) {
+    let users = &bridge.presences.users;
+    if users.insert(user.mxid.clone(), online) == Some(online) {
+        return;
+    }
+    if !user.set_active(online).await {
+        users.remove(&user.mxid);
+        tracing::debug!(
+            user = user.mxid,
+            "presence not sent: no realtime connection"
+        );
+    }
+}
+
 /// An `m.presence` event from the homeserver: a logged-in user's own presence, sent to
 /// Instagram as their foreground state when `to_instagram` is on.
 pub async fn to_instagram(bridge: &Bridge, event: &Value) {
@@ -74,13 +105,7 @@ pub async fn to_instagram(bridge: &Bridge, event: &Value) {
         return;
     };
     let online = event["content"]["presence"].as_str() == Some("online");
-    if bridge.presences.users.insert(sender.to_owned(), online) == Some(online) {
-        return;
-    }
-    if !user.set_active(online).await {
-        bridge.presences.users.remove(sender);
-        tracing::debug!(user = sender, "presence not sent: no realtime connection");
-    }
+    set_own(bridge, &user, online).await;
 }
 
 #[cfg(test)]

@@ -203,6 +203,14 @@ impl Intent {
         Ok(())
     }
 
+    /// Whether `user_id` is online, as this user may see it (they share a room).
+    pub async fn is_online(&self, user_id: &UserId) -> Result<bool, MatrixError> {
+        use ruma::api::client::presence::get_presence;
+        let request = get_presence::v3::Request::new(user_id.to_owned());
+        let response = self.client().send(request, self.who()).await?;
+        Ok(response.presence == ruma::presence::PresenceState::Online)
+    }
+
     /// Removes `user_id` from the room (`reason` shown to them).
     pub async fn kick(
         &self,

@@ -61,21 +61,34 @@ async fn contacts_activity_is_their_ghosts_presence_and_mine_reaches_instagram()
     })
     .await;
 
-    // The user online on Matrix: shown active on Instagram (foreground state, topic 102).
-    let (status, _) = s
-        .user
-        .call(
-            reqwest::Method::PUT,
-            &format!("/_matrix/client/v3/presence/{}/status", s.user.user_id),
-            Some(json!({"presence": "online"})),
-        )
-        .await;
-    assert_eq!(status, 200);
-    wait_until("the foreground state on Instagram", || async {
+    // The user is online on Matrix (their client syncs): shown active on Instagram, read
+    // when the account started. Then their changes follow (foreground state, topic 102).
+    let last_foreground = || {
         w.broker
             .received(s.me_pk)
             .iter()
-            .any(|r| r.topic == "102" && r.payload.starts_with(&[0x00, 0x11, 0x11]))
+            .rev()
+            .find(|r| r.topic == "102")
+            .and_then(|r| r.payload.get(1).copied())
+    };
+    // Compact Thrift booleans: 0x11 true, 0x12 false (field 1, in_foreground_app).
+    wait_until("shown active at login", || async {
+        last_foreground() == Some(0x11)
     })
     .await;
+    for (presence, byte) in [("unavailable", 0x12), ("online", 0x11)] {
+        let (status, _) = s
+            .user
+            .call(
+                reqwest::Method::PUT,
+                &format!("/_matrix/client/v3/presence/{}/status", s.user.user_id),
+                Some(json!({ "presence": presence })),
+            )
+            .await;
+        assert_eq!(status, 200);
+        wait_until(&format!("{presence} on Instagram"), || async {
+            last_foreground() == Some(byte)
+        })
+        .await;
+    }
 }

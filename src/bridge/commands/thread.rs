@@ -48,16 +48,18 @@ pub async fn leave(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
             .await;
     }
     ctx.reply("You left the group on Instagram.").await?;
-    let reason = "Left the group on Instagram";
-    match crate::bridge::puppet::intent(ctx.bridge, ctx.sender.as_str()) {
-        Some(puppet) => puppet.leave(ctx.room_id).await?,
+    // Out of the room too: as the user (double puppeting), else removed by the bot. Left on
+    // Instagram already, so a failure here is only logged (a retry would leave twice).
+    let result = match crate::bridge::puppet::intent(ctx.bridge, ctx.sender.as_str()) {
+        Some(puppet) => puppet.leave(ctx.room_id).await,
         None => {
-            ctx.bridge
-                .intents
-                .bot()
-                .kick(ctx.room_id, ctx.sender, Some(reason))
-                .await?
+            let reason = Some("Left the group on Instagram");
+            let bot = ctx.bridge.intents.bot();
+            bot.kick(ctx.room_id, ctx.sender, reason).await
         }
+    };
+    if let Err(e) = result {
+        tracing::warn!(user = %ctx.sender, room = %ctx.room_id, "cannot leave the room: {e}");
     }
     Ok(())
 }
