@@ -12,14 +12,16 @@
 //!
 //! What each side is known to have is kept per (user, room), so that a change is carried
 //! over once and its echo from the other side changes nothing; only a change crosses (the
-//! first time a thread is seen, what Instagram has set). It lives in memory: after a restart,
+//! first time a thread is seen, what Instagram has set). A value the bridge wrote waits (up
+//! to a minute) for its echo: what that side reports otherwise meanwhile was made before the
+//! write (a sync between two tag writes) and is ignored. It lives in memory: after a restart,
 //! the first sync of each user is a baseline, and changes made while the bridge was down are
 //! not carried over.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dashmap::{DashMap, DashSet};
 use ruma::{OwnedRoomId, RoomId};
@@ -101,54 +103,105 @@ pub fn of_thread(thread: &Thread) -> Seen {
     }
 }
 
-/// What each side of one (user, room) is known to have.
+/// How long a value the bridge wrote to one side waits for its echo; until then, what that
+/// side reports otherwise is older than the write and is ignored.
+const ECHO_WAIT: Duration = Duration::from_secs(60);
+
+/// One side as the bridge knows it: its values, and those the bridge wrote there whose echo
+/// has not come back yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Side {
+    pub state: RoomChatState,
+    pending: [Option<(bool, Instant)>; 4],
+}
+
+impl Side {
+    /// The side reports `v` for `f`: whether that is a change. The echo of the bridge's own
+    /// write ends the wait for it; another value during the wait is older than the write.
+    fn observe(&mut self, f: Field, v: bool, now: Instant) -> bool {
+        let i = f as usize;
+        if let Some((p, at)) = self.pending[i]
+            && now.duration_since(at) < ECHO_WAIT
+        {
+            if v == p {
+                self.pending[i] = None;
+            }
+            return false;
+        }
+        self.pending[i] = None;
+        let changed = get(&self.state, f) != v;
+        set(&mut self.state, f, v);
+        changed
+    }
+
+    /// The bridge writes `v` for `f` on this side.
+    fn wrote(&mut self, f: Field, v: bool, now: Instant) {
+        set(&mut self.state, f, v);
+        self.pending[f as usize] = Some((v, now));
+    }
+}
+
+/// What each side of one (user, room) is known to have. Before a thread is first seen,
+/// everything is off on both sides: then only what is on crosses (a Matrix tag of the user's
+/// own is not taken away by a thread that never had it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Known {
-    pub matrix: RoomChatState,
-    /// `None` until Instagram's state of the thread is first seen.
-    pub instagram: Option<RoomChatState>,
+    pub matrix: Side,
+    pub instagram: Side,
 }
 
-/// Instagram says `seen`: the changes to make on Matrix. A field crosses when Instagram's
-/// value changed (or, on first sight, is set) and Matrix does not have it already.
-pub fn to_matrix(known: &Known, seen: &Seen) -> Vec<(Field, bool)> {
-    let before = known.instagram.unwrap_or_default();
-    FIELDS
-        .into_iter()
-        .filter_map(|f| {
-            let v = seen.get(f)?;
-            (v != get(&before, f) && v != get(&known.matrix, f)).then_some((f, v))
-        })
-        .collect()
+/// Whether a change made on Matrix has an Instagram endpoint: favourite has none known; an
+/// unread mark is cleared by reading, and a hidden thread comes back with its next message,
+/// so neither is sent when turned off.
+fn has_endpoint(f: Field, v: bool) -> bool {
+    match f {
+        Field::Muted => true,
+        Field::Unread | Field::LowPriority => v,
+        Field::Favourite => false,
+    }
 }
 
-/// Instagram's state after `seen` (fields it did not mention keep their value).
-pub fn instagram_after(known: &Known, seen: &Seen) -> RoomChatState {
-    let mut after = known.instagram.unwrap_or_default();
+/// Instagram reports `seen`: what changed there is to be written on Matrix (recorded here as
+/// written).
+pub fn to_matrix(known: &mut Known, seen: &Seen, now: Instant) -> Vec<(Field, bool)> {
+    let mut changes = Vec::new();
     for f in FIELDS {
-        if let Some(v) = seen.get(f) {
-            set(&mut after, f, v);
+        if let Some(v) = seen.get(f)
+            && known.instagram.observe(f, v, now)
+        {
+            known.matrix.wrote(f, v, now);
+            changes.push((f, v));
         }
     }
-    after
+    changes
 }
 
-/// Matrix now has `now`: the changes to send to Instagram — the fields that changed on
-/// Matrix and that Instagram has (or may have) otherwise, where Instagram has an endpoint for
-/// them (favourite has none known; an unread mark is cleared by reading, and a hidden thread
-/// comes back with its next message, so neither is sent when turned off).
-pub fn to_instagram(known: &Known, now: &RoomChatState) -> Vec<(Field, bool)> {
-    FIELDS
-        .into_iter()
-        .filter(|&f| get(now, f) != get(&known.matrix, f))
-        .map(|f| (f, get(now, f)))
-        .filter(|&(f, v)| known.instagram.is_none_or(|ig| get(&ig, f) != v))
-        .filter(|&(f, v)| match f {
-            Field::Muted => true,
-            Field::Unread | Field::LowPriority => v,
-            Field::Favourite => false,
-        })
-        .collect()
+/// Matrix reports `seen`: what changed there and Instagram has otherwise, where it has an
+/// endpoint, is to be sent (recorded here as sent). A `baseline` is only remembered.
+pub fn to_instagram(
+    known: &mut Known,
+    seen: &Seen,
+    baseline: bool,
+    now: Instant,
+) -> Vec<(Field, bool)> {
+    let mut changes = Vec::new();
+    for f in FIELDS {
+        let Some(v) = seen.get(f) else { continue };
+        if !known.matrix.observe(f, v, now)
+            || baseline
+            || !has_endpoint(f, v)
+            || get(&known.instagram.state, f) == v
+        {
+            continue;
+        }
+        // A hidden thread is not an archived one: Instagram goes on saying `archived: false`,
+        // which must not take the tag away, so its side is left as it was.
+        if f != Field::LowPriority {
+            known.instagram.wrote(f, v, now);
+        }
+        changes.push((f, v));
+    }
+    changes
 }
 
 /// The chat state the bridge knows, and the account-data watchers running.
@@ -211,18 +264,15 @@ pub async fn from_instagram(
     };
     let seen = of_thread(thread);
     let states = &bridge.chat_states;
-    let known = states.known(mxid, &room);
-    let changes = to_matrix(&known, &seen);
+    let before = states.known(mxid, &room);
     // Recorded before writing, so the write's echo in the account-data sync changes nothing.
+    let mut changes = Vec::new();
     states.update(mxid, &room, |k| {
-        for &(f, v) in &changes {
-            set(&mut k.matrix, f, v);
-        }
-        k.instagram = Some(instagram_after(k, &seen));
+        changes = to_matrix(k, &seen, Instant::now())
     });
     for (f, v) in changes {
         if let Err(e) = write_matrix(&intent, &room, f, v).await {
-            states.update(mxid, &room, |k| *k = known);
+            states.update(mxid, &room, |k| *k = before);
             return Err(puppet::send_failed(bridge, &intent, e).await);
         }
         tracing::debug!(user = mxid, %room, field = ?f, value = v, "chat state from Instagram");
@@ -236,10 +286,10 @@ pub fn read_on_instagram(bridge: &Bridge, mxid: &str, room: &str) {
         return;
     };
     let key = (mxid.to_owned(), room);
-    if let Some(mut known) = bridge.chat_states.known.get_mut(&key)
-        && let Some(ig) = known.instagram.as_mut()
-    {
-        ig.unread = false;
+    if let Some(mut known) = bridge.chat_states.known.get_mut(&key) {
+        let ig = &mut known.instagram;
+        ig.state.unread = false;
+        ig.pending[Field::Unread as usize] = None;
     }
 }
 
@@ -326,12 +376,12 @@ pub fn watch(bridge: &Arc<Bridge>, mxid: &str) {
     });
 }
 
-/// The rooms one sync may have changed, with their new Matrix state.
+/// The rooms one sync may have changed, with what it says of each.
 fn changed_rooms(
     states: &ChatStates,
     mxid: &str,
     sync: &AccountDataSync,
-) -> Vec<(OwnedRoomId, RoomChatState)> {
+) -> Vec<(OwnedRoomId, Seen)> {
     let muted = sync.push_rules.as_ref().map(mx::muted_rooms);
     let mut rooms: BTreeSet<OwnedRoomId> = sync.rooms.keys().cloned().collect();
     if let Some(muted) = &muted {
@@ -351,20 +401,15 @@ fn changed_rooms(
     rooms
         .into_iter()
         .map(|room| {
-            let mut now = states.known(mxid, &room).matrix;
-            if let Some(muted) = &muted {
-                now.muted = muted.contains(room.as_str());
-            }
-            if let Some(data) = sync.rooms.get(&room) {
-                if let Some(tags) = &data.tags {
-                    now.low_priority = tags.contains(mx::LOW_PRIORITY);
-                    now.favourite = tags.contains(mx::FAVOURITE);
-                }
-                if let Some(unread) = data.marked_unread {
-                    now.unread = unread;
-                }
-            }
-            (room, now)
+            let data = sync.rooms.get(&room);
+            let tags = data.and_then(|d| d.tags.as_ref());
+            let seen = Seen {
+                muted: muted.as_ref().map(|m| m.contains(room.as_str())),
+                unread: data.and_then(|d| d.marked_unread),
+                low_priority: tags.map(|t| t.contains(mx::LOW_PRIORITY)),
+                favourite: tags.map(|t| t.contains(mx::FAVOURITE)),
+            };
+            (room, seen)
         })
         .collect()
 }
@@ -373,11 +418,7 @@ fn changed_rooms(
 /// watcher is the baseline: remembered, not sent.
 async fn matrix_changed(bridge: &Bridge, mxid: &str, sync: AccountDataSync, baseline: bool) {
     let states = &bridge.chat_states;
-    for (room, now) in changed_rooms(states, mxid, &sync) {
-        let known = states.known(mxid, &room);
-        if known.matrix == now {
-            continue;
-        }
+    for (room, seen) in changed_rooms(states, mxid, &sync) {
         let portal = match bridge.store.get_portal_by_room(room.as_str()).await {
             Ok(Some(p)) if p.receiver == mxid || p.receiver.is_empty() => p,
             Ok(_) => continue,
@@ -386,19 +427,24 @@ async fn matrix_changed(bridge: &Bridge, mxid: &str, sync: AccountDataSync, base
                 continue;
             }
         };
-        let changes = if baseline {
-            Vec::new()
-        } else {
-            to_instagram(&known, &now)
-        };
-        states.update(mxid, &room, |k| k.matrix = now);
+        let before = states.known(mxid, &room).instagram;
+        let mut changes = Vec::new();
+        states.update(mxid, &room, |k| {
+            changes = to_instagram(k, &seen, baseline, Instant::now());
+        });
         for (f, v) in changes {
-            send_instagram(bridge, mxid, &room, &portal, f, v).await;
+            if !send_instagram(bridge, mxid, &room, &portal, f, v).await {
+                states.update(mxid, &room, |k| {
+                    set(&mut k.instagram.state, f, get(&before.state, f));
+                    k.instagram.pending[f as usize] = None;
+                });
+            }
         }
     }
 }
 
-/// One chat-state change sent to Instagram; a failure is told in the room.
+/// One chat-state change sent to Instagram (already recorded as sent); a failure is told in
+/// the room. Whether it was sent.
 async fn send_instagram(
     bridge: &Bridge,
     mxid: &str,
@@ -406,23 +452,16 @@ async fn send_instagram(
     portal: &PortalRow,
     f: Field,
     v: bool,
-) {
+) -> bool {
     let Some(user) = bridge.users.get(mxid).map(|u| u.clone()) else {
-        return;
+        return false;
     };
     let thread = ThreadId::new(portal.thread_id.clone());
-    // Recorded before sending, so the echo of the change from Instagram changes nothing.
-    let before = bridge.chat_states.known(mxid, room).instagram;
-    bridge.chat_states.update(mxid, room, |k| {
-        let mut ig = k.instagram.unwrap_or_default();
-        set(&mut ig, f, v);
-        k.instagram = Some(ig);
-    });
     let (result, what) = match f {
-        Field::Muted => (
-            user.client.set_muted(&thread, v).await,
-            if v { "mute" } else { "unmute" },
-        ),
+        Field::Muted => {
+            let what = if v { "mute" } else { "unmute" };
+            (user.client.set_muted(&thread, v).await, what)
+        }
         Field::Unread => (user.client.mark_unread(&thread).await, "mark unread"),
         Field::LowPriority => {
             let key = (mxid.to_owned(), portal.thread_id.clone());
@@ -433,123 +472,24 @@ async fn send_instagram(
             }
             (result, "hide")
         }
-        Field::Favourite => return,
+        Field::Favourite => return false,
     };
     match result {
-        Ok(()) => tracing::info!(user = mxid, %room, action = what, "chat state sent to Instagram"),
+        Ok(()) => {
+            tracing::info!(user = mxid, %room, action = what, "chat state sent to Instagram");
+            true
+        }
         Err(e) => {
-            bridge
-                .chat_states
-                .update(mxid, room, |k| k.instagram = before);
             tracing::warn!(user = mxid, %room, action = what, "chat state not sent: {e}");
             let text = format!("Could not {what} this conversation on Instagram: {e}");
             if let Err(e) = bridge.intents.bot().send_notice(room, &text).await {
                 tracing::warn!(%room, "cannot tell about the chat state: {e}");
             }
+            false
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state(muted: bool, unread: bool, low: bool, fav: bool) -> RoomChatState {
-        RoomChatState {
-            muted,
-            unread,
-            low_priority: low,
-            favourite: fav,
-        }
-    }
-
-    #[test]
-    fn first_sight_carries_only_what_instagram_has_set() {
-        let known = Known::default();
-        let seen = Seen {
-            muted: Some(true),
-            unread: Some(false),
-            low_priority: None,
-            favourite: Some(true),
-        };
-        assert_eq!(
-            to_matrix(&known, &seen),
-            [(Field::Muted, true), (Field::Favourite, true)]
-        );
-        // A Matrix tag of the user's own is not taken away by a thread that never had it.
-        let mine = Known {
-            matrix: state(false, false, true, false),
-            instagram: None,
-        };
-        let seen = Seen {
-            low_priority: Some(false),
-            ..Seen::default()
-        };
-        assert!(to_matrix(&mine, &seen).is_empty());
-    }
-
-    #[test]
-    fn only_changes_on_instagram_cross_and_echoes_do_nothing() {
-        let known = Known {
-            matrix: state(true, false, false, false),
-            instagram: Some(state(true, false, false, false)),
-        };
-        let unmuted = Seen {
-            muted: Some(false),
-            ..Seen::default()
-        };
-        assert_eq!(to_matrix(&known, &unmuted), [(Field::Muted, false)]);
-        let after = instagram_after(&known, &unmuted);
-        assert_eq!(after, state(false, false, false, false));
-        // The same thread again: nothing.
-        let known = Known {
-            matrix: after,
-            instagram: Some(after),
-        };
-        assert!(to_matrix(&known, &unmuted).is_empty());
-    }
-
-    #[test]
-    fn matrix_changes_cross_where_instagram_has_an_endpoint() {
-        let known = Known {
-            matrix: RoomChatState::default(),
-            instagram: Some(RoomChatState::default()),
-        };
-        assert_eq!(
-            to_instagram(&known, &state(true, true, true, true)),
-            [
-                (Field::Muted, true),
-                (Field::Unread, true),
-                (Field::LowPriority, true)
-            ]
-        );
-        let all = state(true, true, true, true);
-        let known = Known {
-            matrix: all,
-            instagram: Some(all),
-        };
-        assert_eq!(
-            to_instagram(&known, &RoomChatState::default()),
-            [(Field::Muted, false)]
-        );
-        // Instagram already has it (the echo of a change that came from there): nothing.
-        let known = Known {
-            matrix: RoomChatState::default(),
-            instagram: Some(state(true, false, false, false)),
-        };
-        assert!(to_instagram(&known, &state(true, false, false, false)).is_empty());
-    }
-
-    #[test]
-    fn read_state_is_the_unread_mark() {
-        let thread: Thread = serde_json::from_value(serde_json::json!({
-            "thread_id": "1", "muted": true, "read_state": 1, "archived": false
-        }))
-        .unwrap();
-        let seen = of_thread(&thread);
-        assert_eq!(seen.unread, Some(true));
-        assert_eq!(seen.muted, Some(true));
-        assert_eq!(seen.low_priority, Some(false));
-        assert_eq!(seen.favourite, None);
-    }
-}
+#[path = "chat_state_tests.rs"]
+mod tests;
