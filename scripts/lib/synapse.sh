@@ -101,6 +101,8 @@ rc_invites:
   per_user: {per_second: 1000, burst_count: 1000}
 rc_3pid_validation: {per_second: 1000, burst_count: 1000}
 rc_room_creation: {per_second: 1000, burst_count: 1000}
+rc_presence:
+  per_user: {per_second: 1000, burst_count: 1000}
 # end-to-bridge encryption: to-device events (MSC2409), device lists and one-time-key counts
 # (MSC3202) in appservice transactions (the bot's device on its requests, `?device_id=`, and
 # MSC4190 device creation need no flag on this Synapse)

@@ -82,6 +82,7 @@ pub async fn start_user(
     ));
     // The double puppet too, so the first events already act as the user.
     super::puppet::start(bridge, mxid).await;
+    super::chat_state::watch(bridge, mxid);
     // Registered before anything is queued for it, so its events find it.
     bridge.users.insert(mxid.to_string(), user.clone());
     bridge.recovery.instagram_connected();
@@ -115,6 +116,7 @@ pub async fn start_user(
     let pump = tokio::spawn(pump_events(bridge.clone(), user.clone(), events));
     let persist = tokio::spawn(persist_session(bridge.clone(), user.clone()));
     user.run(rt, [pump, persist]);
+    super::presence::poll(bridge, &user);
     Ok(user)
 }
 
@@ -213,7 +215,13 @@ async fn pump_events(
                     spawn_catch_up(&bridge, &user, true);
                 });
             }
-            RealtimeEvent::Presence(_) | RealtimeEvent::RegionHint(_) => {}
+            RealtimeEvent::Presence(p) => {
+                let (bridge, user) = (bridge.clone(), user.clone());
+                tokio::spawn(async move {
+                    super::presence::from_instagram(&bridge, &user, p.user_id, p.is_active).await;
+                });
+            }
+            RealtimeEvent::RegionHint(_) => {}
         }
     }
 }

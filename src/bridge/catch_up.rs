@@ -251,6 +251,7 @@ pub async fn sync_thread(
     if created.is_none() {
         portal::update_from_thread(bridge, conv, user, &portal, &first).await?;
     }
+    super::chat_state::from_instagram(bridge, &user.mxid, &portal, &first).await?;
     bridge_missing(bridge, conv, user, &portal, first, created.is_some()).await?;
     user.continuity.caught_up(thread_id, epoch);
     Ok(())

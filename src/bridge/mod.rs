@@ -25,6 +25,7 @@ use crate::store::inbox::{NewInboxEntry, SOURCE_MATRIX};
 pub mod account;
 pub mod bridge_state;
 pub mod catch_up;
+pub mod chat_state;
 pub mod commands;
 pub mod continuity;
 pub mod conversation;
@@ -44,6 +45,7 @@ pub mod outcome;
 pub mod outgoing;
 
 pub mod portal;
+pub mod presence;
 pub mod provisioning;
 pub mod proxy;
 pub mod proxy_switch;
@@ -88,6 +90,10 @@ pub struct Bridge {
     pub first_syncs: first_sync::FirstSyncs,
     /// The users the bridge acts as (double puppeting, see [`puppet`]).
     pub puppets: puppet::Puppets,
+    /// Mute, unread, low priority and favourite as each side has them (see [`chat_state`]).
+    pub chat_states: chat_state::ChatStates,
+    /// Presence last set for ghosts and sent for users (see [`presence`]).
+    pub presences: presence::Presences,
     /// Whether new rooms give their creator implicit top power (room version 12+), so the
     /// bot must not be listed in `m.room.power_levels`. Learned from the homeserver.
     pub creators_implicit: std::sync::atomic::AtomicBool,
@@ -131,6 +137,8 @@ impl Bridge {
             held: held::HeldSecrets::default(),
             first_syncs: first_sync::FirstSyncs::default(),
             puppets: puppet::Puppets::default(),
+            chat_states: chat_state::ChatStates::default(),
+            presences: presence::Presences::default(),
             creators_implicit: std::sync::atomic::AtomicBool::new(true),
             ffmpeg: tokio::sync::OnceCell::new(),
         })
@@ -157,6 +165,9 @@ async fn apply_ephemeral(bridge: &Arc<Bridge>, event: &Value) {
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    if kind == "m.presence" {
+        return presence::to_instagram(bridge, event).await;
+    }
     let Some(room) = event.get("room_id").and_then(Value::as_str) else {
         return;
     };

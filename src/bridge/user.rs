@@ -310,6 +310,15 @@ impl IgUser {
         if connected { self.realtime() } else { None }
     }
 
+    /// Shows the account active on Instagram or not (the realtime foreground state, kept
+    /// across reconnects). Whether a realtime connection took it.
+    pub async fn set_active(&self, active: bool) -> bool {
+        match self.realtime() {
+            Some(rt) => rt.set_foreground(active).await.is_ok(),
+            None => false,
+        }
+    }
+
     /// Asks the realtime connection to reconnect.
     pub async fn reconnect(&self) -> Result<(), String> {
         match self.realtime() {

@@ -194,6 +194,21 @@ pub struct BridgeConfig {
     pub bridge_status_notice_delay_secs: u64,
     /// Relay mode (see [`super::relay`]).
     pub relay: super::RelayConfig,
+    /// Presence both ways (off by default).
+    pub presence: PresenceConfig,
+}
+
+/// Presence: contacts' Instagram activity status as their ghosts' Matrix presence, and the
+/// user's own Matrix presence as "active" on Instagram. Both off by default.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PresenceConfig {
+    /// Contacts' active status (realtime and `direct_v2/get_presence/`) → their ghosts'
+    /// presence (the homeserver must have presence on).
+    pub from_instagram: bool,
+    /// The user's Matrix presence (online or not) → Instagram's foreground state, which
+    /// shows them active. Needs `appservice.ephemeral_events`.
+    pub to_instagram: bool,
 }
 
 /// The message-request policy.
@@ -224,6 +239,7 @@ impl Default for BridgeConfig {
             bridge_status_notices: StatusNotices::Errors,
             bridge_status_notice_delay_secs: status::DEFAULT_NOTICE_DELAY_SECS,
             relay: super::RelayConfig::default(),
+            presence: PresenceConfig::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use dashmap::DashSet;
 use ruma::api::client::account::register::{self, LoginType, RegistrationKind};
 use ruma::api::client::membership::{
     invite_user::{self, v3::InvitationRecipient},
-    join_room_by_id, leave_room,
+    join_room_by_id, kick_user, leave_room,
 };
 use ruma::api::client::profile::ProfileFieldValue;
 use ruma::api::client::{
@@ -198,6 +198,43 @@ impl Intent {
         let request = leave_room::v3::Request::new(room_id.to_owned());
         self.client().send(request, self.who()).await?;
         self.intents.forget_membership(room_id, &self.user_id);
+        Ok(())
+    }
+
+    /// Sets the user's presence: online, or offline.
+    pub async fn set_presence(&self, online: bool) -> Result<(), MatrixError> {
+        use ruma::api::client::presence::set_presence;
+        use ruma::presence::PresenceState;
+        let state = if online {
+            PresenceState::Online
+        } else {
+            PresenceState::Offline
+        };
+        self.ensure_registered().await?;
+        let request = set_presence::v3::Request::new(self.user_id.clone(), state);
+        self.client().send(request, self.who()).await?;
+        Ok(())
+    }
+
+    /// Whether `user_id` is online, as this user may see it (they share a room).
+    pub async fn is_online(&self, user_id: &UserId) -> Result<bool, MatrixError> {
+        use ruma::api::client::presence::get_presence;
+        let request = get_presence::v3::Request::new(user_id.to_owned());
+        let response = self.client().send(request, self.who()).await?;
+        Ok(response.presence == ruma::presence::PresenceState::Online)
+    }
+
+    /// Removes `user_id` from the room (`reason` shown to them).
+    pub async fn kick(
+        &self,
+        room_id: &RoomId,
+        user_id: &UserId,
+        reason: Option<&str>,
+    ) -> Result<(), MatrixError> {
+        let mut request = kick_user::v3::Request::new(room_id.to_owned(), user_id.to_owned());
+        request.reason = reason.map(str::to_owned);
+        self.client().send(request, self.who()).await?;
+        self.intents.forget_membership(room_id, user_id);
         Ok(())
     }
 

@@ -4,12 +4,14 @@
 //! Nothing here knows about Instagram.
 
 pub mod appservice;
+pub mod chat_state;
 pub mod client;
 pub mod crypto;
 pub mod double_puppet;
 pub mod error;
 pub mod intent;
 pub mod registration;
+pub mod search;
 pub mod timing;
 pub mod whoami;
 

@@ -12,13 +12,16 @@ mod hostile;
 mod login;
 mod matrix_client;
 mod media;
+mod presence;
 mod provisioning;
 mod proxy;
 mod puppet_token;
 mod reactions;
 mod relay;
+mod search;
 mod skeleton;
 mod stalls;
+mod thread_commands;
 mod world;
 
 use std::sync::OnceLock;
@@ -47,8 +50,11 @@ pub fn env() -> &'static Env {
                  (MI_E2E_CONFIG and MI_E2E_HOMESERVER are not set)"
             );
         };
-        let config = Config::load(config_path.as_ref())
+        let mut config = Config::load(config_path.as_ref())
             .unwrap_or_else(|e| panic!("bad e2e config {config_path}: {e}"));
+        // Presence both ways (off by default), for `presence.rs`.
+        config.bridge.presence.from_instagram = true;
+        config.bridge.presence.to_instagram = true;
         let (world, config) = start_bridge(config);
         Env {
             homeserver,

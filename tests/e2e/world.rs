@@ -97,7 +97,8 @@ impl World {
                     | FakeEvent::ItemRemoved { thread_id, .. }
                     | FakeEvent::Seen { thread_id, .. }
                     | FakeEvent::Typing { thread_id, .. }
-                    | FakeEvent::ThreadChanged { thread_id } => thread_id.clone(),
+                    | FakeEvent::ThreadChanged { thread_id }
+                    | FakeEvent::ThreadHidden { thread_id, .. } => thread_id.clone(),
                 };
                 let users = ig.thread(&thread).map(|t| t.users).unwrap_or_default();
                 for pk in users {
@@ -146,6 +147,13 @@ impl World {
                                 "value": value.to_string(),
                             }]});
                             broker.push_realtime_sub(pk, "direct", &body.to_string());
+                        }
+                        // Removed from that user's inbox only.
+                        FakeEvent::ThreadHidden { user_pk, .. } => {
+                            if pk == *user_pk {
+                                let path = format!("/direct_v2/inbox/threads/{thread}");
+                                broker.push_patch(pk, "remove", &path, &thread);
+                            }
                         }
                         // Instagram sends the changed thread (members, title, photo).
                         FakeEvent::ThreadChanged { .. } => {

@@ -17,6 +17,7 @@ mod matrix_client;
 #[path = "../e2e/world.rs"]
 mod world;
 
+mod chat_state;
 mod puppeting;
 
 use std::sync::OnceLock;

@@ -14,6 +14,7 @@ pub async fn login(ctx: &CommandContext<'_>, token: &str) -> Result<(), ApplyErr
     }
     match puppet::login_with_token(ctx.bridge, ctx.sender, token).await {
         Ok(()) => {
+            crate::bridge::chat_state::watch(ctx.bridge, ctx.sender.as_str());
             ctx.reply(
                 "Double puppeting is on: what you do on Instagram yourself now appears as you.",
             )

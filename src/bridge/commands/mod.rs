@@ -17,7 +17,9 @@ mod double_puppet;
 pub mod login;
 mod proxy;
 mod relay;
+mod search;
 pub mod secrets;
+mod thread;
 mod two_factor;
 
 /// Who asked, where.
@@ -139,13 +141,28 @@ const COMMANDS: &[CommandInfo] = &[
     },
     CommandInfo {
         name: "search",
-        args: "<name>",
-        help: "Search Instagram users.",
+        args: "<text>",
+        help: "Search Instagram users, and messages in your bridged chats (with links).",
     },
     CommandInfo {
         name: "pm",
         args: "<username or id>",
         help: "Open a chat with an Instagram user.",
+    },
+    CommandInfo {
+        name: "leave",
+        args: "",
+        help: "In a group chat: leave the group on Instagram.",
+    },
+    CommandInfo {
+        name: "block",
+        args: "[username or id]",
+        help: "Block someone on Instagram (in a private chat: its contact).",
+    },
+    CommandInfo {
+        name: "unblock",
+        args: "[username or id]",
+        help: "Unblock someone on Instagram.",
     },
     CommandInfo {
         name: "requests",
@@ -262,8 +279,11 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
             },
             None => ctx.reply("You're not logged in.").await,
         },
-        "search" => search(ctx, rest).await,
+        "search" => search::search(ctx, rest).await,
         "pm" => pm(ctx, rest).await,
+        "leave" => thread::leave(ctx).await,
+        "block" => thread::block(ctx, rest, true).await,
+        "unblock" => thread::block(ctx, rest, false).await,
         "requests" => requests(ctx).await,
         "accept" => accept(ctx, rest).await,
         "dead-letters" => admin::list(ctx).await,
@@ -321,37 +341,6 @@ async fn logout(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
         return ctx.reply("You're not logged in.").await;
     }
     ctx.reply("Logged out of Instagram.").await
-}
-
-async fn search(ctx: &CommandContext<'_>, query: &str) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
-        return ctx.reply("You're not logged in.").await;
-    };
-    if query.is_empty() {
-        return ctx.reply("Usage: `search <name>`").await;
-    }
-    match u.client.search_users(query, 10).await {
-        Ok(users) if users.is_empty() => ctx.reply("No Instagram users found.").await,
-        Ok(users) => {
-            let lines: Vec<String> = users
-                .iter()
-                .map(|x| {
-                    format!(
-                        "* `{}` — {} (id {})",
-                        x.username,
-                        x.full_name.as_deref().unwrap_or(""),
-                        x.pk.get()
-                    )
-                })
-                .collect();
-            ctx.reply(&format!("**Instagram users**\n\n{}", lines.join("\n")))
-                .await
-        }
-        Err(e) => {
-            ctx.reply(&format!("Search failed: {}", e.user_message()))
-                .await
-        }
-    }
 }
 
 async fn pm(ctx: &CommandContext<'_>, target: &str) -> Result<(), ApplyError> {

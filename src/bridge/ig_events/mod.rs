@@ -93,12 +93,7 @@ pub async fn apply(
             apply_thread(bridge, conv, &user, &thread_id, *thread).await
         }
         IgEvent::ThreadRemoved { thread_id } => {
-            tracing::info!(
-                thread = %thread_id,
-                user = user.mxid,
-                "thread removed on Instagram"
-            );
-            Ok(())
+            super::chat_state::thread_removed(bridge, &user.mxid, &thread_id).await
         }
         IgEvent::SyncThread { thread_id } => {
             catch_up::sync_thread(bridge, conv, &user, thread_id.as_str()).await
@@ -228,6 +223,7 @@ async fn apply_seen(
     {
         if reader.get() == user.pk {
             // Read on your phone: your own read marker (double puppeting).
+            super::chat_state::read_on_instagram(bridge, &user.mxid, room.as_str());
             return super::puppet::read_up_to(bridge, user, &room, &event).await;
         }
         ghost::ghost_intent(bridge, reader.get())?
@@ -248,15 +244,16 @@ async fn apply_thread(
     let thread_id = thread_id.as_str();
     match portal::find_portal(bridge, thread_id, &user.mxid).await? {
         Some(p) if p.room_id.is_some() => {
-            portal::update_from_thread(bridge, conv, user, &p, &thread).await
+            portal::update_from_thread(bridge, conv, user, &p, &thread).await?;
+            super::chat_state::from_instagram(bridge, &user.mxid, &p, &thread).await
         }
         _ => {
             let (portal, created) =
-                portal::ensure_portal(bridge, conv, user, thread_id, Some(thread)).await?;
+                portal::ensure_portal(bridge, conv, user, thread_id, Some(thread.clone())).await?;
             if let Some(thread) = created {
                 catch_up::new_room(bridge, conv, user, &portal, thread).await?;
             }
-            Ok(())
+            super::chat_state::from_instagram(bridge, &user.mxid, &portal, &thread).await
         }
     }
 }

@@ -55,9 +55,11 @@ pub async fn receipt(bridge: &Arc<Bridge>, room: &str, content: &Value) {
             }
             if let Ok(Some(message)) = bridge.store.get_message_by_event(room, event_id).await
                 && !message.item_id.starts_with("pending:")
-                && let Err(e) = user.mark_seen(&portal.thread_id, &message.item_id).await
             {
-                tracing::debug!("read receipt not sent to Instagram: {e}");
+                match user.mark_seen(&portal.thread_id, &message.item_id).await {
+                    Ok(()) => crate::bridge::chat_state::read_on_instagram(bridge, reader, room),
+                    Err(e) => tracing::debug!("read receipt not sent to Instagram: {e}"),
+                }
             }
         }
     }

@@ -1,5 +1,5 @@
-//! Users, presence and reels: search, profile by pk or username, `get_presence`,
-//! `clips/item`.
+//! Users, presence and reels: search, profile by pk or username, block/unblock,
+//! `get_presence`, `clips/item`.
 
 use std::collections::BTreeMap;
 
@@ -56,6 +56,45 @@ impl InstagramClient {
             .query("count", count.to_string())
             .query("timezone_offset", self.config().timezone_offset.to_string());
         Ok(self.call_as::<Resp>(call).await?.users)
+    }
+
+    /// Blocks (`true`) or unblocks a user (`friendships/block/{pk}/`, `unblock/`; PROTOCOL
+    /// C.7): signed `surface`, `is_auto_block_enabled`, `user_id`, `_uid`, `_uuid`,
+    /// `_csrftoken`. Returns whether Instagram now says the user is blocked.
+    pub async fn set_blocked(&self, pk: UserPk, block: bool) -> Result<bool, Error> {
+        #[derive(Deserialize)]
+        struct Status {
+            #[serde(default)]
+            blocking: Option<bool>,
+        }
+        #[derive(Deserialize)]
+        struct Resp {
+            #[serde(default)]
+            friendship_status: Option<Status>,
+        }
+        let s = self.session();
+        let fields = vec![
+            ("surface", "profile".to_owned()),
+            ("is_auto_block_enabled", "false".to_owned()),
+            ("user_id", pk.to_string()),
+            (
+                "_uid",
+                s.user_pk().map(|p| p.to_string()).unwrap_or_default(),
+            ),
+            ("_uuid", s.device.uuid.clone()),
+            ("_csrftoken", s.csrftoken()),
+        ];
+        let op = if block { "block" } else { "unblock" };
+        let call = Call::new(
+            Method::POST,
+            self.api_url(&format!("friendships/{op}/{pk}/")),
+        )
+        .signed(fields);
+        let resp = self.call_as::<Resp>(call).await?;
+        Ok(resp
+            .friendship_status
+            .and_then(|f| f.blocking)
+            .unwrap_or(block))
     }
 
     /// A user's profile by pk.

@@ -1,7 +1,7 @@
 //! The fake really checks the wire format, and its shared state is usable by other fakes.
 
 use matrix_instagram::instagram::http::direct::Direction;
-use matrix_instagram::instagram::ids::{ClientContext, ThreadId};
+use matrix_instagram::instagram::ids::{ClientContext, ThreadId, UserPk};
 use matrix_instagram::instagram::types::ItemKind;
 use serde_json::json;
 
@@ -238,4 +238,61 @@ async fn shared_state_mutators_and_events() {
     ));
     assert!(fake.items(&t).is_empty());
     assert!(fake.seq_id() > 1000);
+}
+
+#[tokio::test]
+async fn block_and_unblock_are_signed_and_name_the_user_twice() {
+    let (fake, c) = alice().await;
+    assert!(c.set_blocked(UserPk(BOB), true).await.unwrap());
+    assert!(fake.is_blocked(ALICE, BOB));
+    let rec = fake
+        .last_request(&format!("/friendships/block/{BOB}/"))
+        .unwrap();
+    assert_eq!(rec.path, format!("/api/v1/friendships/block/{BOB}/"));
+    assert_eq!(
+        rec.field("user_id").as_deref(),
+        Some(BOB.to_string().as_str())
+    );
+    assert_eq!(
+        rec.field("_uid").as_deref(),
+        Some(ALICE.to_string().as_str())
+    );
+    assert_eq!(rec.field("surface").as_deref(), Some("profile"));
+    assert!(!c.set_blocked(UserPk(BOB), false).await.unwrap());
+    assert!(!fake.is_blocked(ALICE, BOB));
+
+    // The fake refuses a raw form and a user_id that is not the path's.
+    let http = raw_client();
+    let form = "user_id=1&_uuid=x".to_string();
+    let r = replay(
+        &http,
+        fake.base(),
+        &rec,
+        &format!("/api/v1/friendships/block/{BOB}/"),
+        form,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let other = format!(
+        "signed_body={}",
+        urlencode(&format!(
+            "SIGNATURE.{}",
+            json!({"user_id": CAROL.to_string(), "_uid": ALICE.to_string(), "surface": "profile"})
+        ))
+    );
+    let r = replay(
+        &http,
+        fake.base(),
+        &rec,
+        &format!("/api/v1/friendships/block/{BOB}/"),
+        other,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("user_id does not match"));
+    assert!(!fake.is_blocked(ALICE, BOB));
 }

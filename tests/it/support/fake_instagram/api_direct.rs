@@ -39,7 +39,7 @@ pub(crate) fn route(fake: &FakeInstagram, r: &Req, segs: &[&str]) -> Option<Resp
             Err(e) => {
                 let known = matches!(
                     segs.first(),
-                    Some(&"direct_v2") | Some(&"users") | Some(&"clips")
+                    Some(&"direct_v2") | Some(&"users") | Some(&"clips") | Some(&"friendships")
                 );
                 return known.then_some(e);
             }
@@ -104,6 +104,9 @@ pub(crate) fn route(fake: &FakeInstagram, r: &Req, segs: &[&str]) -> Option<Resp
                 }
                 _ => Resp::fail(400, "Invalid clips_media_id"),
             },
+            ("POST", ["friendships", op @ ("block" | "unblock"), pk]) => {
+                super::api_threads::block(st, r, me, op, pk)
+            }
             ("GET", ["users", "search"]) => {
                 let q = r.q("q").unwrap_or_default().to_lowercase();
                 let users: Vec<Value> = st

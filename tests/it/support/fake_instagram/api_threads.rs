@@ -188,12 +188,13 @@ pub(crate) fn thread_op(
             }
             th.pending_for.remove(&me);
         }
-        "decline" => {
+        "decline" | "hide" => {
             th.pending_for.remove(&me);
             th.hidden_for.insert(me);
-        }
-        "hide" => {
-            th.hidden_for.insert(me);
+            events.push(FakeEvent::ThreadHidden {
+                thread_id: t.to_owned(),
+                user_pk: me,
+            });
         }
         "mute" => {
             th.muted_for.insert(me);
@@ -218,4 +219,45 @@ pub(crate) fn thread_op(
         thread_id: t.to_owned(),
     });
     Resp::ok(json!({}))
+}
+
+/// `friendships/block/{pk}/` and `unblock/` (docs/PROTOCOL.md C.7): signed, naming the same
+/// user in the path and `user_id`, the caller in `_uid`, the device in `_uuid`.
+pub(crate) fn block(st: &mut State, r: &Req, me: i64, op: &str, pk: &str) -> Resp {
+    let f = match r.signed() {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let Ok(target) = pk.parse::<i64>() else {
+        return Resp::fail(400, "bad user id");
+    };
+    if f.get("user_id").map(String::as_str) != Some(pk) {
+        return Resp::fail(400, "user_id does not match the path");
+    }
+    if f.get("_uid").map(String::as_str) != Some(me.to_string().as_str()) {
+        return Resp::fail(400, "_uid mismatch");
+    }
+    if f.get("_uuid") != r.headers.get("x-ig-device-id") {
+        return Resp::fail(400, "_uuid does not match the device");
+    }
+    if !matches!(
+        f.get("surface").map(String::as_str),
+        Some("profile" | "direct_thread_info")
+    ) {
+        return Resp::fail(400, "missing surface");
+    }
+    if st.account(target).is_none() || target == me {
+        return Resp::fail(404, "User not found");
+    }
+    let blocking = op == "block";
+    if blocking {
+        st.blocks.insert((me, target));
+    } else {
+        st.blocks.remove(&(me, target));
+    }
+    Resp::ok(
+        json!({"friendship_status": {"blocking": blocking, "following": false,
+        "followed_by": false, "is_private": false, "outgoing_request": false,
+        "incoming_request": false}}),
+    )
 }

@@ -9,6 +9,8 @@ mod api_login;
 mod api_media;
 mod api_threads;
 mod shared;
+#[allow(unused_imports)] // used by the double-puppet end-to-end tests only
+pub use shared::ChatStateChange;
 pub mod state;
 mod tls;
 pub mod wire;
@@ -387,6 +389,11 @@ impl FakeInstagram {
     /// Sets a user's presence.
     pub fn set_presence(&self, pk: i64, active: bool, last_activity_ms: i64) {
         self.st().presence.insert(pk, (active, last_activity_ms));
+    }
+
+    /// Whether `by` has blocked `pk`.
+    pub fn is_blocked(&self, by: i64, pk: i64) -> bool {
+        self.st().blocks.contains(&(by, pk))
     }
 
     /// Serves bytes on the CDN at `{cdn_base}{path}`; returns the URL.

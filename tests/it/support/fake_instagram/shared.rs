@@ -189,6 +189,52 @@ impl FakeInstagram {
         true
     }
 
+    /// `pk` changes the thread's chat state in the Instagram app (mute, archive, pin, mark
+    /// unread: `None` leaves one as it is); [`FakeEvent::ThreadChanged`] tells the
+    /// participants. False for an unknown thread or a non-participant.
+    pub fn set_chat_state_as(&self, pk: i64, thread_id: &str, state: ChatStateChange) -> bool {
+        {
+            let mut st = self.st();
+            st.seq_id += 1;
+            let Some(th) = st.thread_mut(thread_id).filter(|t| t.users.contains(&pk)) else {
+                return false;
+            };
+            for (set, value) in [
+                (&mut th.muted_for, state.muted),
+                (&mut th.archived_for, state.archived),
+                (&mut th.pinned_for, state.pinned),
+                (&mut th.unread_for, state.unread),
+            ] {
+                match value {
+                    Some(true) => set.insert(pk),
+                    Some(false) => set.remove(&pk),
+                    None => false,
+                };
+            }
+        }
+        self.emit(FakeEvent::ThreadChanged {
+            thread_id: thread_id.to_owned(),
+        });
+        true
+    }
+
+    /// `pk` deletes the thread from their inbox in the Instagram app.
+    pub fn delete_thread_as(&self, pk: i64, thread_id: &str) -> bool {
+        {
+            let mut st = self.st();
+            st.seq_id += 1;
+            let Some(th) = st.thread_mut(thread_id).filter(|t| t.users.contains(&pk)) else {
+                return false;
+            };
+            th.hidden_for.insert(pk);
+        }
+        self.emit(FakeEvent::ThreadHidden {
+            thread_id: thread_id.to_owned(),
+            user_pk: pk,
+        });
+        true
+    }
+
     /// The thread as `viewer` gets it (`/direct_v2/threads/{id}/`), with its newest items.
     pub fn thread_view(&self, thread_id: &str, viewer: i64) -> Option<Value> {
         let st = self.st();
@@ -205,4 +251,13 @@ impl FakeInstagram {
         );
         self.st().clips.insert(media_id.to_owned(), media);
     }
+}
+
+/// A chat-state change made in the Instagram app (`None`: unchanged).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChatStateChange {
+    pub muted: Option<bool>,
+    pub archived: Option<bool>,
+    pub pinned: Option<bool>,
+    pub unread: Option<bool>,
 }

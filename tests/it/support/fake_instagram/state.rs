@@ -79,6 +79,9 @@ pub struct ThreadRec {
     pub spam_for: HashSet<i64>,
     pub hidden_for: HashSet<i64>,
     pub muted_for: HashSet<i64>,
+    /// Users who archived the thread (`archived`) or pinned it (`is_pin`) in the app.
+    pub archived_for: HashSet<i64>,
+    pub pinned_for: HashSet<i64>,
     pub unread_for: HashSet<i64>,
     /// user pk → (item_id, timestamp µs)
     pub last_seen: HashMap<i64, (String, i64)>,
@@ -187,6 +190,12 @@ pub enum FakeEvent {
     ThreadChanged {
         thread_id: String,
     },
+    /// The thread left one user's inbox (hidden, declined or deleted by them): Instagram
+    /// removes it from that user's inbox only.
+    ThreadHidden {
+        thread_id: String,
+        user_pk: i64,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -207,6 +216,8 @@ pub struct State {
     /// nonce → (pk, current step)
     pub challenges: HashMap<String, (i64, String)>,
     pub presence: BTreeMap<i64, (bool, i64)>,
+    /// (blocker, blocked) pairs.
+    pub blocks: std::collections::BTreeSet<(i64, i64)>,
     /// reel media id (no `_owner`) → media JSON
     pub clips: HashMap<String, Value>,
     pub seq_id: i64,
@@ -323,8 +334,9 @@ impl State {
             "inviter": self.user_json(t.users.first().copied().unwrap_or(viewer)),
             "thread_title": title, "named": t.title.is_some(), "is_group": t.is_group,
             "canonical": !t.is_group, "pending": t.pending_for.contains(&viewer),
-            "archived": false, "muted": t.muted_for.contains(&viewer), "vc_muted": false,
-            "is_pin": false, "is_spam": t.spam_for.contains(&viewer), "thread_type": "private",
+            "archived": t.archived_for.contains(&viewer),
+            "muted": t.muted_for.contains(&viewer), "vc_muted": false,
+            "is_pin": t.pinned_for.contains(&viewer), "is_spam": t.spam_for.contains(&viewer), "thread_type": "private",
             "last_activity_at": t.last_activity(),
             "read_state": i64::from(t.unread_for.contains(&viewer)),
             "last_seen_at": seen,
