@@ -245,6 +245,14 @@ async fn write_matrix(
     }
 }
 
+/// The portal's room, when it has a valid one.
+fn room_of(portal: &PortalRow) -> Option<OwnedRoomId> {
+    portal
+        .room_id
+        .as_deref()
+        .and_then(|r| RoomId::parse(r).ok())
+}
+
 /// Instagram → Matrix: the thread's chat state, as the user (double puppeting only).
 pub async fn from_instagram(
     bridge: &Bridge,
@@ -255,11 +263,7 @@ pub async fn from_instagram(
     let Some(intent) = puppet::intent(bridge, mxid) else {
         return Ok(());
     };
-    let Some(room) = portal
-        .room_id
-        .as_deref()
-        .and_then(|r| RoomId::parse(r).ok())
-    else {
+    let Some(room) = room_of(portal) else {
         return Ok(());
     };
     let seen = of_thread(thread);
@@ -311,11 +315,7 @@ pub async fn thread_removed(
     let Some(portal) = super::portal::find_portal(bridge, thread_id.as_str(), mxid).await? else {
         return Ok(());
     };
-    let Some(room) = portal
-        .room_id
-        .as_deref()
-        .and_then(|r| RoomId::parse(r).ok())
-    else {
+    let Some(room) = room_of(&portal) else {
         return Ok(());
     };
     tracing::info!(thread = %thread_id, user = mxid, "thread removed on Instagram");

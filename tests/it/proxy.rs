@@ -115,6 +115,31 @@ async fn accounts_share_a_transport_only_behind_the_same_proxy() {
     assert!(!c.shares_transport_with(&direct));
 }
 
+/// Starts a realtime connection through `proxy` and returns why it was refused (a proxy
+/// failure, by its cause).
+async fn realtime_refused_by(
+    broker: &crate::support::fake_broker::FakeBroker,
+    proxy: &str,
+) -> String {
+    let mut cfg = rt_config(broker, false);
+    cfg.proxy = Some(ProxyUrl::parse(proxy).unwrap());
+    let p = params(PK, Password::SessionId(format!("{PK}%3Asecret")));
+    let (rt, mut rx) = RealtimeClient::start(cfg, p, CURSOR).expect("start");
+    let ev = next_matching(&mut rx, |e| {
+        matches!(
+            e,
+            RealtimeEvent::State(ConnectionState::Disconnected { .. })
+        )
+    })
+    .await;
+    let RealtimeEvent::State(ConnectionState::Disconnected { reason, cause }) = ev else {
+        unreachable!()
+    };
+    assert_eq!(cause, DisconnectCause::Proxy, "{reason}");
+    let _ = rt.shutdown().await;
+    reason
+}
+
 #[tokio::test]
 async fn a_dead_proxy_is_a_clear_error_and_nothing_goes_direct() {
     let fake = fake().await;
@@ -150,29 +175,14 @@ async fn a_dead_proxy_is_a_clear_error_and_nothing_goes_direct() {
     // The realtime connection: the same, and the broker sees no connection at all.
     let broker = broker().await;
     for scheme in ["socks5h", "http"] {
-        let mut cfg = rt_config(&broker, false);
-        cfg.proxy =
-            Some(ProxyUrl::parse(&format!("{scheme}://me:hunter2@127.0.0.1:{dead}")).unwrap());
-        let p = params(PK, Password::SessionId(format!("{PK}%3Asecret")));
-        let (rt, mut rx) = RealtimeClient::start(cfg, p, CURSOR).expect("start");
-        let ev = next_matching(&mut rx, |e| {
-            matches!(
-                e,
-                RealtimeEvent::State(ConnectionState::Disconnected { .. })
-            )
-        })
-        .await;
-        let RealtimeEvent::State(ConnectionState::Disconnected { reason, cause }) = ev else {
-            unreachable!()
-        };
-        assert_eq!(cause, DisconnectCause::Proxy);
+        let proxy = format!("{scheme}://me:hunter2@127.0.0.1:{dead}");
+        let reason = realtime_refused_by(&broker, &proxy).await;
         assert!(reason.contains("cannot reach the proxy"), "{reason}");
         assert!(
             reason.contains(&format!("me:***@127.0.0.1:{dead}")),
             "{reason}"
         );
         assert!(!reason.contains("hunter2"), "{reason}");
-        let _ = rt.shutdown().await;
     }
     assert!(
         broker.connects().is_empty(),
@@ -204,27 +214,12 @@ async fn wrong_proxy_credentials_are_told_apart_and_never_shown() {
         );
         assert!(!e.to_string().contains("wrong-pw"));
 
-        let mut cfg = rt_config(&broker, false);
-        cfg.proxy = Some(ProxyUrl::parse(&proxy.url_with(scheme, "wrong-pw")).unwrap());
-        let p = params(PK, Password::SessionId(format!("{PK}%3Asecret")));
-        let (rt, mut rx) = RealtimeClient::start(cfg, p, CURSOR).expect("start");
-        let ev = next_matching(&mut rx, |e| {
-            matches!(
-                e,
-                RealtimeEvent::State(ConnectionState::Disconnected { .. })
-            )
-        })
-        .await;
-        let RealtimeEvent::State(ConnectionState::Disconnected { reason, cause }) = ev else {
-            unreachable!()
-        };
-        assert_eq!(cause, DisconnectCause::Proxy);
+        let reason = realtime_refused_by(&broker, &proxy.url_with(scheme, "wrong-pw")).await;
         assert!(
             reason.contains("rejected the user name and password"),
             "{reason}"
         );
         assert!(!reason.contains("wrong-pw") && !reason.contains(PROXY_PASSWORD));
-        let _ = rt.shutdown().await;
     }
     assert!(fake.requests().is_empty());
     assert!(broker.connects().is_empty());

@@ -28,6 +28,11 @@ async fn password_and_session_cookie_never_logged() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests on other threads meet the client's log call sites first, with no subscriber
+    // of their own: a first registration racing with the rebuild `set_default` makes can leave
+    // a call site cached as uninteresting (seen: every hyper line captured, no "instagram
+    // request" line). Asking again now that this thread's subscriber is in place settles it.
+    tracing::callsite::rebuild_interest_cache();
     let fake = fake().await;
     let c = client(&fake, "@alice:example.org");
     logged_in_user(c.login("alice", PASSWORD).await.unwrap());
