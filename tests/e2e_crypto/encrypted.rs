@@ -155,7 +155,6 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
         sent_to_instagram(&w, me_pk, "secret from matrix")
     })
     .await;
-    attachments_both_ways(&w, &user, &portal, &thread, (bob_pk, &ghost(bob_pk)), me_pk).await;
     // A message whose room key comes after it waits for the key, then is bridged.
     user.send_encrypted_key_late(
         &portal,
@@ -203,6 +202,7 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
         .await;
     assert_eq!(set_aside["content"]["msgtype"], "m.notice");
     assert!(!sent_to_instagram(&w, me_pk, "nobody has my key"));
+    attachments_both_ways(&w, &user, &portal, &thread, (bob_pk, &ghost(bob_pk)), me_pk).await;
     // The session the next message after the restart uses too.
     user.send_encrypted(
         &portal,
