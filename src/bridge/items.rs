@@ -82,7 +82,11 @@ pub async fn apply_item(
     };
     for (i, part) in parts.into_iter().enumerate() {
         let part = if part.media.is_some() {
-            super::media::materialize(bridge, user, &intent, part).await
+            let to = super::media::Target {
+                intent: &intent,
+                room: &room,
+            };
+            super::media::materialize(bridge, user, &to, part).await
         } else {
             part
         };

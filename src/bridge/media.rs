@@ -96,9 +96,26 @@ async fn download(user: &IgUser, url: &str, max: u64) -> Result<bytes::Bytes, Fa
     }
 }
 
+/// Where a media part goes: the intent that uploads it and the room it is for (encrypted
+/// there when the room is).
+pub struct Target<'a> {
+    pub intent: &'a Intent,
+    pub room: &'a ruma::RoomId,
+}
+
+impl Target<'_> {
+    async fn upload(
+        &self,
+        data: impl Into<bytes::Bytes>,
+        mime: &str,
+    ) -> Result<crate::matrix::UploadedMedia, crate::matrix::MatrixError> {
+        self.intent.upload_to_room(self.room, data, mime).await
+    }
+}
+
 /// Completes a media part: fetch, convert, upload, fill. On failure, a notice saying what
 /// could not be brought over and why (keeping the reply relation).
-pub async fn materialize(bridge: &Arc<Bridge>, user: &IgUser, intent: &Intent, part: Part) -> Part {
+pub async fn materialize(bridge: &Arc<Bridge>, user: &IgUser, to: &Target<'_>, part: Part) -> Part {
     let Some(source) = part.media.clone() else {
         return part;
     };
@@ -108,7 +125,7 @@ pub async fn materialize(bridge: &Arc<Bridge>, user: &IgUser, intent: &Intent, p
         Some(video) => video,
         None => source,
     };
-    match fetch_and_upload(bridge, user, intent, &source).await {
+    match fetch_and_upload(bridge, user, to, &source).await {
         Ok(uploaded) => {
             let mut content = part.content;
             if source.kind == MediaKind::Video && content.get("msgtype").is_some() {
@@ -160,24 +177,25 @@ async fn full_reel(user: &IgUser, source: &MediaSource) -> Option<MediaSource> {
 async fn fetch_and_upload(
     bridge: &Arc<Bridge>,
     user: &IgUser,
-    intent: &Intent,
+    to: &Target<'_>,
     source: &MediaSource,
 ) -> Result<Uploaded, Failed> {
     let max = bridge.config.media.max_bytes();
     let bytes = download(user, &source.url, max).await?;
     let sniffed = media::sniff_mime(&bytes);
     match source.kind {
-        MediaKind::Voice => voice(bridge, intent, source, bytes, sniffed).await,
-        MediaKind::Video => video(bridge, user, intent, source, bytes, sniffed).await,
+        MediaKind::Voice => voice(bridge, to, source, bytes, sniffed).await,
+        MediaKind::Video => video(bridge, user, to, source, bytes, sniffed).await,
         MediaKind::Gif if sniffed.is_some_and(|m| m.starts_with("video/")) => {
-            video(bridge, user, intent, source, bytes, sniffed).await
+            video(bridge, user, to, source, bytes, sniffed).await
         }
         MediaKind::Image | MediaKind::Gif | MediaKind::Sticker => {
             let info = media::image::inspect(&bytes)?;
             let size = bytes.len() as u64;
-            let mxc = intent.upload(bytes, info.mime).await?;
+            let up = to.upload(bytes, info.mime).await?;
             Ok(Uploaded {
-                mxc: mxc.to_string(),
+                mxc: up.mxc,
+                file: up.file,
                 mimetype: info.mime.to_string(),
                 size,
                 width: Some(info.width).filter(|w| *w > 0).or(source.width),
@@ -191,7 +209,7 @@ async fn fetch_and_upload(
 async fn video(
     bridge: &Arc<Bridge>,
     user: &IgUser,
-    intent: &Intent,
+    to: &Target<'_>,
     source: &MediaSource,
     bytes: bytes::Bytes,
     sniffed: Option<&'static str>,
@@ -241,22 +259,24 @@ async fn video(
     }
     if let Some(jpeg) = still {
         let (w, h, size) = (jpeg.width, jpeg.height, jpeg.bytes.len() as u64);
-        let mxc = intent.upload(jpeg.bytes, "image/jpeg").await?;
+        let thumb = to.upload(jpeg.bytes, "image/jpeg").await?;
         up.thumbnail = Some(Thumbnail {
-            mxc: mxc.to_string(),
+            mxc: thumb.mxc,
+            file: thumb.file,
             mimetype: "image/jpeg".into(),
             size,
             width: w,
             height: h,
         });
     }
-    up.mxc = intent.upload(bytes, mime).await?.to_string();
+    let main = to.upload(bytes, mime).await?;
+    (up.mxc, up.file) = (main.mxc, main.file);
     Ok(up)
 }
 
 async fn voice(
     bridge: &Arc<Bridge>,
-    intent: &Intent,
+    to: &Target<'_>,
     source: &MediaSource,
     bytes: bytes::Bytes,
     sniffed: Option<&'static str>,
@@ -274,7 +294,7 @@ async fn voice(
         match ffmpeg.to_matrix_voice(&path, dir.path()).await {
             Ok(v) => {
                 let ogg = tokio::fs::read(&v.path).await?;
-                let mxc = intent.upload(ogg, v.mime).await?;
+                let up = to.upload(ogg, v.mime).await?;
                 // Instagram's own waveform is what its app shows; ours is the fallback.
                 let waveform = if source.waveform.is_empty() {
                     v.waveform
@@ -282,7 +302,8 @@ async fn voice(
                     ig_waveform()
                 };
                 return Ok(Uploaded {
-                    mxc: mxc.to_string(),
+                    mxc: up.mxc,
+                    file: up.file,
                     mimetype: v.mime.to_string(),
                     size: v.size,
                     duration_ms: Some(v.duration_ms)
@@ -301,9 +322,10 @@ async fn voice(
         _ => "audio/mp4",
     };
     let size = bytes.len() as u64;
-    let mxc = intent.upload(bytes, mime).await?;
+    let up = to.upload(bytes, mime).await?;
     Ok(Uploaded {
-        mxc: mxc.to_string(),
+        mxc: up.mxc,
+        file: up.file,
         mimetype: mime.to_string(),
         size,
         duration_ms: source.duration_ms,

@@ -25,6 +25,14 @@ use ruma::{
 
 use super::client::{HomeserverClient, MatrixError};
 
+/// Media uploaded for a room: its `mxc://` URI, and in an encrypted room the `file` object
+/// (`EncryptedFile`) that replaces `url` in the event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadedMedia {
+    pub mxc: String,
+    pub file: Option<serde_json::Value>,
+}
+
 /// The shared caches behind every intent.
 #[derive(Debug, Default)]
 struct Caches {
@@ -410,6 +418,42 @@ impl Intent {
         self.client()
             .upload(data.into(), content_type, self.who())
             .await
+    }
+
+    /// Uploads media meant for `room_id`: in an encrypted room it is encrypted first (a fresh
+    /// key per file) and the answer carries the `file` object (`EncryptedFile`, with its
+    /// `url`) to put in the event instead of `url`.
+    pub async fn upload_to_room(
+        &self,
+        room_id: &RoomId,
+        data: impl Into<bytes::Bytes>,
+        content_type: &str,
+    ) -> Result<UploadedMedia, MatrixError> {
+        let encrypted = match self.intents.encryption() {
+            Some(rooms) => rooms.is_encrypted(room_id.as_str()).await?,
+            None => false,
+        };
+        if !encrypted {
+            let mxc = self.upload(data, content_type).await?;
+            return Ok(UploadedMedia {
+                mxc: mxc.to_string(),
+                file: None,
+            });
+        }
+        let plain: bytes::Bytes = data.into();
+        let (ciphertext, mut file) =
+            tokio::task::spawn_blocking(move || super::crypto::encrypt_attachment(&plain))
+                .await
+                .map_err(|e| MatrixError::Protocol {
+                    endpoint: "media::create_content (encrypting)",
+                    reason: e.to_string(),
+                })?;
+        let mxc = self.upload(ciphertext, "application/octet-stream").await?;
+        file["url"] = serde_json::json!(mxc.to_string());
+        Ok(UploadedMedia {
+            mxc: mxc.to_string(),
+            file: Some(file),
+        })
     }
 
     pub async fn redact(

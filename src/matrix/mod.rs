@@ -16,4 +16,4 @@ pub mod timing;
 pub mod whoami;
 
 pub use client::{HomeserverClient, MatrixError};
-pub use intent::{Intent, Intents};
+pub use intent::{Intent, Intents, UploadedMedia};

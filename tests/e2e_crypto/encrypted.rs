@@ -202,6 +202,7 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
         .await;
     assert_eq!(set_aside["content"]["msgtype"], "m.notice");
     assert!(!sent_to_instagram(&w, me_pk, "nobody has my key"));
+    attachments_both_ways(&w, &user, &portal, &thread, (bob_pk, &ghost(bob_pk)), me_pk).await;
     // The session the next message after the restart uses too.
     user.send_encrypted(
         &portal,
@@ -288,4 +289,111 @@ async fn encrypted_portals_bridge_both_ways_across_a_restart() {
     assert_eq!(status, 200, "{state}");
     assert_eq!(state["algorithm"], "m.megolm.v1.aes-sha2");
     bridge.shutdown().await;
+}
+
+fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    out.into_inner()
+}
+
+/// The newest item of a type in a fake Instagram thread.
+fn newest_item(w: &world::World, thread: &str, item_type: &str) -> Option<Value> {
+    w.ig.items(thread)
+        .into_iter()
+        .filter(|i| i["item_type"] == item_type)
+        .max_by_key(|i| i["timestamp"].as_i64().unwrap_or(0))
+}
+
+/// Media in an encrypted portal: Instagram's photo arrives as an encrypted attachment the
+/// user's client opens with its own key; the user's encrypted photo reaches Instagram as
+/// the bytes it sent; a tampered one is refused with a notice and a FAIL status.
+async fn attachments_both_ways(
+    w: &world::World,
+    user: &OlmUser,
+    portal: &str,
+    thread: &str,
+    (bob_pk, bob): (i64, &str),
+    me_pk: i64,
+) {
+    // Instagram → Matrix.
+    let photo = jpeg(64, 48);
+    let tag = unique_pk();
+    let photo_url =
+        w.ig.add_cdn_object(&format!("{tag}/photo.jpg"), photo.clone());
+    w.ig.push_item(
+        thread,
+        bob_pk,
+        "media",
+        json!({"media": {"id": format!("{tag}1_1"), "media_type": 1, "original_width": 64, "original_height": 48,
+            "image_versions2": {"candidates": [{"width": 64, "height": 48, "url": photo_url}]}}}),
+    );
+    let event = user
+        .wait_for(portal, "the Instagram photo, encrypted", |e| {
+            e["decrypted"] == true && e["content"]["msgtype"] == "m.image"
+        })
+        .await;
+    assert_eq!(event["sender"], bob);
+    let content = &event["content"];
+    assert!(content.get("url").is_none(), "a plain url in {content}");
+    assert_eq!(content["file"]["v"], "v2", "{content}");
+    assert_eq!(content["info"]["mimetype"], "image/jpeg");
+    assert_eq!(content["info"]["size"].as_u64(), Some(photo.len() as u64));
+    assert_eq!(user.download_decrypted(&content["file"]).await, photo);
+
+    // Matrix → Instagram: the plaintext, byte for byte (a small JPEG is sent as it is).
+    let mine = jpeg(30, 20);
+    let file = user.upload_encrypted(&mine).await;
+    user.send_encrypted(
+        portal,
+        "m.room.message",
+        json!({"msgtype": "m.image", "body": "mine.jpg", "file": file,
+               "info": {"mimetype": "image/jpeg", "w": 30, "h": 20}}),
+    )
+    .await;
+    let sent_by_me = |i: &Value| i["user_id"].as_i64() == Some(me_pk);
+    wait_until("the decrypted photo on Instagram", || async {
+        newest_item(w, thread, "media").is_some_and(|i| sent_by_me(&i))
+    })
+    .await;
+    let item = newest_item(w, thread, "media").unwrap_or_default();
+    let fbid = item["media"]["id"].as_str().unwrap_or_default().to_string();
+    let (mime, bytes) = w.ig.uploaded(&fbid).expect("uploaded");
+    assert_eq!(mime, "image/jpeg");
+    assert_eq!(bytes, mine);
+
+    // A file that does not match its hash: a notice and a FAIL status, nothing sent.
+    let mut tampered = user.upload_encrypted(&jpeg(10, 10)).await;
+    let other = user.upload_encrypted(&jpeg(12, 12)).await;
+    tampered["hashes"] = other["hashes"].clone();
+    let before = w.ig.items(thread).len();
+    let bad = user
+        .send_encrypted(
+            portal,
+            "m.room.message",
+            json!({"msgtype": "m.image", "body": "bad.jpg", "file": tampered,
+                   "info": {"mimetype": "image/jpeg"}}),
+        )
+        .await;
+    user.wait_for(portal, "the notice about the tampered photo", |e| {
+        e["decrypted"] == true
+            && e["content"]["msgtype"] == "m.notice"
+            && e["content"]["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("encrypted file could not be opened"))
+    })
+    .await;
+    user.wait_for(portal, "the FAIL status of the tampered photo", |e| {
+        e["type"] == "com.beeper.message_send_status"
+            && e["content"]["m.relates_to"]["event_id"] == bad.as_str()
+            && e["content"]["status"] == "FAIL"
+    })
+    .await;
+    assert_eq!(
+        w.ig.items(thread).len(),
+        before,
+        "the tampered photo was sent"
+    );
 }

@@ -187,6 +187,63 @@ impl OlmUser {
         value
     }
 
+    /// Encrypts a file as Element does (matrix-sdk-crypto's `AttachmentEncryptor`, used
+    /// directly), uploads the ciphertext and returns the `file` object for the event.
+    pub async fn upload_encrypted(&self, plain: &[u8]) -> Value {
+        let mut reader = std::io::Cursor::new(plain);
+        let mut encryptor = matrix_sdk_crypto::AttachmentEncryptor::new(&mut reader);
+        let mut ciphertext = Vec::new();
+        std::io::Read::read_to_end(&mut encryptor, &mut ciphertext).expect("encrypted");
+        let mut file = serde_json::to_value(encryptor.finish()).expect("file info");
+        let resp = self
+            .http
+            .post(format!("{}/_matrix/media/v3/upload", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/octet-stream")
+            .body(ciphertext)
+            .send()
+            .await
+            .expect("upload request");
+        let status = resp.status();
+        let answer: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "upload: {status} {answer}");
+        file["url"] = answer["content_uri"].clone();
+        file
+    }
+
+    /// Downloads an encrypted attachment's ciphertext (authenticated media) and decrypts it
+    /// with its `file` object (matrix-sdk-crypto's `AttachmentDecryptor`, used directly).
+    pub async fn download_decrypted(&self, file: &Value) -> Vec<u8> {
+        let mxc = file["url"].as_str().expect("file.url");
+        let path = mxc.strip_prefix("mxc://").expect("an mxc:// URI");
+        let resp = self
+            .http
+            .get(format!(
+                "{}/_matrix/client/v1/media/download/{path}",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("download request");
+        assert!(
+            resp.status().is_success(),
+            "download {mxc}: {}",
+            resp.status()
+        );
+        let ciphertext = resp.bytes().await.expect("download body").to_vec();
+        let mut info = file.clone();
+        info.as_object_mut().expect("file object").remove("url");
+        let info: matrix_sdk_crypto::MediaEncryptionInfo =
+            serde_json::from_value(info).expect("a v2 EncryptedFile");
+        let mut reader = std::io::Cursor::new(ciphertext);
+        let mut decryptor =
+            matrix_sdk_crypto::AttachmentDecryptor::new(&mut reader, info).expect("decryptor");
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut decryptor, &mut plain).expect("hash and key match");
+        plain
+    }
+
     /// A GET on the client-server API: the status and the JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self

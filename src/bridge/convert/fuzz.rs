@@ -101,6 +101,7 @@ fn known_users() -> Vec<KnownUser> {
 fn uploaded(src: &MediaSource) -> Uploaded {
     Uploaded {
         mxc: "mxc://hs/up".into(),
+        file: None,
         mimetype: match src.url.len() % 4 {
             0 => "video/mp4",
             1 => "image/gif",
@@ -115,6 +116,7 @@ fn uploaded(src: &MediaSource) -> Uploaded {
         waveform: msc1767_waveform(&src.waveform),
         thumbnail: src.thumbnail_url.as_ref().map(|t| Thumbnail {
             mxc: "mxc://hs/thumb".into(),
+            file: None,
             mimetype: "image/jpeg".into(),
             size: t.len() as u64,
             width: src.width.unwrap_or(0),

@@ -13,6 +13,8 @@ use crate::instagram::types::{AnimatedMedia, Media, VisualMedia, VoiceMedia};
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Uploaded {
     pub mxc: String,
+    /// In an encrypted room, the `EncryptedFile` that replaces `url`.
+    pub file: Option<Value>,
     pub mimetype: String,
     pub size: u64,
     pub width: Option<u32>,
@@ -27,6 +29,8 @@ pub struct Uploaded {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thumbnail {
     pub mxc: String,
+    /// In an encrypted room, the `EncryptedFile` that replaces `thumbnail_url`.
+    pub file: Option<Value>,
     pub mimetype: String,
     pub size: u64,
     pub width: u32,
@@ -78,7 +82,10 @@ pub fn fill_media(content: &mut Value, kind: MediaKind, up: &Uploaded) {
     if kind == MediaKind::Gif && up.mimetype.starts_with("video/") {
         content["msgtype"] = json!("m.video");
     }
-    content["url"] = json!(up.mxc);
+    match &up.file {
+        Some(file) => content["file"] = file.clone(),
+        None => content["url"] = json!(up.mxc),
+    }
     let mut info = json!({ "mimetype": up.mimetype, "size": up.size });
     if let Some(w) = up.width {
         info["w"] = json!(w);
@@ -90,7 +97,10 @@ pub fn fill_media(content: &mut Value, kind: MediaKind, up: &Uploaded) {
         info["duration"] = json!(d);
     }
     if let Some(t) = &up.thumbnail {
-        info["thumbnail_url"] = json!(t.mxc);
+        match &t.file {
+            Some(file) => info["thumbnail_file"] = file.clone(),
+            None => info["thumbnail_url"] = json!(t.mxc),
+        }
         info["thumbnail_info"] =
             json!({ "mimetype": t.mimetype, "size": t.size, "w": t.width, "h": t.height });
     }

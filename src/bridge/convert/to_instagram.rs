@@ -39,6 +39,9 @@ pub struct OutgoingMedia {
     /// `m.image`, `m.video`, `m.audio`, `m.file` or `m.sticker`.
     pub msgtype: String,
     pub mxc: String,
+    /// An encrypted attachment's `file` object (`EncryptedFile`: key, iv, hash); `mxc` is
+    /// its `url`, holding ciphertext.
+    pub file: Option<Value>,
     pub mimetype: Option<String>,
     pub size: Option<u64>,
     /// An `m.audio` recorded as a voice message (MSC3245).
@@ -123,8 +126,13 @@ pub fn message_to_instagram(content: &Value, ghosts: &dyn GhostLookup) -> Outgoi
 
 fn media_to_instagram(msgtype: &str, content: &Value, ghosts: &dyn GhostLookup) -> Outgoing {
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    // Encrypted attachments (`file`) would need the room's keys; portals are not encrypted.
-    let Some(mxc) = str_of(content, "url").filter(|u| u.starts_with("mxc://")) else {
+    // An encrypted attachment (`file`, in encrypted rooms) names its ciphertext in `file.url`.
+    let file = content.get("file").filter(|f| f.is_object()).cloned();
+    let url = match &file {
+        Some(f) => str_of(f, "url"),
+        None => str_of(content, "url"),
+    };
+    let Some(mxc) = url.filter(|u| u.starts_with("mxc://")) else {
         return Outgoing::Unsupported {
             msgtype: format!("{msgtype} without a plain mxc:// URL"),
         };
@@ -146,6 +154,7 @@ fn media_to_instagram(msgtype: &str, content: &Value, ghosts: &dyn GhostLookup) 
     Outgoing::Media(OutgoingMedia {
         msgtype: msgtype.to_string(),
         mxc,
+        file,
         mimetype: str_of(&info, "mimetype"),
         size: info.get("size").and_then(Value::as_u64),
         voice: content.get("org.matrix.msc3245.voice").is_some()
@@ -499,6 +508,7 @@ mod tests {
             Outgoing::Media(OutgoingMedia {
                 msgtype: "m.image".into(),
                 mxc: "mxc://hs/abc".into(),
+                file: None,
                 mimetype: Some("image/png".into()),
                 size: Some(1234),
                 voice: false,
@@ -516,9 +526,16 @@ mod tests {
         assert!(m.voice);
         assert_eq!(m.caption.as_deref(), Some("listen"));
         assert_eq!(m.reply_to_event.as_deref(), Some("$r"));
-        // Encrypted attachments (no `url`) are refused with a reason.
+        // An encrypted attachment: its ciphertext's `file.url`, and the `file` to open it.
+        let file = json!({"url": "mxc://hs/e", "v": "v2"});
+        let Outgoing::Media(m) = convert(json!({"msgtype":"m.video","body":"v.mp4","file": file}))
+        else {
+            panic!("not media");
+        };
+        assert_eq!((m.mxc.as_str(), m.file), ("mxc://hs/e", Some(file)));
+        // Neither a plain nor an encrypted mxc:// URL: refused with a reason.
         assert!(matches!(
-            convert(json!({"msgtype":"m.video","body":"v.mp4","file":{"url":"mxc://hs/e"}})),
+            convert(json!({"msgtype":"m.video","body":"v.mp4","file":{"url":"https://x/e"}})),
             Outgoing::Unsupported { .. }
         ));
     }

@@ -59,7 +59,10 @@ pub async fn send(
     }
     let declared = media.mimetype.as_deref().unwrap_or("");
     let kind = kind_of(media, declared)?;
-    let bytes = fetch(bridge, &media.mxc, &limits).await?;
+    let mut bytes = fetch(bridge, &media.mxc, &limits).await?;
+    if let Some(file) = &media.file {
+        bytes = decrypt(bytes, file.clone()).await?;
+    }
     let sniffed = media::sniff_mime(&bytes).unwrap_or(declared);
     let ffmpeg = bridge.ffmpeg().await;
     let prepared = match kind {
@@ -149,6 +152,20 @@ async fn fetch(bridge: &Bridge, mxc: &str, limits: &Limits) -> Result<Vec<u8>, S
                 )),
             }
         })
+}
+
+/// An encrypted attachment's plaintext: its hash checked, then decrypted with its key. A
+/// file that does not match (tampered, truncated, a wrong key) is told, never sent.
+async fn decrypt(ciphertext: Vec<u8>, file: serde_json::Value) -> Result<Vec<u8>, SendFailure> {
+    let opened = tokio::task::spawn_blocking(move || {
+        crate::matrix::crypto::decrypt_attachment(&ciphertext, &file)
+    })
+    .await
+    .map_err(|e| SendFailure::Unsupported(format!("the encrypted file was not decrypted ({e})")))?;
+    opened.map_err(|e| {
+        tracing::warn!("encrypted attachment refused: {e}");
+        SendFailure::Unsupported(format!("the encrypted file could not be opened ({e})"))
+    })
 }
 
 /// Broadcasts the uploaded media, retrying Instagram's transient media errors with the same

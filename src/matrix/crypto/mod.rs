@@ -8,6 +8,7 @@
 //! appservice transactions ([`TransactionCrypto`]: MSC2409 to-device events, MSC3202 device
 //! lists and one-time-key counts).
 
+mod attachment;
 mod device;
 mod error;
 mod requests;
@@ -26,6 +27,7 @@ use ruma16::serde::Raw;
 use ruma16::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
 
+pub use attachment::{AttachmentError, decrypt_attachment, encrypt_attachment};
 pub use device::DeviceCreation;
 pub use error::{CryptoError, DecryptError};
 pub use rooms::EncryptedRooms;

@@ -311,6 +311,7 @@ fn fill_media_sets_url_info_and_voice_fields() {
             height: Some(3),
             thumbnail: Some(Thumbnail {
                 mxc: "mxc://hs/t".into(),
+                file: None,
                 mimetype: "image/jpeg".into(),
                 size: 5,
                 width: 4,
@@ -324,6 +325,37 @@ fn fill_media_sets_url_info_and_voice_fields() {
     assert_eq!(content["info"]["fi.mau.gif"], true);
     assert_eq!(content["info"]["thumbnail_url"], "mxc://hs/t");
     assert_eq!(content["info"]["w"], 4);
+}
+
+#[test]
+fn encrypted_uploads_fill_file_and_thumbnail_file_instead_of_urls() {
+    let file =
+        |u: &str| json!({"url": u, "v": "v2", "iv": "i", "hashes": {"sha256": "h"}, "key": {}});
+    let mut content = json!({"msgtype": "m.video", "body": "Video", "info": {}});
+    fill_media(
+        &mut content,
+        MediaKind::Video,
+        &Uploaded {
+            mxc: "mxc://hs/v".into(),
+            file: Some(file("mxc://hs/v")),
+            mimetype: "video/mp4".into(),
+            size: 9,
+            thumbnail: Some(Thumbnail {
+                mxc: "mxc://hs/t".into(),
+                file: Some(file("mxc://hs/t")),
+                mimetype: "image/jpeg".into(),
+                size: 5,
+                width: 4,
+                height: 3,
+            }),
+            ..Default::default()
+        },
+    );
+    assert!(content.get("url").is_none(), "{content}");
+    assert_eq!(content["file"], file("mxc://hs/v"));
+    assert!(content["info"].get("thumbnail_url").is_none(), "{content}");
+    assert_eq!(content["info"]["thumbnail_file"], file("mxc://hs/t"));
+    assert_eq!(content["info"]["mimetype"], "video/mp4");
 }
 
 #[test]
