@@ -59,6 +59,12 @@ pub async fn send(
     }
     let declared = media.mimetype.as_deref().unwrap_or("");
     let kind = kind_of(media, declared)?;
+    // An encrypted attachment that could never be opened is told before anything is fetched.
+    if let Some(file) = &media.file {
+        crate::matrix::crypto::check_attachment_info(file).map_err(|e| {
+            SendFailure::Unsupported(format!("the encrypted file could not be opened ({e})"))
+        })?;
+    }
     let mut bytes = fetch(bridge, &media.mxc, &limits).await?;
     if let Some(file) = &media.file {
         bytes = decrypt(bytes, file.clone()).await?;

@@ -35,22 +35,41 @@ pub fn encrypt_attachment(plain: &[u8]) -> (Vec<u8>, Value) {
     (ciphertext, file)
 }
 
-/// Checks `ciphertext` against the `file` object's hash and decrypts it with its key.
-pub fn decrypt_attachment(ciphertext: &[u8], file: &Value) -> Result<Vec<u8>, AttachmentError> {
+/// The `file` object's encryption info, checked as far as it can be without the file.
+fn info_of(file: &Value) -> Result<MediaEncryptionInfo, AttachmentError> {
     let mut info = file.clone();
     if let Some(map) = info.as_object_mut() {
         map.remove("url");
     }
-    let info: MediaEncryptionInfo = serde_json::from_value(info)
-        .map_err(|_| AttachmentError::Info("not an EncryptedFile (v, key, iv, hashes)"))?;
-    let mut reader = Cursor::new(ciphertext);
-    let mut decryptor = AttachmentDecryptor::new(&mut reader, info).map_err(|e| {
+    serde_json::from_value(info)
+        .map_err(|_| AttachmentError::Info("not an EncryptedFile (v, key, iv, hashes)"))
+}
+
+fn decryptor<'a, R: Read + 'a>(
+    reader: &'a mut R,
+    info: MediaEncryptionInfo,
+) -> Result<AttachmentDecryptor<'a, R>, AttachmentError> {
+    AttachmentDecryptor::new(reader, info).map_err(|e| {
         AttachmentError::Info(match e {
             DecryptorError::Decode(_) => "its key, iv or hash is not valid base64",
             DecryptorError::MissingHash => "it has no SHA-256 hash",
             DecryptorError::UnknownVersion => "it is not version v2",
         })
-    })?;
+    })
+}
+
+/// Whether a `file` object could open a file at all (before the file is fetched).
+pub fn check_attachment_info(file: &Value) -> Result<(), AttachmentError> {
+    let info = info_of(file)?;
+    let mut empty = Cursor::new(&[][..]);
+    decryptor(&mut empty, info).map(|_| ())
+}
+
+/// Checks `ciphertext` against the `file` object's hash and decrypts it with its key.
+pub fn decrypt_attachment(ciphertext: &[u8], file: &Value) -> Result<Vec<u8>, AttachmentError> {
+    let info = info_of(file)?;
+    let mut reader = Cursor::new(ciphertext);
+    let mut decryptor = decryptor(&mut reader, info)?;
     let mut plain = Vec::with_capacity(ciphertext.len());
     decryptor
         .read_to_end(&mut plain)
@@ -74,6 +93,23 @@ mod tests {
         let mut with_url = file.clone();
         with_url["url"] = serde_json::json!("mxc://example.org/abc");
         assert_eq!(decrypt_attachment(&ciphertext, &with_url).unwrap(), plain);
+    }
+
+    #[test]
+    fn an_unusable_file_object_is_known_before_the_file_is_fetched() {
+        let (_, file) = encrypt_attachment(b"x");
+        assert!(check_attachment_info(&file).is_ok());
+        let bare = serde_json::json!({"url": "mxc://x/y"});
+        assert!(matches!(
+            check_attachment_info(&bare),
+            Err(AttachmentError::Info(_))
+        ));
+        let mut no_hash = file.clone();
+        no_hash["hashes"] = serde_json::json!({});
+        assert!(matches!(
+            check_attachment_info(&no_hash),
+            Err(AttachmentError::Info(_))
+        ));
     }
 
     #[test]

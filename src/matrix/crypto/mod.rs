@@ -27,7 +27,9 @@ use ruma16::serde::Raw;
 use ruma16::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
 
-pub use attachment::{AttachmentError, decrypt_attachment, encrypt_attachment};
+pub use attachment::{
+    AttachmentError, check_attachment_info, decrypt_attachment, encrypt_attachment,
+};
 pub use device::DeviceCreation;
 pub use error::{CryptoError, DecryptError};
 pub use rooms::EncryptedRooms;
