@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::matrix_client::{User, unique};
+use crate::matrix_client::User;
 use crate::support::fake_instagram::ChatStateChange;
 use crate::{env, unique_pk, wait_until};
 
@@ -60,22 +60,7 @@ async fn chat_state_crosses_both_ways_and_a_deleted_thread_is_said() {
     w.ig.push_text(&with_ann, ann_pk, "hi from ann");
     w.ig.push_text(&with_cy, cy_pk, "hi from cy");
 
-    let user = User::register(&env.homeserver, &unique("cs")).await;
-    let management = user.create_dm(&bot).await;
-    user.wait_for_notice_after(&management, &bot, None, |b| {
-        b.contains("Instagram bridge bot")
-    })
-    .await;
-    let login = user
-        .send_text(
-            &management,
-            &format!("login {me_name} correct horse battery"),
-        )
-        .await;
-    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
-        b.starts_with("Done: 2 conversations bridged.")
-    })
-    .await;
+    let user = crate::logged_in_user("cs", &me_name, "Done: 2 conversations bridged.").await;
     let ann_room = user
         .wait_joined_room_named(&format!("{ann_name} full"))
         .await;

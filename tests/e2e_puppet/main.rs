@@ -32,6 +32,29 @@ pub struct Env {
     pub world: world::World,
 }
 
+/// A new Matrix user (localpart from `prefix`) who opened the bot's DM and logged in as the
+/// Instagram account `ig_name` (password "correct horse battery"), once the bot's summary
+/// starts with `done`.
+pub async fn logged_in_user(prefix: &str, ig_name: &str, done: &str) -> matrix_client::User {
+    let env = env();
+    let bot = env.config.bot_user_id();
+    let user = matrix_client::User::register(&env.homeserver, &matrix_client::unique(prefix)).await;
+    let management = user.create_dm(&bot).await;
+    user.wait_for_notice_after(&management, &bot, None, |b| {
+        b.contains("Instagram bridge bot")
+    })
+    .await;
+    let login = user
+        .send_text(
+            &management,
+            &format!("login {ig_name} correct horse battery"),
+        )
+        .await;
+    user.wait_for_notice_after(&management, &bot, Some(&login), |b| b.starts_with(done))
+        .await;
+    user
+}
+
 /// The script's config with the double-puppet secret of its second registration, and the
 /// bridge started once for the whole test process.
 pub fn env() -> &'static Env {

@@ -2,14 +2,9 @@
 
 use serde_json::Value;
 
-use crate::matrix_client::{User, unique};
 use crate::{env, unique_pk, wait_until};
 
 const SOURCE_KEY: &str = "fi.mau.double_puppet_source";
-
-fn bot_id() -> String {
-    env().config.bot_user_id()
-}
 
 fn ghost(pk: i64) -> String {
     format!("@instagram_{pk}:{}", env().config.homeserver.domain)
@@ -23,7 +18,6 @@ fn body_is(e: &Value, body: &str) -> bool {
 async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined() {
     let env = env();
     let w = &env.world;
-    let bot = bot_id();
     let (me_pk, bob_pk) = (unique_pk(), unique_pk());
     let (me_name, bob_name) = (format!("me_{me_pk}"), format!("bob_{bob_pk}"));
     w.ig.add_account(&me_name, "correct horse battery", me_pk);
@@ -31,22 +25,7 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
     let thread = w.ig.add_thread(&[me_pk, bob_pk], None);
     w.ig.push_text(&thread, bob_pk, "hello from before");
 
-    let user = User::register(&env.homeserver, &unique("dp")).await;
-    let management = user.create_dm(&bot).await;
-    user.wait_for_notice_after(&management, &bot, None, |b| {
-        b.contains("Instagram bridge bot")
-    })
-    .await;
-    let login = user
-        .send_text(
-            &management,
-            &format!("login {me_name} correct horse battery"),
-        )
-        .await;
-    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
-        b.starts_with("Done: 1 conversation bridged.")
-    })
-    .await;
+    let user = crate::logged_in_user("dp", &me_name, "Done: 1 conversation bridged.").await;
 
     // The portal is joined for the user (they never join it themselves) and listed in
     // m.direct under the contact's ghost.
@@ -219,7 +198,6 @@ async fn own_instagram_activity_appears_as_the_user_once_and_portals_are_joined(
 async fn group_portals_are_joined_and_own_messages_appear_as_the_user() {
     let env = env();
     let w = &env.world;
-    let bot = bot_id();
     let (me_pk, bob_pk, carol_pk) = (unique_pk(), unique_pk(), unique_pk());
     let me_name = format!("me_{me_pk}");
     w.ig.add_account(&me_name, "correct horse battery", me_pk);
@@ -227,22 +205,7 @@ async fn group_portals_are_joined_and_own_messages_appear_as_the_user() {
     w.ig.add_account(&format!("carol_{carol_pk}"), "unused", carol_pk);
     let dm = w.ig.add_thread(&[me_pk, bob_pk], None);
     w.ig.push_text(&dm, bob_pk, "an older chat");
-    let user = User::register(&env.homeserver, &unique("dpg")).await;
-    let management = user.create_dm(&bot).await;
-    user.wait_for_notice_after(&management, &bot, None, |b| {
-        b.contains("Instagram bridge bot")
-    })
-    .await;
-    let login = user
-        .send_text(
-            &management,
-            &format!("login {me_name} correct horse battery"),
-        )
-        .await;
-    user.wait_for_notice_after(&management, &bot, Some(&login), |b| {
-        b.starts_with("Done: 1 conversation bridged.")
-    })
-    .await;
+    let user = crate::logged_in_user("dpg", &me_name, "Done: 1 conversation bridged.").await;
 
     // A group appears live: its room is joined for the user.
     let group =
