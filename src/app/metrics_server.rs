@@ -45,7 +45,7 @@ async fn refresh(bridge: &Bridge) {
         Ok(Err(e)) => tracing::debug!("metrics: cannot read the inbox: {e}"),
         Err(_) => tracing::debug!("metrics: the inbox query timed out"),
     }
-    let users: Vec<_> = bridge.users.iter().map(|u| u.value().clone()).collect();
+    let users: Vec<_> = bridge.accounts.iter().map(|u| u.value().clone()).collect();
     let connected = users
         .iter()
         .filter(|u| u.status().realtime == crate::bridge::user::Connection::Connected)

@@ -39,7 +39,7 @@ impl RunningBridge {
         tracing::info!("shutting down");
         self.bridge.bridge_states.shutting_down();
         let _ = self.shutdown.send(true);
-        let users: Vec<_> = self.bridge.users.iter().map(|u| u.clone()).collect();
+        let users: Vec<_> = self.bridge.accounts.iter().map(|u| u.clone()).collect();
         for user in users {
             user.stop().await;
         }

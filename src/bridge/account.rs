@@ -43,9 +43,10 @@ fn realtime_password(wire: &str) -> Option<realtime::Password> {
     }
 }
 
-/// Starts (or restarts) a user's Instagram side: cursor, realtime connection, event pump and
-/// session persistence. On a fresh login (or without a stored cursor) it reads the inbox first
-/// and queues the recent threads for portal creation and backfill.
+/// Starts (or restarts) one login of a user (the Instagram account of `client`): cursor,
+/// realtime connection, event pump and session persistence. On a fresh login (or without a
+/// stored cursor) it reads the inbox first and queues the recent threads for portal creation
+/// and backfill. The user's other logins run on.
 pub async fn start_user(
     bridge: &Arc<Bridge>,
     mxid: &str,
@@ -53,16 +54,16 @@ pub async fn start_user(
     username: String,
     fresh_login: bool,
 ) -> Result<Arc<IgUser>, StartError> {
-    // Newer than the old login's handle, so the old one's stop is not a logout.
-    let bridge_state = bridge.bridge_states.login(mxid);
-    if let Some((_, old)) = bridge.users.remove(mxid) {
-        old.stop().await;
-    }
     let pk = client
         .user_pk()
         .map(|p| p.get())
         .ok_or(StartError::NoUserId)?;
-    let row = bridge.store.get_user(mxid).await?;
+    // Newer than the old login's handle, so the old one's stop is not a logout.
+    let bridge_state = bridge.bridge_states.login(&pk.to_string());
+    if let Some((_, old)) = bridge.accounts.remove(&pk) {
+        old.stop().await;
+    }
+    let row = bridge.store.get_login(pk).await?;
     let stored_cursor = row
         .as_ref()
         .and_then(|r| match (r.seq_id, r.snapshot_at_ms) {
@@ -72,7 +73,7 @@ pub async fn start_user(
             }),
             _ => None,
         });
-    let bridge_state = bridge_state.connecting(pk, &username);
+    let bridge_state = bridge_state.connecting(mxid, pk, &username);
     let user = Arc::new(IgUser::new(
         mxid,
         pk,
@@ -80,18 +81,21 @@ pub async fn start_user(
         client.clone(),
         bridge_state,
     ));
-    // The double puppet too, so the first events already act as the user.
-    super::puppet::start(bridge, mxid).await;
-    super::chat_state::watch(bridge, mxid);
+    // The double puppet too (one per Matrix user, whatever their logins), so the first
+    // events already act as the user.
+    if !bridge.has_login(mxid) {
+        super::puppet::start(bridge, mxid).await;
+        super::chat_state::watch(bridge, mxid);
+    }
     // Registered before anything is queued for it, so its events find it.
-    bridge.users.insert(mxid.to_string(), user.clone());
+    bridge.accounts.insert(pk, user.clone());
     bridge.recovery.instagram_connected();
     let cursor = match (fresh_login, stored_cursor) {
         (false, Some(cursor)) => cursor,
-        _ => match initial_sync(bridge, mxid, &client).await {
+        _ => match initial_sync(bridge, mxid, pk, &client).await {
             Ok(c) => c,
             Err(e) => {
-                bridge.users.remove(mxid);
+                bridge.accounts.remove(&pk);
                 user.bridge_state.failed(&e);
                 return Err(StartError::FirstSync(e));
             }
@@ -125,7 +129,7 @@ async fn persist_session(bridge: Arc<Bridge>, user: Arc<IgUser>) {
     let mut changes = user.client.session_changes();
     while changes.changed().await.is_ok() {
         let json = user.client.session_json().to_string();
-        if let Err(e) = bridge.store.set_session(&user.mxid, &json).await {
+        if let Err(e) = bridge.store.set_session(user.pk, &json).await {
             tracing::warn!(
                 user = user.mxid,
                 "cannot persist the Instagram session: {e}"
@@ -241,14 +245,14 @@ async fn store_sync_batches(bridge: &Arc<Bridge>, user: &Arc<IgUser>, batches: V
             }) => {
                 spawn_typing(bridge, user, thread_id, user_id, active, ttl_ms);
             }
-            Some(e) => entries.push(ig_events::entry(&user.mxid, &e)),
+            Some(e) => entries.push(ig_events::entry(&user.receiver(), &e)),
             None => {}
         }
     }
     let stored = match seq {
         Some(seq) => bridge
             .store
-            .enqueue_with_cursor(&user.mxid, seq, now_ms(), &entries)
+            .enqueue_with_cursor(user.pk, seq, now_ms(), &entries)
             .await
             .map(|_| Some(seq)),
         None => bridge.store.enqueue(&entries).await.map(|_| None),
@@ -300,7 +304,7 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
         bridge.recovery.instagram_connected();
     }
     user.set_status(|s| s.realtime = connection);
-    let _ = bridge.store.set_connection_state(&user.mxid, &text).await;
+    let _ = bridge.store.set_connection_state(user.pk, &text).await;
     if matches!(state, ConnectionState::AuthFailed) {
         // Probe the HTTP session before declaring the user logged out.
         let probe = user.client.current_user().await;
@@ -309,10 +313,10 @@ async fn on_state(bridge: &Arc<Bridge>, user: &Arc<IgUser>, state: ConnectionSta
             Err(e) if e.is_session_dead() => {
                 // In a task of its own: stopping the user ends this very pump.
                 let bridge = bridge.clone();
-                let mxid = user.mxid.clone();
+                let (mxid, pk) = (user.mxid.clone(), user.pk);
                 let reason = e.user_message();
                 tokio::spawn(async move {
-                    session_lost(&bridge, &mxid, &reason).await;
+                    session_lost(&bridge, &mxid, pk, &reason).await;
                 });
             }
             _ => {}
@@ -332,19 +336,19 @@ fn spawn_typing(
         return;
     }
     let bridge = bridge.clone();
-    let mxid = user.mxid.clone();
+    let login = user.receiver();
     tokio::spawn(async move {
         if let Err(e) =
-            super::portal::ghost_typing(&bridge, &mxid, &thread_id, sender, active, ttl_ms).await
+            super::portal::ghost_typing(&bridge, &login, &thread_id, sender, active, ttl_ms).await
         {
             tracing::debug!("typing not bridged: {e}");
         }
     });
 }
 
-/// Reconnects every user with a stored session (at start-up).
+/// Reconnects every login with a stored session (at start-up).
 pub async fn restore_all(bridge: &Arc<Bridge>) {
-    let users = match bridge.store.logged_in_users().await {
+    let users = match bridge.store.logged_in_logins().await {
         Ok(u) => u,
         Err(e) => {
             tracing::error!("cannot list logged-in users: {e}");
@@ -370,7 +374,10 @@ pub async fn restore_all(bridge: &Arc<Bridge>) {
             Ok(effective) => effective.proxy,
             Err(e) => {
                 tracing::error!(user = row.mxid, "cannot reconnect to Instagram: {e}");
-                bridge.bridge_states.login(&row.mxid).failed(&e.to_string());
+                let username = row.ig_username.as_deref().unwrap_or_default();
+                (bridge.bridge_states.login(&row.receiver()))
+                    .connecting(&row.mxid, row.ig_pk, username)
+                    .failed(&e.to_string());
                 continue;
             }
         };
@@ -392,12 +399,18 @@ pub async fn restore_all(bridge: &Arc<Bridge>) {
 
 /// The session is gone on Instagram's side (password changed, logged out elsewhere): stop the
 /// account, forget the login, and tell the user in the management room.
-pub async fn session_lost(bridge: &Arc<Bridge>, mxid: &str, reason: &str) {
-    if let Some((_, u)) = bridge.users.remove(mxid) {
-        u.stop().await;
+pub async fn session_lost(bridge: &Arc<Bridge>, mxid: &str, pk: i64, reason: &str) {
+    let username = match bridge.accounts.remove(&pk) {
+        Some((_, u)) => {
+            u.stop().await;
+            u.username.clone()
+        }
+        None => pk.to_string(),
+    };
+    if !bridge.has_login(mxid) {
+        super::puppet::stop(bridge, mxid);
     }
-    super::puppet::stop(bridge, mxid);
-    if let Err(e) = bridge.store.clear_login(mxid).await {
+    if let Err(e) = bridge.store.delete_login(pk).await {
         tracing::error!(user = mxid, "cannot record the logout: {e}");
     }
     tracing::warn!(user = mxid, "Instagram session lost: {reason}");
@@ -411,7 +424,8 @@ pub async fn session_lost(bridge: &Arc<Bridge>, mxid: &str, reason: &str) {
             .send_notice(
                 &room,
                 &format!(
-                    "You were logged out of Instagram: {reason}\n\nUse `login` to log in again."
+                    "You were logged out of Instagram as @{username}: {reason}\n\n\
+                     Use `login` to log in again."
                 ),
             )
             .await;

@@ -301,9 +301,10 @@ pub fn read_on_instagram(bridge: &Bridge, mxid: &str, room: &str) {
 /// which stays as it is (nothing is deleted; a new message brings the thread back there).
 pub async fn thread_removed(
     bridge: &Bridge,
-    mxid: &str,
+    user: &super::user::IgUser,
     thread_id: &ThreadId,
 ) -> Result<(), ApplyError> {
+    let mxid = user.mxid.as_str();
     if bridge
         .chat_states
         .hidden_by_us
@@ -312,7 +313,9 @@ pub async fn thread_removed(
     {
         return Ok(());
     }
-    let Some(portal) = super::portal::find_portal(bridge, thread_id.as_str(), mxid).await? else {
+    let receiver = user.receiver();
+    let Some(portal) = super::portal::find_portal(bridge, thread_id.as_str(), &receiver).await?
+    else {
         return Ok(());
     };
     let Some(room) = room_of(&portal) else {
@@ -420,7 +423,7 @@ async fn matrix_changed(bridge: &Bridge, mxid: &str, sync: AccountDataSync, base
     let states = &bridge.chat_states;
     for (room, seen) in changed_rooms(states, mxid, &sync) {
         let portal = match bridge.store.get_portal_by_room(room.as_str()).await {
-            Ok(Some(p)) if p.receiver == mxid || p.receiver.is_empty() => p,
+            Ok(Some(p)) if p.is_group || users_dm(bridge, mxid, &p) => p,
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!(user = mxid, %room, "cannot read the portal: {e}");
@@ -443,6 +446,13 @@ async fn matrix_changed(bridge: &Bridge, mxid: &str, sync: AccountDataSync, base
     }
 }
 
+/// Whether a DM portal is one of the user's logins'.
+fn users_dm(bridge: &Bridge, mxid: &str, portal: &PortalRow) -> bool {
+    bridge
+        .account_of_receiver(&portal.receiver)
+        .is_some_and(|u| u.mxid == mxid)
+}
+
 /// One chat-state change sent to Instagram (already recorded as sent); a failure is told in
 /// the room. Whether it was sent.
 async fn send_instagram(
@@ -453,7 +463,7 @@ async fn send_instagram(
     f: Field,
     v: bool,
 ) -> bool {
-    let Some(user) = bridge.users.get(mxid).map(|u| u.clone()) else {
+    let Some(user) = bridge.login_for_portal(mxid, portal).await else {
         return false;
     };
     let thread = ThreadId::new(portal.thread_id.clone());

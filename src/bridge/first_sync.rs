@@ -31,18 +31,18 @@ struct Progress {
     failed: usize,
 }
 
-/// The first syncs in progress, by Matrix user.
+/// The first syncs in progress, by login (id).
 #[derive(Debug, Default)]
 pub struct FirstSyncs {
-    by_user: Mutex<HashMap<String, Progress>>,
+    by_login: Mutex<HashMap<String, Progress>>,
 }
 
 impl FirstSyncs {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Progress>> {
-        self.by_user.lock().unwrap_or_else(|p| p.into_inner())
+        self.by_login.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn track(&self, mxid: &str, room: OwnedRoomId, threads: HashSet<String>) {
+    fn track(&self, login: &str, room: OwnedRoomId, threads: HashSet<String>) {
         let progress = Progress {
             room,
             waiting: threads,
@@ -50,19 +50,24 @@ impl FirstSyncs {
             held: 0,
             failed: 0,
         };
-        self.lock().insert(mxid.to_string(), progress);
+        self.lock().insert(login.to_string(), progress);
     }
 
-    /// Whether `mxid`'s first sync is running.
-    pub(crate) fn tracks(&self, mxid: &str) -> bool {
-        self.lock().contains_key(mxid)
+    /// Whether login `login`'s first sync is running.
+    pub(crate) fn tracks(&self, login: &str) -> bool {
+        self.lock().contains_key(login)
     }
 
     /// Records a thread's outcome; when it was the last one, returns the room and the count
     /// to tell.
-    fn done(&self, mxid: &str, thread_id: &str, outcome: Outcome) -> Option<(OwnedRoomId, String)> {
+    fn done(
+        &self,
+        login: &str,
+        thread_id: &str,
+        outcome: Outcome,
+    ) -> Option<(OwnedRoomId, String)> {
         let mut map = self.lock();
-        let progress = map.get_mut(mxid)?;
+        let progress = map.get_mut(login)?;
         if !progress.waiting.remove(thread_id) {
             return None;
         }
@@ -74,7 +79,7 @@ impl FirstSyncs {
         if !progress.waiting.is_empty() {
             return None;
         }
-        let progress = map.remove(mxid)?;
+        let progress = map.remove(login)?;
         Some((
             progress.room,
             summary(progress.bridged, progress.held, progress.failed),
@@ -147,6 +152,7 @@ async fn notice(bridge: &Bridge, room: &RoomId, text: &str) {
 pub async fn start(
     bridge: &Arc<Bridge>,
     mxid: &str,
+    login: &str,
     conversations: &[String],
     requests: &[String],
 ) {
@@ -163,7 +169,7 @@ pub async fn start(
         return;
     }
     let threads = conversations.iter().chain(requests).cloned().collect();
-    bridge.first_syncs.track(mxid, room.clone(), threads);
+    bridge.first_syncs.track(login, room.clone(), threads);
     let policy = bridge.config.bridge.message_requests;
     notice(
         bridge,
@@ -174,8 +180,8 @@ pub async fn start(
 }
 
 /// Stops counting (the threads could not be queued).
-pub fn forget(bridge: &Bridge, mxid: &str) {
-    bridge.first_syncs.lock().remove(mxid);
+pub fn forget(bridge: &Bridge, login: &str) {
+    bridge.first_syncs.lock().remove(login);
 }
 
 /// Called for every inbox row once it is done with; counts the first sync's threads.

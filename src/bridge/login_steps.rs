@@ -79,6 +79,27 @@ pub async fn submit_challenge(
     Ok(next_step(outcome))
 }
 
+/// Why a finished login is not taken: that Instagram account is logged in here already
+/// (`None`: it may be stored). Said to the user as it is.
+pub async fn already_logged_in(
+    bridge: &Bridge,
+    mxid: &str,
+    user: &User,
+) -> Result<Option<String>, ApplyError> {
+    let Some(row) = bridge.store.get_login(user.pk.get()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(if row.mxid == mxid {
+        format!("You're already logged in as @{}.", user.username)
+    } else {
+        format!(
+            "@{} is already logged in to this bridge by another Matrix user; log it out \
+             there first.",
+            user.username
+        )
+    }))
+}
+
 /// Stores a finished login (the account is started by [`start`], once the user was told).
 pub async fn store_login(
     bridge: &Bridge,
@@ -112,16 +133,22 @@ pub async fn start(
         .map(|_| ())
 }
 
-/// Logs a user out of Instagram and forgets the session; false when not logged in.
-pub async fn logout(bridge: &Bridge, mxid: &str) -> Result<bool, ApplyError> {
-    let Some((_, u)) = bridge.users.remove(mxid) else {
-        return Ok(false);
-    };
-    if let Err(e) = u.client.logout().await {
-        tracing::info!(user = %mxid, "Instagram logout call failed: {e}");
+/// Logs one login (`pk`) of a user out of Instagram and forgets its session; false when the
+/// user has no such login. The user's other logins run on.
+pub async fn logout(bridge: &Bridge, mxid: &str, pk: i64) -> Result<bool, ApplyError> {
+    let running = bridge.accounts.remove_if(&pk, |_, u| u.mxid == mxid);
+    if let Some((_, u)) = &running {
+        if let Err(e) = u.client.logout().await {
+            tracing::info!(user = %mxid, login = pk, "Instagram logout call failed: {e}");
+        }
+        u.stop().await;
     }
-    u.stop().await;
-    super::puppet::stop(bridge, mxid);
-    bridge.store.clear_login(mxid).await?;
-    Ok(true)
+    let stored = match bridge.store.get_login(pk).await? {
+        Some(login) if login.mxid == mxid => bridge.store.delete_login(pk).await?,
+        _ => false,
+    };
+    if !bridge.has_login(mxid) {
+        super::puppet::stop(bridge, mxid);
+    }
+    Ok(running.is_some() || stored)
 }

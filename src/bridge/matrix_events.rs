@@ -189,9 +189,10 @@ async fn on_bot_invite(bridge: &Arc<Bridge>, event: &Event<'_>) -> Result<(), Ap
             .await?;
         let logged_in = bridge
             .store
-            .get_user(event.sender.as_str())
+            .logins_of(event.sender.as_str())
             .await?
-            .is_some_and(|u| u.session.is_some());
+            .iter()
+            .any(|l| l.session.is_some());
         let extra = if logged_in {
             &texts.welcome_connected
         } else {

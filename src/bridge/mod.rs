@@ -38,6 +38,7 @@ pub mod ghost;
 pub mod held;
 pub mod ig_events;
 pub mod items;
+pub mod login_choice;
 pub mod login_steps;
 pub mod matrix_events;
 pub mod media;
@@ -80,8 +81,9 @@ pub struct Bridge {
     /// How Instagram clients are built.
     pub ig_http: HttpConfig,
     pub ig_realtime: RealtimeConfig,
-    /// Logged-in users by Matrix id.
-    pub users: DashMap<String, Arc<user::IgUser>>,
+    /// Running logins (Instagram accounts) by login id, the account's pk. A Matrix user may
+    /// have several (see [`login_choice`]).
+    pub accounts: DashMap<i64, Arc<user::IgUser>>,
     /// Login flows in progress by Matrix id.
     pub logins: tokio::sync::Mutex<HashMap<String, commands::login::LoginFlow>>,
     /// The content of inbox events that may carry a secret, kept out of the database.
@@ -132,7 +134,7 @@ impl Bridge {
             metrics,
             ig_http,
             ig_realtime,
-            users: DashMap::new(),
+            accounts: DashMap::new(),
             logins: tokio::sync::Mutex::new(HashMap::new()),
             held: held::HeldSecrets::default(),
             first_syncs: first_sync::FirstSyncs::default(),

@@ -1,5 +1,6 @@
-//! One Instagram thread ↔ one Matrix room. DMs are per receiving user; groups are shared by
-//! every bridge user in them (their rows have an empty receiver).
+//! One Instagram thread ↔ one Matrix room. DMs are per receiving login (a thread two logins
+//! of one user share is two rooms); groups are shared by every bridge user in them (their
+//! rows have an empty receiver).
 //!
 //! Everything here runs inside the thread's actor (see `dispatch`), so one thread's events
 //! never race.
@@ -22,22 +23,22 @@ use crate::instagram::ids::{ThreadId, UserPk};
 use crate::instagram::types::Thread;
 use crate::store::portals::PortalRow;
 
-/// The receiver key of a portal: the user for DMs, empty for groups.
-pub fn receiver_key(is_group: bool, mxid: &str) -> String {
+/// The receiver key of a portal: the login (its id) for DMs, empty for groups.
+pub fn receiver_key(is_group: bool, login: &str) -> String {
     if is_group {
         String::new()
     } else {
-        mxid.to_string()
+        login.to_string()
     }
 }
 
-/// The portal of a thread as one user sees it, if it exists.
+/// The portal of a thread as one login (`receiver`, its id) sees it, if it exists.
 pub async fn find_portal(
     bridge: &Bridge,
     thread_id: &str,
-    mxid: &str,
+    receiver: &str,
 ) -> Result<Option<PortalRow>, ApplyError> {
-    if let Some(p) = bridge.store.get_portal(thread_id, mxid).await? {
+    if let Some(p) = bridge.store.get_portal(thread_id, receiver).await? {
         return Ok(Some(p));
     }
     Ok(bridge.store.get_portal(thread_id, "").await?)
@@ -65,7 +66,7 @@ pub async fn ensure_portal(
     thread_id: &str,
     thread: Option<Thread>,
 ) -> Result<(PortalRow, Option<Thread>), ApplyError> {
-    if let Some(p) = find_portal(bridge, thread_id, &user.mxid).await?
+    if let Some(p) = find_portal(bridge, thread_id, &user.receiver()).await?
         && let Some(room) = p.room_id.as_deref()
     {
         if p.is_group {
@@ -202,7 +203,7 @@ async fn create_portal_room(
     thread: &Thread,
 ) -> Result<PortalRow, ApplyError> {
     let is_group = thread.is_group.unwrap_or(thread.users.len() > 1);
-    let receiver = receiver_key(is_group, &user.mxid);
+    let receiver = receiver_key(is_group, &user.receiver());
     let thread_id = thread.thread_id.to_string();
     conv.remember(bridge, thread, Some(user)).await;
     // Ghost profiles first, so the room shows names from the start.
@@ -321,11 +322,11 @@ pub async fn update_from_thread(
     Ok(())
 }
 
-/// Shows (or stops) a ghost typing in the user's portal of a thread, for Instagram's `ttl`
-/// (12 s when absent, kept within 1–60 s).
+/// Shows (or stops) a ghost typing in the login's (`login`: its id) portal of a thread, for
+/// Instagram's `ttl` (12 s when absent, kept within 1–60 s).
 pub async fn ghost_typing(
     bridge: &Arc<Bridge>,
-    mxid: &str,
+    login: &str,
     thread_id: &ThreadId,
     sender: UserPk,
     active: bool,
@@ -333,7 +334,7 @@ pub async fn ghost_typing(
 ) -> Result<(), ApplyError> {
     let ttl =
         active.then(|| Duration::from_millis(ttl_ms.unwrap_or(12_000).clamp(1_000, 60_000) as u64));
-    let Some(portal) = find_portal(bridge, thread_id.as_str(), mxid).await? else {
+    let Some(portal) = find_portal(bridge, thread_id.as_str(), login).await? else {
         return Ok(());
     };
     let Some(room) = portal.room_id.as_deref() else {

@@ -80,11 +80,11 @@ pub fn poll(bridge: &Arc<Bridge>, user: &Arc<IgUser>) {
 /// The user's own presence → their foreground state on Instagram, when it changed.
 async fn set_own(bridge: &Bridge, user: &IgUser, online: bool) {
     let users = &bridge.presences.users;
-    if users.insert(user.mxid.clone(), online) == Some(online) {
+    if users.insert(user.receiver(), online) == Some(online) {
         return;
     }
     if !user.set_active(online).await {
-        users.remove(&user.mxid);
+        users.remove(&user.receiver());
         tracing::debug!(
             user = user.mxid,
             "presence not sent: no realtime connection"
@@ -101,11 +101,10 @@ pub async fn to_instagram(bridge: &Bridge, event: &Value) {
     let Some(sender) = event.get("sender").and_then(Value::as_str) else {
         return;
     };
-    let Some(user) = bridge.users.get(sender).map(|u| u.clone()) else {
-        return;
-    };
     let online = event["content"]["presence"].as_str() == Some("online");
-    set_own(bridge, &user, online).await;
+    for user in bridge.logins_of(sender) {
+        set_own(bridge, &user, online).await;
+    }
 }
 
 #[cfg(test)]

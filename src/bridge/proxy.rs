@@ -105,18 +105,31 @@ impl Bridge {
         }
     }
 
-    /// A fresh Instagram client for a Matrix user, on the device derived for them, behind
-    /// their proxy.
+    /// A fresh Instagram client for a Matrix user's next login, behind their proxy, on the
+    /// device derived for them (for a user who has logins already, one derived for the
+    /// next: two accounts never share a device).
     pub async fn new_instagram_client(
         &self,
         mxid: &str,
     ) -> Result<InstagramClient, crate::instagram::Error> {
-        let proxy = effective(self, mxid)
-            .await
-            .map_err(|e| crate::instagram::Error::Setup(e.to_string()))?
-            .proxy;
+        let setup = |e: &dyn std::fmt::Display| crate::instagram::Error::Setup(e.to_string());
+        let proxy = effective(self, mxid).await.map_err(|e| setup(&e))?.proxy;
+        let existing = self.store.logins_of(mxid).await.map_err(|e| setup(&e))?;
         let seed = self.config.instagram.device_seed.expose().as_bytes();
-        let device = crate::instagram::http::Device::derive(seed, mxid);
+        let used: Vec<String> = existing
+            .iter()
+            .filter_map(|l| l.session.as_ref())
+            .filter_map(|s| serde_json::from_str::<serde_json::Value>(s.expose()).ok())
+            .filter_map(|j| j["device"]["uuid"].as_str().map(str::to_owned))
+            .collect();
+        let derive = |n: usize| match n {
+            0 => crate::instagram::http::Device::derive(seed, mxid),
+            n => crate::instagram::http::Device::derive(seed, &format!("{mxid}#{n}")),
+        };
+        let device = (0..=used.len())
+            .map(derive)
+            .find(|d| !used.contains(&d.uuid))
+            .unwrap_or_else(|| derive(used.len() + 1));
         InstagramClient::new(self.http_config_with(proxy), device)
     }
 }

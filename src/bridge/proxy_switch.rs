@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::Bridge;
+use super::user::IgUser;
 use crate::instagram::http::InstagramClient;
 use crate::instagram::proxy::ProxyUrl;
 
@@ -22,26 +23,39 @@ pub enum Switched {
     NotRestarted(String),
 }
 
-/// Moves `mxid`'s running account (if any) onto `proxy`: a client on the same session with
-/// the new settings, the realtime connection restarted through it, then one request to see
-/// whether Instagram answers.
+/// Moves `mxid`'s running accounts (if any; the proxy is the user's, for all their logins)
+/// onto `proxy`: a client on the same session with the new settings, the realtime connection
+/// restarted through it, then one request to see whether Instagram answers. The first
+/// account that did not work out says so.
 pub async fn switch(bridge: &Arc<Bridge>, mxid: &str, proxy: Option<ProxyUrl>) -> Switched {
-    let Some(user) = bridge.users.get(mxid).map(|u| u.clone()) else {
+    let logins = bridge.logins_of(mxid);
+    if logins.is_empty() {
         return Switched::NotLoggedIn;
-    };
+    }
+    let mut outcome = Switched::Working;
+    for user in logins {
+        let switched = switch_one(bridge, &user, proxy.clone()).await;
+        if matches!(outcome, Switched::Working) {
+            outcome = switched;
+        }
+    }
+    outcome
+}
+
+async fn switch_one(bridge: &Arc<Bridge>, user: &IgUser, proxy: Option<ProxyUrl>) -> Switched {
     let session = user.client.session_json();
     let client = match InstagramClient::from_session_json(bridge.http_config_with(proxy), session) {
         Ok(c) => c,
         Err(e) => return Switched::NotRestarted(e.to_string()),
     };
-    let username = user.username.clone();
-    drop(user);
+    let (mxid, username) = (user.mxid.clone(), user.username.clone());
     tracing::info!(
         user = mxid,
+        login = user.pk,
         proxy = %client.config().proxy.as_ref().map_or("none".into(), ToString::to_string),
         "restarting the Instagram account on its new proxy"
     );
-    if let Err(e) = super::account::start_user(bridge, mxid, client.clone(), username, false).await
+    if let Err(e) = super::account::start_user(bridge, &mxid, client.clone(), username, false).await
     {
         return Switched::NotRestarted(e.to_string());
     }

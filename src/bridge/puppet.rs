@@ -48,11 +48,7 @@ pub fn own(bridge: &Bridge, user: &IgUser, portal: &PortalRow, sender_pk: i64) -
     if !portal.is_group {
         return None;
     }
-    let other = bridge
-        .users
-        .iter()
-        .find(|u| u.pk == sender_pk)
-        .map(|u| u.mxid.clone())?;
+    let other = bridge.account(sender_pk)?.mxid.clone();
     intent(bridge, &other)
 }
 
@@ -267,10 +263,19 @@ pub async fn join_portal(bridge: &Bridge, mxid: &str, room: &RoomId, dm_with: Op
 pub fn join_existing(bridge: &Arc<Bridge>, mxid: &str) {
     let (bridge, mxid) = (bridge.clone(), mxid.to_owned());
     tokio::spawn(async move {
-        let mut portals = match bridge.store.portals_of_receiver(&mxid).await {
-            Ok(dms) => dms,
-            Err(e) => return tracing::warn!(user = mxid, "cannot list the user's portals: {e}"),
+        let logins = match bridge.store.logins_of(&mxid).await {
+            Ok(logins) => logins,
+            Err(e) => return tracing::warn!(user = mxid, "cannot list the user's logins: {e}"),
         };
+        let mut portals = Vec::new();
+        for login in logins {
+            match bridge.store.portals_of_receiver(&login.receiver()).await {
+                Ok(dms) => portals.extend(dms),
+                Err(e) => {
+                    return tracing::warn!(user = mxid, "cannot list the user's portals: {e}");
+                }
+            }
+        }
         portals.extend(
             bridge
                 .store

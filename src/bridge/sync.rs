@@ -50,11 +50,12 @@ async fn pending_threads(client: &InstagramClient, mxid: &str) -> Vec<Thread> {
     }
 }
 
-fn sync_entries<'a>(mxid: &str, ids: impl IntoIterator<Item = &'a String>) -> Vec<NewInboxEntry> {
+/// `SyncThread` rows for the threads, read by login `login` (its id).
+fn sync_entries<'a>(login: &str, ids: impl IntoIterator<Item = &'a String>) -> Vec<NewInboxEntry> {
     ids.into_iter()
         .map(|thread_id| {
             ig_events::entry(
-                mxid,
+                login,
                 &IgEvent::SyncThread {
                     thread_id: ThreadId::new(thread_id.as_str()),
                 },
@@ -68,8 +69,10 @@ fn sync_entries<'a>(mxid: &str, ids: impl IntoIterator<Item = &'a String>) -> Ve
 pub async fn initial_sync(
     bridge: &Arc<Bridge>,
     mxid: &str,
+    pk: i64,
     client: &InstagramClient,
 ) -> Result<Cursor, String> {
+    let login = pk.to_string();
     let inbox = client
         .inbox(InboxKind::Main, None, None, PAGE)
         .await
@@ -85,16 +88,16 @@ pub async fn initial_sync(
     let main = recent(&inbox.inbox.threads, max, max_age_ms, now);
     let mut requests = recent(&pending_threads(client, mxid).await, max, max_age_ms, now);
     requests.retain(|id| !main.contains(id));
-    let entries = sync_entries(mxid, main.iter().chain(&requests));
-    first_sync::start(bridge, mxid, &main, &requests).await;
+    let entries = sync_entries(&login, main.iter().chain(&requests));
+    first_sync::start(bridge, mxid, &login, &main, &requests).await;
     // The threads and the resume point they are the snapshot of, in one transaction: the
     // snapshot replaces whatever cursor an earlier session left.
     let stored = bridge
         .store
-        .enqueue_with_fresh_cursor(mxid, cursor.seq_id, cursor.snapshot_at_ms, &entries)
+        .enqueue_with_fresh_cursor(pk, cursor.seq_id, cursor.snapshot_at_ms, &entries)
         .await;
     if let Err(e) = stored {
-        first_sync::forget(bridge, mxid);
+        first_sync::forget(bridge, &login);
         return Err(e.to_string());
     }
     bridge.inbox_wake.notify_one();
@@ -147,7 +150,7 @@ pub async fn catch_up(
     let pending = pending_threads(&user.client, &user.mxid).await;
     let mut requests = requests_to_sync(bridge, user, pending);
     requests.retain(|id| !main.contains(id));
-    let entries = sync_entries(&user.mxid, main.iter().chain(&requests));
+    let entries = sync_entries(&user.receiver(), main.iter().chain(&requests));
     let count = entries.len();
     // With `resubscribe`, the threads to catch up and the fresh snapshot they cover are
     // written in one transaction: a crash between the two can neither skip the threads nor
@@ -160,7 +163,7 @@ pub async fn catch_up(
         Some((seq, snapshot)) => {
             bridge
                 .store
-                .enqueue_with_fresh_cursor(&user.mxid, seq, snapshot, &entries)
+                .enqueue_with_fresh_cursor(user.pk, seq, snapshot, &entries)
                 .await
         }
         None => bridge.store.enqueue(&entries).await,

@@ -1,4 +1,4 @@
-//! One logged-in Matrix user's Instagram account, as the rest of the bridge uses it: the
+//! One login (an Instagram account of a Matrix user), as the rest of the bridge uses it: the
 //! HTTP client, the realtime connection when it is up, the connection state, and the send
 //! facade (realtime first, HTTP as the fallback). Starting, restoring and losing an account
 //! is [`super::account`]'s.
@@ -48,10 +48,14 @@ pub struct Status {
     pub last_error: Option<String>,
 }
 
-/// A connected Instagram account.
+/// A connected Instagram account: one login of a Matrix user (a user may have several).
 pub struct IgUser {
+    /// The Matrix user the login belongs to.
     pub mxid: String,
+    /// The Instagram pk: the login's id.
     pub pk: i64,
+    /// When this login started running (orders a user's logins).
+    pub started_at_ms: i64,
     pub username: String,
     pub client: InstagramClient,
     realtime: Mutex<Option<RealtimeClient>>,
@@ -135,6 +139,7 @@ impl IgUser {
         Self {
             mxid: mxid.to_string(),
             pk,
+            started_at_ms: crate::store::now_ms(),
             username,
             client,
             realtime: Mutex::new(None),
@@ -146,6 +151,11 @@ impl IgUser {
             typing: Mutex::default(),
             announced_requests: Mutex::default(),
         }
+    }
+
+    /// The login's id as a portal's or an inbox row's receiver.
+    pub fn receiver(&self) -> String {
+        self.pk.to_string()
     }
 
     /// Records whether the user is typing in a thread; true when that is a change (to send).

@@ -1,7 +1,7 @@
 //! mautrix-instagram's rows → this bridge's rows (pure: no I/O).
 //!
 //! - A portal's `receiver` is the receiving account's pk for DMs and 0 for groups; here it is
-//!   the receiving Matrix user for DMs and empty for groups. Messages and reactions follow
+//!   that pk too (the login's id) for DMs and empty for groups. Messages and reactions follow
 //!   their room's portal.
 //! - Message rows get `IMPORTED_HASH` as content hash: it marks them as bridged from the other
 //!   side, so a catch-up walking back through a thread stops at the newest imported item
@@ -180,8 +180,8 @@ fn plan_portals<'a>(source: &'a Source, plan: &mut Plan) -> HashMap<&'a str, (&'
         let is_group = p.receiver == 0;
         let receiver = if is_group {
             String::new()
-        } else if let Some(mxid) = mxid_of.get(&p.receiver) {
-            (*mxid).to_string()
+        } else if mxid_of.contains_key(&p.receiver) {
+            p.receiver.to_string()
         } else {
             plan.portals_left_out.push(format!(
                 "thread {} (room {room}): its receiver, Instagram account {}, has no user in \
@@ -381,7 +381,7 @@ mod tests {
             .iter()
             .map(|p| (p.thread_id.as_str(), p.receiver.as_str(), p.is_group))
             .collect();
-        assert_eq!(receivers, [("dm", "@alice:hs", false), ("group", "", true)]);
+        assert_eq!(receivers, [("dm", "11", false), ("group", "", true)]);
         assert_eq!(
             plan.portals_left_out.len(),
             1,
@@ -401,14 +401,14 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(messages, [("1", "@alice:hs", "dm"), ("2", "", "group")]);
+        assert_eq!(messages, [("1", "11", "dm"), ("2", "", "group")]);
         assert!(
             b.messages
                 .iter()
                 .all(|m| m.content_hash.as_deref() == Some(IMPORTED_HASH))
         );
         assert_eq!(plan.messages_left_out, 2);
-        assert_eq!(b.reactions[0].receiver, "@alice:hs");
+        assert_eq!(b.reactions[0].receiver, "11");
         assert_eq!(b.reactions[0].timestamp_us, 5000);
         assert_eq!(b.ghosts[0].username.as_deref(), Some("alice_ig"));
         assert_eq!(plan.double_puppets, 1);

@@ -217,15 +217,15 @@ async fn import_user(
     .execute(&mut *tx)
     .await?;
     counts.users.add(created.rows_affected() > 0);
-    if let Some(session) = &u.session {
-        // Only where this bridge has no session of its own.
+    if let (Some(session), Some(pk)) = (&u.session, u.ig_pk) {
+        // Only where this bridge has no login of its own for that account.
         let done = sqlx::query(
-            "UPDATE users SET ig_pk = $2, ig_username = $3, session = $4, seq_id = $5, \
-             snapshot_at_ms = $6, connection_state = 'logged_in', updated_at_ms = $7 \
-             WHERE mxid = $1 AND session IS NULL",
+            "INSERT INTO logins (ig_pk, mxid, ig_username, session, seq_id, snapshot_at_ms, \
+             connection_state, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'logged_in', $7, $7) ON CONFLICT (ig_pk) DO NOTHING",
         )
+        .bind(pk)
         .bind(&u.mxid)
-        .bind(u.ig_pk)
         .bind(&u.ig_username)
         .bind(session.expose())
         .bind(u.seq_id)
@@ -234,6 +234,16 @@ async fn import_user(
         .execute(&mut *tx)
         .await?;
         counts.sessions.add(done.rows_affected() > 0);
+        sqlx::query(
+            "UPDATE users SET preferred_login = $2, updated_at_ms = $3 \
+             WHERE mxid = $1 AND preferred_login IS NULL \
+             AND EXISTS (SELECT 1 FROM logins WHERE ig_pk = $2 AND mxid = $1)",
+        )
+        .bind(&u.mxid)
+        .bind(pk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     }
     if let Some(room) = &u.management_room {
         // Only where the user has none here and the room is nobody else's.
@@ -330,13 +340,13 @@ mod tests {
             portals: vec![
                 PortalRow {
                     thread_id: "t1".into(),
-                    receiver: "@a:x".into(),
+                    receiver: "1".into(),
                     room_id: Some("!r1:x".into()),
                     ..Default::default()
                 },
                 PortalRow {
                     thread_id: "t2".into(),
-                    receiver: "@a:x".into(),
+                    receiver: "1".into(),
                     room_id: Some("!r2:x".into()),
                     ..Default::default()
                 },
@@ -346,7 +356,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, room)| MessageRow {
                     item_id: format!("i{i}"),
-                    receiver: "@a:x".into(),
+                    receiver: "1".into(),
                     thread_id: format!("t{}", i + 1),
                     room_id: (*room).into(),
                     event_id: format!("$e{i}"),
@@ -356,7 +366,7 @@ mod tests {
                 .collect(),
             reactions: vec![ReactionRow {
                 item_id: "i1".into(),
-                receiver: "@a:x".into(),
+                receiver: "1".into(),
                 sender_pk: 2,
                 room_id: "!r2:x".into(),
                 event_id: "$re".into(),
@@ -396,7 +406,7 @@ mod tests {
             .unwrap();
             s.upsert_portal(&PortalRow {
                 thread_id: "t2".into(),
-                receiver: "@a:x".into(),
+                receiver: "1".into(),
                 room_id: Some("!other:x".into()),
                 ..Default::default()
             })
@@ -405,10 +415,7 @@ mod tests {
 
             let dry = s.import_batch(&batch(), true).await.unwrap();
             assert_eq!(dry.portals, Count { new: 1, already: 0 });
-            assert!(
-                s.get_portal("t1", "@a:x").await.unwrap().is_none(),
-                "dry run"
-            );
+            assert!(s.get_portal("t1", "1").await.unwrap().is_none(), "dry run");
 
             let counts = s.import_batch(&batch(), false).await.unwrap();
             assert_eq!(counts, dry, "a dry run counts what a run writes");
@@ -429,18 +436,20 @@ mod tests {
             assert_eq!(s.thread_members("t1").await.unwrap()[0].username, "old");
             assert!(s.thread_members("t2").await.unwrap().is_empty());
             let user = s.get_user("@a:x").await.unwrap().unwrap();
-            assert_eq!(user.session.unwrap().expose(), "{\"ours\":true}");
+            let login = s.get_login(1).await.unwrap().unwrap();
+            assert_eq!(login.session.unwrap().expose(), "{\"ours\":true}");
+            assert_eq!(user.preferred_login, Some(1));
             assert_eq!(user.management_room.as_deref(), Some("!m:x"));
             assert_eq!(
                 s.get_ghost(2).await.unwrap().unwrap().username.as_deref(),
                 Some("new")
             );
-            let t1 = s.get_portal("t1", "@a:x").await.unwrap().unwrap();
+            let t1 = s.get_portal("t1", "1").await.unwrap().unwrap();
             assert_eq!(t1.room_id.as_deref(), Some("!r1:x"));
-            let t2 = s.get_portal("t2", "@a:x").await.unwrap().unwrap();
+            let t2 = s.get_portal("t2", "1").await.unwrap().unwrap();
             assert_eq!(t2.room_id.as_deref(), Some("!other:x"));
-            assert_eq!(s.get_message_parts("i0", "@a:x").await.unwrap().len(), 1);
-            assert!(s.get_message_parts("i1", "@a:x").await.unwrap().is_empty());
+            assert_eq!(s.get_message_parts("i0", "1").await.unwrap().len(), 1);
+            assert!(s.get_message_parts("i1", "1").await.unwrap().is_empty());
 
             let again = s.import_batch(&batch(), false).await.unwrap();
             assert_eq!(again.portals, Count { new: 0, already: 1 });

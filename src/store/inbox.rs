@@ -122,36 +122,36 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Enqueues entries and moves a user's realtime cursor forward (never back) in one
+    /// Enqueues entries and moves a login's realtime cursor forward (never back) in one
     /// database transaction: the realtime pump's write.
     pub async fn enqueue_with_cursor(
         &self,
-        mxid: &str,
+        login: i64,
         seq_id: i64,
         snapshot_at_ms: i64,
         entries: &[NewInboxEntry],
     ) -> Result<Vec<i64>> {
-        self.enqueue_and_set_cursor(mxid, (seq_id, snapshot_at_ms), entries, true)
+        self.enqueue_and_set_cursor(login, (seq_id, snapshot_at_ms), entries, true)
             .await
     }
 
-    /// Enqueues entries and replaces a user's realtime cursor with a fresh inbox snapshot in
+    /// Enqueues entries and replaces a login's realtime cursor with a fresh inbox snapshot in
     /// one database transaction: the write of a first sync or a resync, whose snapshot stands
     /// for everything before it whatever the old cursor said.
     pub async fn enqueue_with_fresh_cursor(
         &self,
-        mxid: &str,
+        login: i64,
         seq_id: i64,
         snapshot_at_ms: i64,
         entries: &[NewInboxEntry],
     ) -> Result<Vec<i64>> {
-        self.enqueue_and_set_cursor(mxid, (seq_id, snapshot_at_ms), entries, false)
+        self.enqueue_and_set_cursor(login, (seq_id, snapshot_at_ms), entries, false)
             .await
     }
 
     async fn enqueue_and_set_cursor(
         &self,
-        mxid: &str,
+        login: i64,
         (seq_id, snapshot_at_ms): (i64, i64),
         entries: &[NewInboxEntry],
         forward_only: bool,
@@ -160,14 +160,14 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         let ids = insert_entries(&mut tx, self.backend, entries, now).await?;
         let sql = if forward_only {
-            "UPDATE users SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 \
-             WHERE mxid = $1 AND (seq_id IS NULL OR seq_id < $2)"
+            "UPDATE logins SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 \
+             WHERE ig_pk = $1 AND (seq_id IS NULL OR seq_id < $2)"
         } else {
-            "UPDATE users SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 \
-             WHERE mxid = $1"
+            "UPDATE logins SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 \
+             WHERE ig_pk = $1"
         };
         sqlx::query(sql)
-            .bind(mxid)
+            .bind(login)
             .bind(seq_id)
             .bind(snapshot_at_ms)
             .bind(now)

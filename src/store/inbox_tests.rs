@@ -52,20 +52,20 @@ async fn transactions_are_recorded_once_with_their_events() {
 #[tokio::test]
 async fn realtime_batches_move_the_cursor_atomically() {
     on_both_backends!(|s| {
-        s.ensure_user("@a:x").await.unwrap();
+        s.set_login("@a:x", 5, "a", "{}").await.unwrap();
         let e = NewInboxEntry {
             source: SOURCE_INSTAGRAM.into(),
             portal_key: "t1".into(),
-            receiver: "@a:x".into(),
+            receiver: "5".into(),
             payload: "{}".into(),
         };
-        s.enqueue_with_cursor("@a:x", 10, 1000, std::slice::from_ref(&e))
+        s.enqueue_with_cursor(5, 10, 1000, std::slice::from_ref(&e))
             .await
             .unwrap();
-        assert_eq!(s.get_user("@a:x").await.unwrap().unwrap().seq_id, Some(10));
+        assert_eq!(s.get_login(5).await.unwrap().unwrap().seq_id, Some(10));
         // An older batch never moves the cursor back.
-        s.enqueue_with_cursor("@a:x", 7, 999, &[e]).await.unwrap();
-        let u = s.get_user("@a:x").await.unwrap().unwrap();
+        s.enqueue_with_cursor(5, 7, 999, &[e]).await.unwrap();
+        let u = s.get_login(5).await.unwrap().unwrap();
         assert_eq!((u.seq_id, u.snapshot_at_ms), (Some(10), Some(1000)));
         assert_eq!(s.inbox_pending(0, 10).await.unwrap().len(), 2);
     });
@@ -74,20 +74,20 @@ async fn realtime_batches_move_the_cursor_atomically() {
 #[tokio::test]
 async fn a_fresh_snapshot_replaces_the_cursor_with_its_rows() {
     on_both_backends!(|s| {
-        s.ensure_user("@a:x").await.unwrap();
-        s.set_cursor("@a:x", 50, 1000).await.unwrap();
+        s.set_login("@a:x", 5, "a", "{}").await.unwrap();
+        s.set_cursor(5, 50, 1000).await.unwrap();
         let e = NewInboxEntry {
             source: SOURCE_INSTAGRAM.into(),
             portal_key: "t1".into(),
-            receiver: "@a:x".into(),
+            receiver: "5".into(),
             payload: "{}".into(),
         };
         // A resync's snapshot may carry a lower seq_id than the refused cursor: it replaces
         // it, in the transaction that queues the threads to catch up.
-        s.enqueue_with_fresh_cursor("@a:x", 20, 2000, std::slice::from_ref(&e))
+        s.enqueue_with_fresh_cursor(5, 20, 2000, std::slice::from_ref(&e))
             .await
             .unwrap();
-        let u = s.get_user("@a:x").await.unwrap().unwrap();
+        let u = s.get_login(5).await.unwrap().unwrap();
         assert_eq!((u.seq_id, u.snapshot_at_ms), (Some(20), Some(2000)));
         assert_eq!(s.inbox_pending(0, 10).await.unwrap().len(), 1);
     });

@@ -24,6 +24,7 @@ pub mod double_puppets;
 pub mod ghosts;
 pub mod import;
 pub mod inbox;
+pub mod logins;
 pub mod members;
 pub mod messages;
 pub mod open;
@@ -113,6 +114,16 @@ impl Store {
     /// Connects to `uri` (`sqlite:<file>`, `sqlite::memory:` or `postgres://…`) and runs the
     /// migrations of its backend.
     pub async fn connect(uri: &str, options: PoolOptions) -> Result<Self> {
+        Self::connect_migrated_to(uri, options, None).await
+    }
+
+    /// [`Store::connect`], running the migrations up to `target` only (all with `None`): an
+    /// older schema, for the tests of an upgrade.
+    pub(crate) async fn connect_migrated_to(
+        uri: &str,
+        options: PoolOptions,
+        migrated_to: Option<i64>,
+    ) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let target = open::Target::of(uri)?;
         let (backend, uri) = if uri.starts_with("postgres://") || uri.starts_with("postgresql://") {
@@ -154,7 +165,7 @@ impl Store {
             backend,
             caches: Arc::default(),
         };
-        store.migrate().await?;
+        store.migrate(migrated_to).await?;
         if backend == Backend::Sqlite && !in_memory {
             store.checkpoint_in_background();
         }
@@ -183,10 +194,14 @@ impl Store {
         });
     }
 
-    async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.writer).await?,
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.writer).await?,
+    async fn migrate(&self, target: Option<i64>) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+        };
+        match target {
+            None => migrator.run(&self.writer).await?,
+            Some(target) => migrator.run_to(target, &self.writer).await?,
         }
         Ok(())
     }
@@ -272,3 +287,5 @@ mod inbox_tests;
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;

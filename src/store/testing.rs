@@ -28,6 +28,13 @@ pub(crate) fn schema_prefix() -> String {
 
 /// A store on PostgreSQL, in a schema of its own.
 pub(crate) async fn postgres() -> Store {
+    Store::connect(&postgres_uri().await, PoolOptions::default())
+        .await
+        .expect("postgres store")
+}
+
+/// The URI of a fresh, empty PostgreSQL schema of its own.
+pub(crate) async fn postgres_uri() -> String {
     let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG.to_string());
     let schema = format!("{}{}", schema_prefix(), uuid::Uuid::new_v4().simple());
     sqlx::any::install_default_drivers();
@@ -44,10 +51,7 @@ pub(crate) async fn postgres() -> Store {
         .expect("create test schema");
     admin.close().await;
     let sep = if base.contains('?') { '&' } else { '?' };
-    let uri = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-    Store::connect(&uri, PoolOptions::default())
-        .await
-        .expect("postgres store")
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
 /// Runs `body` against a fresh store of each backend.

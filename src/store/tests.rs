@@ -11,7 +11,7 @@ async fn users_lifecycle() {
     on_both_backends!(|s| {
         assert!(s.get_user("@a:x").await.unwrap().is_none());
         let u = s.ensure_user("@a:x").await.unwrap();
-        assert_eq!(u.connection_state, "logged_out");
+        assert_eq!(u.preferred_login, None);
         assert_eq!(
             s.ensure_user("@a:x").await.unwrap(),
             u,
@@ -31,33 +31,78 @@ async fn users_lifecycle() {
             s.get_user("@a:x").await.unwrap().unwrap().management_room,
             None
         );
+    });
+}
 
+#[tokio::test]
+async fn a_user_has_several_logins() {
+    on_both_backends!(|s| {
+        s.ensure_user("@a:x").await.unwrap();
         s.set_login("@a:x", 17841400000000001, "alice", "{\"secret\":1}")
             .await
             .unwrap();
-        s.set_cursor("@a:x", 42, 1_700_000_000_000).await.unwrap();
-        let u = s.get_user("@a:x").await.unwrap().unwrap();
-        assert_eq!(u.ig_pk, Some(17841400000000001));
-        assert_eq!(u.ig_username.as_deref(), Some("alice"));
-        assert_eq!(u.seq_id, Some(42));
-        assert_eq!(u.connection_state, "logged_in");
+        s.set_login("@a:x", 2, "alice_biz", "{\"secret\":2}")
+            .await
+            .unwrap();
+        s.set_cursor(17841400000000001, 42, 1_700_000_000_000)
+            .await
+            .unwrap();
+        let l = s.get_login(17841400000000001).await.unwrap().unwrap();
+        assert_eq!(l.mxid, "@a:x");
+        assert_eq!(l.ig_username.as_deref(), Some("alice"));
         assert_eq!(
-            u.session.as_ref().map(Secret::expose),
+            (l.seq_id, l.snapshot_at_ms),
+            (Some(42), Some(1_700_000_000_000))
+        );
+        assert_eq!(l.connection_state, "logged_in");
+        assert_eq!(l.receiver(), "17841400000000001");
+        assert_eq!(
+            l.session.as_ref().map(Secret::expose),
             Some("{\"secret\":1}")
         );
-        assert!(!format!("{u:?}").contains("secret"), "{u:?}");
-        let logged: Vec<_> = s
-            .logged_in_users()
+        assert!(!format!("{l:?}").contains("secret"), "{l:?}");
+        let pks: Vec<i64> = s
+            .logins_of("@a:x")
             .await
             .unwrap()
-            .into_iter()
-            .map(|u| u.mxid)
+            .iter()
+            .map(|l| l.ig_pk)
             .collect();
-        assert_eq!(logged, vec!["@a:x".to_string()]);
-        s.clear_login("@a:x").await.unwrap();
-        let u = s.get_user("@a:x").await.unwrap().unwrap();
-        assert_eq!((u.session, u.seq_id, u.ig_pk), (None, None, None));
-        assert!(s.logged_in_users().await.unwrap().is_empty());
+        assert_eq!(pks.len(), 2);
+        assert!(pks.contains(&2) && pks.contains(&17841400000000001));
+        assert_eq!(s.logged_in_logins().await.unwrap().len(), 2);
+        s.set_connection_state(2, "connected").await.unwrap();
+        assert_eq!(
+            s.get_login(2).await.unwrap().unwrap().connection_state,
+            "connected"
+        );
+
+        // The preferred login goes with its login.
+        s.set_preferred_login("@a:x", Some(2)).await.unwrap();
+        assert_eq!(
+            s.get_user("@a:x").await.unwrap().unwrap().preferred_login,
+            Some(2)
+        );
+        assert!(s.delete_login(2).await.unwrap());
+        assert!(!s.delete_login(2).await.unwrap());
+        assert_eq!(
+            s.get_user("@a:x").await.unwrap().unwrap().preferred_login,
+            None
+        );
+        assert_eq!(s.logins_of("@a:x").await.unwrap().len(), 1);
+
+        // The same account logging in again starts without a cursor.
+        s.set_login("@a:x", 17841400000000001, "alice", "{}")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_login(17841400000000001)
+                .await
+                .unwrap()
+                .unwrap()
+                .seq_id,
+            None
+        );
     });
 }
 
@@ -72,7 +117,7 @@ async fn a_users_proxy_choice_survives_a_logout() {
         s.set_proxy("@p:x", &url).await.unwrap();
         assert_eq!(s.get_proxy("@p:x").await.unwrap(), url);
         s.set_login("@p:x", 1, "p", "{}").await.unwrap();
-        s.clear_login("@p:x").await.unwrap();
+        s.delete_login(1).await.unwrap();
         assert_eq!(
             s.get_proxy("@p:x").await.unwrap(),
             url,

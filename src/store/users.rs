@@ -1,4 +1,6 @@
-//! `users`: one row per Matrix user who ever talked to the bridge.
+//! `users`: one row per Matrix user who ever talked to the bridge (the Matrix side: the
+//! management room, the proxy choice, which login commands use). Their Instagram accounts are
+//! [`super::logins`].
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -6,18 +8,13 @@ use sqlx::any::AnyRow;
 use super::{Result, Store, now_ms};
 use crate::secret::Secret;
 
-/// A bridge user: a Matrix user and, once logged in, their Instagram account.
+/// A bridge user: a Matrix user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRow {
     pub mxid: String,
-    pub ig_pk: Option<i64>,
-    pub ig_username: Option<String>,
-    /// The persisted Instagram session (JSON): cookies and tokens, never printed.
-    pub session: Option<Secret>,
     pub management_room: Option<String>,
-    pub seq_id: Option<i64>,
-    pub snapshot_at_ms: Option<i64>,
-    pub connection_state: String,
+    /// The login (its Instagram pk) that commands needing one account use.
+    pub preferred_login: Option<i64>,
 }
 
 /// A user's choice of proxy for their Instagram traffic (the `proxy` column).
@@ -36,8 +33,7 @@ pub enum ProxySetting {
 macro_rules! select_users {
     ($clause:literal) => {
         concat!(
-            "SELECT mxid, ig_pk, ig_username, session, management_room, seq_id, ",
-            "snapshot_at_ms, connection_state FROM users ",
+            "SELECT mxid, management_room, preferred_login FROM users ",
             $clause
         )
     };
@@ -46,15 +42,8 @@ macro_rules! select_users {
 fn from_row(row: &AnyRow) -> Result<UserRow> {
     Ok(UserRow {
         mxid: row.try_get("mxid")?,
-        ig_pk: row.try_get("ig_pk")?,
-        ig_username: row.try_get("ig_username")?,
-        session: row
-            .try_get::<Option<String>, _>("session")?
-            .map(Secret::new),
         management_room: row.try_get("management_room")?,
-        seq_id: row.try_get("seq_id")?,
-        snapshot_at_ms: row.try_get("snapshot_at_ms")?,
-        connection_state: row.try_get("connection_state")?,
+        preferred_login: row.try_get("preferred_login")?,
     })
 }
 
@@ -111,71 +100,11 @@ impl Store {
         Ok(())
     }
 
-    /// Records a successful login.
-    pub async fn set_login(
-        &self,
-        mxid: &str,
-        ig_pk: i64,
-        ig_username: &str,
-        session: &str,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET ig_pk = $2, ig_username = $3, session = $4, \
-             connection_state = 'logged_in', updated_at_ms = $5 WHERE mxid = $1",
-        )
-        .bind(mxid)
-        .bind(ig_pk)
-        .bind(ig_username)
-        .bind(session)
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Replaces the persisted session (cookies and claims change on many responses).
-    pub async fn set_session(&self, mxid: &str, session: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET session = $2, updated_at_ms = $3 WHERE mxid = $1")
+    /// Makes `login` (a pk, `None` for none) the login the user's commands use.
+    pub async fn set_preferred_login(&self, mxid: &str, login: Option<i64>) -> Result<()> {
+        sqlx::query("UPDATE users SET preferred_login = $2, updated_at_ms = $3 WHERE mxid = $1")
             .bind(mxid)
-            .bind(session)
-            .bind(now_ms())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    /// Forgets the Instagram session and cursor; the Matrix side (management room) stays.
-    pub async fn clear_login(&self, mxid: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET ig_pk = NULL, ig_username = NULL, session = NULL, seq_id = NULL, \
-             snapshot_at_ms = NULL, connection_state = 'logged_out', updated_at_ms = $2 \
-             WHERE mxid = $1",
-        )
-        .bind(mxid)
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Stores the realtime resume point.
-    pub async fn set_cursor(&self, mxid: &str, seq_id: i64, snapshot_at_ms: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET seq_id = $2, snapshot_at_ms = $3, updated_at_ms = $4 WHERE mxid = $1",
-        )
-        .bind(mxid)
-        .bind(seq_id)
-        .bind(snapshot_at_ms)
-        .bind(now_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn set_connection_state(&self, mxid: &str, state: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET connection_state = $2, updated_at_ms = $3 WHERE mxid = $1")
-            .bind(mxid)
-            .bind(state)
+            .bind(login)
             .bind(now_ms())
             .execute(&self.writer)
             .await?;
@@ -213,12 +142,5 @@ impl Store {
             .execute(&self.writer)
             .await?;
         Ok(())
-    }
-
-    /// Every user with a stored Instagram session, to reconnect at start-up.
-    pub async fn logged_in_users(&self) -> Result<Vec<UserRow>> {
-        const Q: &str = select_users!("WHERE session IS NOT NULL ORDER BY mxid");
-        let rows = sqlx::query(Q).fetch_all(&self.pool).await?;
-        rows.iter().map(from_row).collect()
     }
 }

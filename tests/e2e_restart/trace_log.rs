@@ -31,8 +31,11 @@ async fn say(h: &Harness, user: &User, room: &str, text: &str, done: impl Fn(&st
 /// The credentials the bridge keeps for a user (in its session JSON): the session and CSRF
 /// cookies and the authorization token.
 async fn session_values(store: &Store, mxid: &str) -> Vec<String> {
-    let row = store.get_user(mxid).await.expect("read the user");
-    let session = row.and_then(|r| r.session).expect("the user's session");
+    let logins = store.logins_of(mxid).await.expect("read the user's logins");
+    let session = logins
+        .into_iter()
+        .find_map(|l| l.session)
+        .expect("the user's session");
     let session: Value = serde_json::from_str(session.expose()).expect("session JSON");
     let cookies = &session["cookies"];
     let values: Vec<String> = [

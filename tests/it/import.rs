@@ -200,8 +200,8 @@ async fn import_keeps_everything(kind: Kind) {
     assert_eq!(
         portals,
         [
-            "340282366841710300949128100000001 @alice:hs.test !dm:hs.test 0",
-            "340282366841710300949128100000002  !group:hs.test 1",
+            format!("340282366841710300949128100000001 {ALICE_PK} !dm:hs.test 0"),
+            "340282366841710300949128100000002  !group:hs.test 1".to_string(),
         ]
     );
     let messages = strings(
@@ -214,11 +214,11 @@ async fn import_keeps_everything(kind: Kind) {
         messages,
         [
             format!(
-                "30000000000000000000000001 @alice:hs.test $m1 {BOB_PK} 1700000000000001 \
+                "30000000000000000000000001 {ALICE_PK} $m1 {BOB_PK} 1700000000000001 \
                  imported:mautrix-instagram"
             ),
             format!(
-                "30000000000000000000000002 @alice:hs.test $m2 {ALICE_PK} 1700000000000002 \
+                "30000000000000000000000002 {ALICE_PK} $m2 {ALICE_PK} 1700000000000002 \
                  imported:mautrix-instagram"
             ),
             format!(
@@ -234,7 +234,7 @@ async fn import_keeps_everything(kind: Kind) {
     .await;
     assert_eq!(
         reactions,
-        ["30000000000000000000000001 @alice:hs.test $r1 ❤️"]
+        [format!("30000000000000000000000001 {ALICE_PK} $r1 ❤️")]
     );
     let ghosts = strings(
         &pool,
@@ -246,13 +246,15 @@ async fn import_keeps_everything(kind: Kind) {
         ["alice_ig Alice A", "bob_ig Bob B", "carol_ig Carol"]
     );
     let row = sqlx::query(
-        "SELECT ig_pk, ig_username, session, management_room, seq_id, snapshot_at_ms \
-         FROM users WHERE mxid = '@alice:hs.test'",
+        "SELECT l.ig_pk, l.ig_username, l.session, u.management_room, l.seq_id, \
+         l.snapshot_at_ms, u.preferred_login FROM users u JOIN logins l ON l.mxid = u.mxid \
+         WHERE u.mxid = '@alice:hs.test'",
     )
     .fetch_one(&pool)
     .await
     .unwrap();
     assert_eq!(row.try_get::<i64, _>("ig_pk").unwrap(), ALICE_PK);
+    assert_eq!(row.try_get::<i64, _>("preferred_login").unwrap(), ALICE_PK);
     assert_eq!(row.try_get::<String, _>("ig_username").unwrap(), "alice_ig");
     assert_eq!(
         row.try_get::<String, _>("management_room").unwrap(),
@@ -291,7 +293,7 @@ async fn import_keeps_everything(kind: Kind) {
     );
     let dave = strings(
         &pool,
-        "SELECT mxid FROM users WHERE session IS NULL ORDER BY mxid",
+        "SELECT mxid FROM users WHERE mxid NOT IN (SELECT mxid FROM logins) ORDER BY mxid",
     )
     .await;
     assert_eq!(dave, ["@dave:hs.test"]);

@@ -12,8 +12,13 @@ use crate::config::StatusNotices;
 /// What happened to a login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// The login starts (a fresh login or a restart): a new generation.
-    Connecting { pk: i64, username: String },
+    /// The login starts (a fresh login or a restart) as Instagram account `pk` of Matrix
+    /// user `mxid`: a new generation.
+    Connecting {
+        mxid: String,
+        pk: i64,
+        username: String,
+    },
     /// The realtime connection is up; `backfilling` while the first sync runs.
     Connected { backfilling: bool },
     /// Something failed.
@@ -22,7 +27,7 @@ pub enum Change {
     Stopped,
 }
 
-/// Whose state a post is.
+/// Whose state a post is (a login by its id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Global,
@@ -40,9 +45,9 @@ pub enum Action {
         state: BridgeState,
         delayed: bool,
     },
-    /// Come back with `notice_due(mxid, epoch)` after `after`.
+    /// Come back with `notice_due(login, epoch)` after `after`.
     NoticeLater {
-        mxid: String,
+        login: String,
         epoch: u64,
         after: Duration,
     },
@@ -51,6 +56,7 @@ pub enum Action {
 #[derive(Debug)]
 struct Login {
     generation: u64,
+    mxid: String,
     pk: i64,
     username: String,
     state: Option<BridgeState>,
@@ -70,7 +76,7 @@ pub struct Machine {
     homeserver_ready: bool,
     restored: bool,
     logins: HashMap<String, Login>,
-    /// The newest generation claimed per user: older ones' reports are ignored.
+    /// The newest generation claimed per login: older ones' reports are ignored.
     newest: HashMap<String, u64>,
 }
 
@@ -113,7 +119,7 @@ impl Machine {
         self.logins.get(mxid).and_then(|l| l.state.as_ref())
     }
 
-    /// A login of `mxid` is about to start as `generation`: from now on, reports of older
+    /// Login `mxid` (its id) is about to start as `generation`: from now on, reports of older
     /// generations (the login it replaces stopping) change nothing.
     pub fn claim(&mut self, mxid: &str, generation: u64) {
         let newest = self.newest.entry(mxid.to_string()).or_insert(generation);
@@ -125,7 +131,12 @@ impl Machine {
         if self.newest.get(mxid).is_some_and(|&n| n > generation) {
             return Vec::new();
         }
-        if let Change::Connecting { pk, username } = change {
+        if let Change::Connecting {
+            mxid: user,
+            pk,
+            username,
+        } = change
+        {
             if self
                 .logins
                 .get(mxid)
@@ -135,6 +146,7 @@ impl Machine {
             }
             let login = Login {
                 generation,
+                mxid: user,
                 pk,
                 username,
                 state: None,
@@ -221,7 +233,7 @@ impl Machine {
             (Some(state), true) => {
                 login.error_told = true;
                 vec![Action::Notice {
-                    mxid: mxid.to_string(),
+                    mxid: login.mxid.clone(),
                     state: state.clone(),
                     delayed: true,
                 }]
@@ -236,7 +248,7 @@ impl Machine {
         let Some(login) = self.logins.get_mut(mxid) else {
             return Vec::new();
         };
-        state.user_id = Some(mxid.to_string());
+        state.user_id = Some(login.mxid.clone());
         state.remote_id = Some(login.pk.to_string());
         if !login.username.is_empty() {
             state.remote_name = Some(login.username.clone());
@@ -282,16 +294,17 @@ fn notice(
     policy: StatusNotices,
     delay: Duration,
     login: &mut Login,
-    mxid: &str,
+    key: &str,
     state: BridgeState,
 ) -> Option<Action> {
     // The bridge logs such a session out and says so itself.
     if state.error.is_some_and(Problem::logged_out_by_bridge) {
         return None;
     }
+    let user = login.mxid.clone();
     let now = |state| {
         Some(Action::Notice {
-            mxid: mxid.to_string(),
+            mxid: user.clone(),
             state,
             delayed: false,
         })
@@ -301,7 +314,7 @@ fn notice(
         StatusNotices::All => now(state),
         StatusNotices::Errors => match state.state_event {
             StateEvent::TransientDisconnect if !login.error_told => Some(Action::NoticeLater {
-                mxid: mxid.to_string(),
+                login: key.to_string(),
                 epoch: login.epoch,
                 after: delay,
             }),

@@ -40,19 +40,19 @@ const QUEUE: usize = 4096;
 #[derive(Debug)]
 enum Input {
     Claim {
-        mxid: String,
+        login: String,
         generation: u64,
     },
     HomeserverReady,
     Restored,
     Login {
-        mxid: String,
+        login: String,
         generation: u64,
         change: Change,
     },
     BackfillDone(String),
     NoticeDue {
-        mxid: String,
+        login: String,
         epoch: u64,
     },
 }
@@ -118,17 +118,17 @@ impl BridgeStates {
         }
     }
 
-    /// A handle for a login about to start, newer than any before it: reports of an older
-    /// handle of the same user are ignored from now on.
-    pub fn login(&self, mxid: &str) -> LoginHandle {
+    /// A handle for a login (by its id) about to start, newer than any before it: reports
+    /// of an older handle of the same login are ignored from now on.
+    pub fn login(&self, login: &str) -> LoginHandle {
         let generation = self.shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.shared.push(Input::Claim {
-            mxid: mxid.to_string(),
+            login: login.to_string(),
             generation,
         });
         LoginHandle {
             shared: self.shared.clone(),
-            mxid: mxid.to_string(),
+            login: login.to_string(),
             generation,
         }
     }
@@ -143,9 +143,9 @@ impl BridgeStates {
         self.shared.push(Input::Restored);
     }
 
-    /// The first sync after `mxid`'s login is over.
-    pub fn backfill_done(&self, mxid: &str) {
-        self.shared.push(Input::BackfillDone(mxid.to_string()));
+    /// The first sync of login `login` is over.
+    pub fn backfill_done(&self, login: &str) {
+        self.shared.push(Input::BackfillDone(login.to_string()));
     }
 
     /// The bridge stops: logins stopping now are not logged out.
@@ -153,9 +153,9 @@ impl BridgeStates {
         self.shared.stopping.store(true, Ordering::SeqCst);
     }
 
-    /// The current state of `mxid`'s login, if it has one.
-    pub fn current(&self, mxid: &str) -> Option<BridgeState> {
-        lock(&self.current).get(mxid).cloned()
+    /// The current state of a login (by its id), if it has one.
+    pub fn current(&self, login: &str) -> Option<BridgeState> {
+        lock(&self.current).get(login).cloned()
     }
 
     /// Whether checkpoints are wanted (`homeserver.message_send_checkpoint_endpoint`).
@@ -186,22 +186,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Clone)]
 pub struct LoginHandle {
     shared: Arc<Shared>,
-    mxid: String,
+    login: String,
     generation: u64,
 }
 
 impl LoginHandle {
     fn change(&self, change: Change) {
         self.shared.push(Input::Login {
-            mxid: self.mxid.clone(),
+            login: self.login.clone(),
             generation: self.generation,
             change,
         });
     }
 
-    /// The login starts connecting as Instagram account `pk` (`username`).
-    pub fn connecting(self, pk: i64, username: &str) -> Self {
+    /// The login of Matrix user `mxid` starts connecting as Instagram account `pk`
+    /// (`username`).
+    pub fn connecting(self, mxid: &str, pk: i64, username: &str) -> Self {
         self.change(Change::Connecting {
+            mxid: mxid.to_string(),
             pk,
             username: username.to_string(),
         });
@@ -278,27 +280,27 @@ pub async fn run(bridge: Arc<Bridge>) {
             return;
         };
         let actions = match input {
-            Input::Claim { mxid, generation } => {
-                machine.claim(&mxid, generation);
+            Input::Claim { login, generation } => {
+                machine.claim(&login, generation);
                 Vec::new()
             }
             Input::HomeserverReady => machine.homeserver_ready(),
             Input::Restored => machine.restored(),
             Input::Login {
-                mxid,
+                login,
                 generation,
                 change,
             } => {
                 let change = match change {
                     Change::Connected { .. } => Change::Connected {
-                        backfilling: bridge.first_syncs.tracks(&mxid),
+                        backfilling: bridge.first_syncs.tracks(&login),
                     },
                     other => other,
                 };
-                machine.login(&mxid, generation, change)
+                machine.login(&login, generation, change)
             }
-            Input::BackfillDone(mxid) => machine.backfill_done(&mxid),
-            Input::NoticeDue { mxid, epoch } => machine.notice_due(&mxid, epoch),
+            Input::BackfillDone(login) => machine.backfill_done(&login),
+            Input::NoticeDue { login, epoch } => machine.notice_due(&login, epoch),
         };
         drop(bridge);
         carry_out(&weak, actions, &poster, &current, &tx);
@@ -317,18 +319,18 @@ fn carry_out(
     for action in actions {
         match action {
             Action::Post(key, state) => {
-                let user = match &key {
-                    Key::Login(mxid) => mxid.as_str(),
+                let login = match &key {
+                    Key::Login(login) => login.as_str(),
                     Key::Global => "",
                 };
                 tracing::info!(
-                    user,
+                    login,
                     state = state.state_event.as_str(),
                     error = state.error.unwrap_or_default(),
                     "bridge state"
                 );
-                if let Key::Login(mxid) = &key {
-                    lock(current).insert(mxid.clone(), state.clone());
+                if let Key::Login(login) = &key {
+                    lock(current).insert(login.clone(), state.clone());
                 }
                 if let Some(poster) = poster {
                     let _ = poster.send((key, state));
@@ -348,11 +350,15 @@ fn carry_out(
                     notices::send(&bridge, &mxid, &state, delayed.then_some(delay)).await;
                 });
             }
-            Action::NoticeLater { mxid, epoch, after } => {
+            Action::NoticeLater {
+                login,
+                epoch,
+                after,
+            } => {
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    let _ = tx.try_send(Input::NoticeDue { mxid, epoch });
+                    let _ = tx.try_send(Input::NoticeDue { login, epoch });
                 });
             }
         }

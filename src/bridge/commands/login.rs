@@ -67,14 +67,6 @@ pub async fn start(ctx: &CommandContext<'_>, args: &[&str]) -> Result<(), ApplyE
             .reply("For your safety, log in only in your private chat with me.")
             .await;
     }
-    if let Some(u) = ctx.bridge.users.get(ctx.sender.as_str()) {
-        return ctx
-            .reply(&format!(
-                "You're already logged in as @{}. Use `logout` first to switch accounts.",
-                u.username
-            ))
-            .await;
-    }
     match args {
         [] => {
             await_next(ctx, LoginFlow::Username).await;
@@ -400,6 +392,9 @@ async fn finish(
 ) -> Result<(), ApplyError> {
     let bridge: &Arc<Bridge> = ctx.bridge;
     let mxid = ctx.sender.as_str();
+    if let Some(refusal) = login_steps::already_logged_in(bridge, mxid, &user).await? {
+        return ctx.reply(&refusal).await;
+    }
     login_steps::store_login(bridge, mxid, &client, &user).await?;
     ctx.reply(&format!("Successfully logged in as @{}.", user.username))
         .await?;

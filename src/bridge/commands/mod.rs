@@ -12,6 +12,7 @@ use crate::config::PermissionLevel;
 use crate::instagram::http::InboxKind;
 use crate::instagram::ids::{ThreadId, UserPk};
 
+mod accounts;
 mod admin;
 mod double_puppet;
 pub mod login;
@@ -58,11 +59,21 @@ impl CommandContext<'_> {
         }
     }
 
-    fn ig_user(&self) -> Option<Arc<user::IgUser>> {
-        self.bridge
-            .users
-            .get(self.sender.as_str())
-            .map(|u| u.clone())
+    /// The account a command uses: in a portal room, the login the sender speaks through
+    /// there; elsewhere their preferred login.
+    async fn ig_user(&self) -> Option<Arc<user::IgUser>> {
+        let mxid = self.sender.as_str();
+        if !self.is_management
+            && let Ok(Some(portal)) = self
+                .bridge
+                .store
+                .get_portal_by_room(self.room_id.as_str())
+                .await
+            && let Some(u) = self.bridge.login_for_portal(mxid, &portal).await
+        {
+            return Some(u);
+        }
+        self.bridge.preferred_login(mxid).await
     }
 }
 
@@ -96,8 +107,18 @@ const COMMANDS: &[CommandInfo] = &[
     },
     CommandInfo {
         name: "logout",
+        args: "[username|id]",
+        help: "Log out of an Instagram account (name it when you have several).",
+    },
+    CommandInfo {
+        name: "list-logins",
         args: "",
-        help: "Log out of Instagram.",
+        help: "List your Instagram accounts (`login` adds one).",
+    },
+    CommandInfo {
+        name: "set-preferred-login",
+        args: "<username|id>",
+        help: "Choose the account that commands such as sync, search and pm use.",
     },
     CommandInfo {
         name: "login-matrix",
@@ -255,21 +276,17 @@ pub async fn handle(ctx: &CommandContext<'_>, text: &str) -> Result<(), ApplyErr
         }
         "login" => login::start(ctx, &args).await,
         "login-cookies" => login::import(ctx, rest).await,
-        "logout" => logout(ctx).await,
+        "logout" => accounts::logout(ctx, rest).await,
+        "list-logins" => accounts::list(ctx).await,
+        "set-preferred-login" => accounts::set_preferred(ctx, rest).await,
         "login-matrix" => double_puppet::login(ctx, rest).await,
         "logout-matrix" => double_puppet::logout(ctx).await,
         "proxy" => proxy::run(ctx, rest).await,
         "set-relay" => relay::set(ctx, rest).await,
         "unset-relay" => relay::unset(ctx).await,
-        "ping" => ping(ctx).await,
-        "reconnect" => match ctx.ig_user() {
-            Some(u) => match u.reconnect().await {
-                Ok(()) => ctx.reply("Reconnecting to Instagram.").await,
-                Err(e) => ctx.reply(&format!("Could not reconnect: {e}")).await,
-            },
-            None => ctx.reply("You're not logged in.").await,
-        },
-        "sync" => match ctx.ig_user() {
+        "ping" => accounts::ping(ctx).await,
+        "reconnect" => accounts::reconnect(ctx).await,
+        "sync" => match ctx.ig_user().await {
             Some(u) => match super::sync::catch_up(ctx.bridge, &u, false).await {
                 Ok(n) => {
                     ctx.reply(&format!("Catching up on {n} conversations."))
@@ -308,43 +325,8 @@ async fn cancel(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
     .await
 }
 
-async fn ping(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
-        return ctx.reply("You're not logged in.").await;
-    };
-    let status = u.status();
-    let mut text = format!(
-        "You're logged in as @{} (Instagram id {}).\nRealtime connection: {}.",
-        u.username, u.pk, status.realtime
-    );
-    if let Some(state) = ctx.bridge.bridge_states.current(ctx.sender.as_str()) {
-        text.push_str(&format!("\nBridge state: {}", state.state_event.as_str()));
-        if let Some(error) = state.error {
-            text.push_str(&format!(" ({error})"));
-        }
-        text.push('.');
-    }
-    if let Some(ms) = status.last_event_ms {
-        let ago = (crate::store::now_ms() - ms).max(0) / 1000;
-        text.push_str(&format!("\nLast event from Instagram: {ago} s ago."));
-    }
-    if let Some(err) = status.last_error
-        && status.realtime != super::user::Connection::Connected
-    {
-        text.push_str(&format!("\nLast problem: {err}"));
-    }
-    ctx.reply(&text).await
-}
-
-async fn logout(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
-    if !crate::bridge::login_steps::logout(ctx.bridge, ctx.sender.as_str()).await? {
-        return ctx.reply("You're not logged in.").await;
-    }
-    ctx.reply("Logged out of Instagram.").await
-}
-
 async fn pm(ctx: &CommandContext<'_>, target: &str) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
+    let Some(u) = ctx.ig_user().await else {
         return ctx.reply("You're not logged in.").await;
     };
     let target = target.trim().trim_start_matches('@');
@@ -364,7 +346,7 @@ async fn pm(ctx: &CommandContext<'_>, target: &str) -> Result<(), ApplyError> {
     };
     match u.client.thread_by_participants(&[UserPk(pk)]).await {
         Ok(thread) => {
-            enqueue_sync(ctx, &thread.thread_id.to_string()).await?;
+            enqueue_sync(ctx, &u, &thread.thread_id.to_string()).await?;
             ctx.reply("Opening the chat; you'll be invited to its room in a moment.")
                 .await
         }
@@ -375,9 +357,14 @@ async fn pm(ctx: &CommandContext<'_>, target: &str) -> Result<(), ApplyError> {
     }
 }
 
-async fn enqueue_sync(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), ApplyError> {
+/// Queues a sync of the thread as `login` reads it (it makes the login's room if needed).
+async fn enqueue_sync(
+    ctx: &CommandContext<'_>,
+    login: &user::IgUser,
+    thread_id: &str,
+) -> Result<(), ApplyError> {
     let entry = ig_events::entry(
-        ctx.sender.as_str(),
+        &login.receiver(),
         &IgEvent::SyncThread {
             thread_id: crate::instagram::ids::ThreadId::new(thread_id),
         },
@@ -388,7 +375,7 @@ async fn enqueue_sync(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), A
 }
 
 async fn requests(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
+    let Some(u) = ctx.ig_user().await else {
         return ctx.reply("You're not logged in.").await;
     };
     match u.client.inbox(InboxKind::Pending, None, None, 20).await {
@@ -431,7 +418,7 @@ async fn requests(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
 }
 
 async fn accept(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
+    let Some(u) = ctx.ig_user().await else {
         return ctx.reply("You're not logged in.").await;
     };
     let thread_id = thread_id.trim();
@@ -442,7 +429,7 @@ async fn accept(ctx: &CommandContext<'_>, thread_id: &str) -> Result<(), ApplyEr
     }
     match u.client.approve_thread(&ThreadId::new(thread_id)).await {
         Ok(()) => {
-            enqueue_sync(ctx, thread_id).await?;
+            enqueue_sync(ctx, &u, thread_id).await?;
             ctx.reply("Accepted; you'll be invited to the chat's room in a moment.")
                 .await
         }

@@ -37,7 +37,7 @@ pub async fn set(ctx: &CommandContext<'_>, arg: &str) -> Result<(), ApplyError> 
     };
     let bridge = ctx.bridge;
     let is_admin = bridge.permission(ctx.sender) >= Some(PermissionLevel::Admin);
-    let logged_in = |mxid: &str| bridge.users.contains_key(mxid);
+    let logged_in = |mxid: &str| bridge.has_login(mxid);
     let relay = match choose_relay(
         &bridge.config.bridge.relay,
         ctx.sender.as_str(),
@@ -48,7 +48,7 @@ pub async fn set(ctx: &CommandContext<'_>, arg: &str) -> Result<(), ApplyError> 
         Ok(relay) => relay,
         Err(why) => return ctx.reply(why).await,
     };
-    let Some(account) = bridge.users.get(&relay).map(|u| u.clone()) else {
+    let Some(account) = bridge.login_for_portal(&relay, &portal).await else {
         return ctx
             .reply(&format!("{relay} is not logged in to Instagram."))
             .await;

@@ -14,7 +14,7 @@ use crate::matrix::search::Found;
 const MAX_MESSAGES: u32 = 10;
 
 pub async fn search(ctx: &CommandContext<'_>, query: &str) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
+    let Some(u) = ctx.ig_user().await else {
         return ctx.reply("You're not logged in.").await;
     };
     let query = query.trim();
@@ -47,13 +47,15 @@ pub async fn search(ctx: &CommandContext<'_>, query: &str) -> Result<(), ApplyEr
     ctx.reply(&format!("{users}\n\n{messages}")).await
 }
 
-/// The rooms of the sender's portals: their DMs and the groups they are in.
+/// The rooms of the sender's portals: their logins' DMs and the groups they are in.
 async fn rooms_of(ctx: &CommandContext<'_>) -> Result<Vec<OwnedRoomId>, ApplyError> {
     let store = &ctx.bridge.store;
     let mxid = ctx.sender.as_str();
     let mut rooms = Vec::new();
-    for portal in store.portals_of_receiver(mxid).await? {
-        rooms.extend(portal.room_id);
+    for login in store.logins_of(mxid).await? {
+        for portal in store.portals_of_receiver(&login.receiver()).await? {
+            rooms.extend(portal.room_id);
+        }
     }
     for portal in store.portals_of_receiver("").await? {
         let Some(room) = portal.room_id else { continue };

@@ -16,7 +16,7 @@ async fn portal_here(ctx: &CommandContext<'_>) -> Result<Option<PortalRow>, Appl
 
 /// `leave`: leaves the group on Instagram, then its room.
 pub async fn leave(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
+    let Some(u) = ctx.ig_user().await else {
         return ctx.reply("You're not logged in.").await;
     };
     let Some(portal) = portal_here(ctx).await? else {
@@ -97,7 +97,7 @@ async fn target(
 
 /// `block` / `unblock` someone on Instagram.
 pub async fn block(ctx: &CommandContext<'_>, arg: &str, block: bool) -> Result<(), ApplyError> {
-    let Some(u) = ctx.ig_user() else {
+    let Some(u) = ctx.ig_user().await else {
         return ctx.reply("You're not logged in.").await;
     };
     let (pk, who) = match target(ctx, &u.client, u.pk, arg).await? {

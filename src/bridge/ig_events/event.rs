@@ -141,12 +141,12 @@ impl IgEvent {
     }
 }
 
-/// The inbox row of an event for a user.
-pub fn entry(mxid: &str, event: &IgEvent) -> NewInboxEntry {
+/// The inbox row of an event read by a login (`login`: its id, the row's receiver).
+pub fn entry(login: &str, event: &IgEvent) -> NewInboxEntry {
     NewInboxEntry {
         source: SOURCE_INSTAGRAM.into(),
         portal_key: event.thread_id().as_str().to_owned(),
-        receiver: mxid.to_string(),
+        receiver: login.to_string(),
         payload: serde_json::to_string(event).unwrap_or_default(),
     }
 }

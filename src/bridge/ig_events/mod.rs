@@ -26,18 +26,22 @@ use crate::instagram::ids::{ItemId, ThreadId, UserPk};
 use crate::instagram::types::{Thread, ThreadItem};
 use crate::store::messages::ReactionRow;
 
-/// The started user an event belongs to. A user who still has a session but is not started
-/// yet (start-up, login in progress) is a transient failure: the conversation waits and is
-/// woken when an account starts; one without a session is gone for good.
+/// The started login an event belongs to (`receiver`: its id). A login that still has a
+/// session but is not started yet (start-up, login in progress) is a transient failure: the
+/// conversation waits and is woken when an account starts; one without a session is gone
+/// for good.
 async fn logged_in_user(bridge: &Bridge, receiver: &str) -> Result<Arc<IgUser>, ApplyError> {
-    if let Some(user) = bridge.users.get(receiver).map(|u| u.clone()) {
+    if let Some(user) = bridge.account_of_receiver(receiver) {
         return Ok(user);
     }
-    let has_session = bridge
-        .store
-        .get_user(receiver)
-        .await?
-        .is_some_and(|u| u.session.is_some());
+    let has_session = match receiver.parse::<i64>() {
+        Ok(pk) => bridge
+            .store
+            .get_login(pk)
+            .await?
+            .is_some_and(|l| l.session.is_some()),
+        Err(_) => false,
+    };
     if !has_session {
         return Err(ApplyError::Permanent(format!(
             "{receiver} is no longer logged in to Instagram"
@@ -93,7 +97,7 @@ pub async fn apply(
             apply_thread(bridge, conv, &user, &thread_id, *thread).await
         }
         IgEvent::ThreadRemoved { thread_id } => {
-            super::chat_state::thread_removed(bridge, &user.mxid, &thread_id).await
+            super::chat_state::thread_removed(bridge, &user, &thread_id).await
         }
         IgEvent::SyncThread { thread_id } => {
             catch_up::sync_thread(bridge, conv, &user, thread_id.as_str()).await
@@ -103,7 +107,10 @@ pub async fn apply(
             user_id,
             active,
             ttl_ms,
-        } => portal::ghost_typing(bridge, &user.mxid, &thread_id, user_id, active, ttl_ms).await,
+        } => {
+            let login = user.receiver();
+            portal::ghost_typing(bridge, &login, &thread_id, user_id, active, ttl_ms).await
+        }
         IgEvent::Undecodable {
             thread_id,
             path,
@@ -169,7 +176,8 @@ async fn apply_removed(
     item_id: &ItemId,
 ) -> Result<(), ApplyError> {
     let item_id = item_id.as_str();
-    let Some(portal) = portal::find_portal(bridge, thread_id.as_str(), &user.mxid).await? else {
+    let Some(portal) = portal::find_portal(bridge, thread_id.as_str(), &user.receiver()).await?
+    else {
         return Ok(());
     };
     let room = room_of(&portal)?;
@@ -209,7 +217,7 @@ async fn apply_seen(
     }
     let (Some(item_id), Some(portal)) = (
         item_id,
-        portal::find_portal(bridge, thread_id.as_str(), &user.mxid).await?,
+        portal::find_portal(bridge, thread_id.as_str(), &user.receiver()).await?,
     ) else {
         return Ok(());
     };
@@ -242,7 +250,7 @@ async fn apply_thread(
     thread: Thread,
 ) -> Result<(), ApplyError> {
     let thread_id = thread_id.as_str();
-    match portal::find_portal(bridge, thread_id, &user.mxid).await? {
+    match portal::find_portal(bridge, thread_id, &user.receiver()).await? {
         Some(p) if p.room_id.is_some() => {
             portal::update_from_thread(bridge, conv, user, &p, &thread).await?;
             super::chat_state::from_instagram(bridge, &user.mxid, &p, &thread).await
@@ -279,7 +287,8 @@ async fn apply_reaction(
         timestamp_us,
     } = change;
     let reactor = reactor.get();
-    let Some(portal) = portal::find_portal(bridge, thread_id.as_str(), &user.mxid).await? else {
+    let Some(portal) = portal::find_portal(bridge, thread_id.as_str(), &user.receiver()).await?
+    else {
         return Ok(());
     };
     let room = room_of(&portal)?;

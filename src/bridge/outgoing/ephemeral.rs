@@ -13,12 +13,22 @@ pub async fn typing(bridge: &Arc<Bridge>, room: &str, typing_users: &[String]) {
     let Ok(Some(portal)) = bridge.store.get_portal_by_room(room).await else {
         return;
     };
-    let candidates: Vec<Arc<IgUser>> = bridge
-        .users
-        .iter()
-        .filter(|u| portal.is_group || portal.receiver == u.mxid)
-        .map(|u| u.clone())
-        .collect();
+    // A DM's own login; in a group, the login each bridge user in it speaks through.
+    let candidates: Vec<Arc<IgUser>> = if portal.is_group {
+        let mut users: Vec<String> = bridge.accounts.iter().map(|u| u.mxid.clone()).collect();
+        users.sort();
+        users.dedup();
+        let mut chosen = Vec::new();
+        for mxid in users {
+            chosen.extend(bridge.login_for_portal(&mxid, &portal).await);
+        }
+        chosen
+    } else {
+        bridge
+            .account_of_receiver(&portal.receiver)
+            .into_iter()
+            .collect()
+    };
     for user in candidates {
         let now = typing_users.iter().any(|t| *t == user.mxid);
         if !user.typing_changed(&portal.thread_id, now) {
@@ -43,12 +53,9 @@ pub async fn receipt(bridge: &Arc<Bridge>, room: &str, content: &Value) {
             continue;
         };
         for reader in readers.keys() {
-            let Some(user) = bridge.users.get(reader.as_str()).map(|u| u.clone()) else {
+            let Some(user) = bridge.login_for_portal(reader, &portal).await else {
                 continue;
             };
-            if !portal.is_group && portal.receiver != user.mxid {
-                continue;
-            }
             // Set by the bridge itself from Instagram's "seen" (double puppeting).
             if crate::bridge::puppet::is_own_receipt(bridge, room, event_id) {
                 continue;

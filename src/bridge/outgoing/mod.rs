@@ -32,14 +32,6 @@ mod text;
 pub use delivery::SendFailure;
 pub use ephemeral::{receipt, typing};
 
-/// The Instagram account that speaks for `sender` in this portal, if any.
-fn speaker(bridge: &Bridge, portal: &PortalRow, sender: &UserId) -> Option<Arc<IgUser>> {
-    if !portal.is_group && portal.receiver != sender.as_str() {
-        return None;
-    }
-    bridge.users.get(sender.as_str()).map(|u| u.clone())
-}
-
 /// One Matrix event of a portal room, with what every kind of send needs.
 pub(crate) struct Send<'a> {
     pub bridge: &'a Arc<Bridge>,
@@ -63,9 +55,10 @@ pub async fn apply(
     value: &Value,
 ) -> Result<(), ApplyError> {
     // A member without a login of their own speaks through the group's relay, if any.
-    let (user, relayed) = match speaker(bridge, portal, sender) {
+    // The account that speaks for `sender` here: a DM's own login, a group's chosen one.
+    let (user, relayed) = match bridge.login_for_portal(sender.as_str(), portal).await {
         Some(user) => (user, false),
-        None => match relay::relay_for(bridge, portal, sender) {
+        None => match relay::relay_for(bridge, portal, sender).await {
             Some(relay) => (relay, true),
             None => return Ok(()),
         },

@@ -20,7 +20,11 @@ use crate::store::portals::PortalRow;
 
 /// The relay's account, when `sender` (who has no login of their own here) may be relayed in
 /// this portal.
-pub fn relay_for(bridge: &Bridge, portal: &PortalRow, sender: &UserId) -> Option<Arc<IgUser>> {
+pub async fn relay_for(
+    bridge: &Bridge,
+    portal: &PortalRow,
+    sender: &UserId,
+) -> Option<Arc<IgUser>> {
     if !portal.is_group || !bridge.config.bridge.relay.enabled {
         return None;
     }
@@ -28,7 +32,7 @@ pub fn relay_for(bridge: &Bridge, portal: &PortalRow, sender: &UserId) -> Option
         return None;
     }
     let relay = portal.relay_user.as_deref()?;
-    bridge.users.get(relay).map(|u| u.clone())
+    bridge.login_for_portal(relay, portal).await
 }
 
 /// Sends a relayed member's event (a message or sticker), or refuses it with a notice.

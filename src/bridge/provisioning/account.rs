@@ -1,4 +1,4 @@
-//! `whoami` (the bridge and the user's login) and `logout/{login|all}`.
+//! `whoami` (the bridge and every login of the user) and `logout/{login|all}`.
 
 use serde_json::{Value, json};
 
@@ -14,25 +14,26 @@ pub async fn whoami(prov: &Provisioning, mxid: &str) -> Result<Value, ProvError>
         .get_user(mxid)
         .await?
         .and_then(|row| row.management_room);
-    let logins: Vec<Value> = match bridge.users.get(mxid) {
-        None => vec![],
-        Some(u) => {
+    let logins: Vec<Value> = bridge
+        .logins_of(mxid)
+        .iter()
+        .map(|u| {
             let state = bridge
                 .bridge_states
-                .current(mxid)
+                .current(&u.receiver())
                 .and_then(|s| serde_json::to_value(s).ok())
                 .unwrap_or_else(|| {
                     json!({"state_event": "CONNECTING",
                            "timestamp": crate::store::now_ms() / 1000})
                 });
-            vec![json!({
-                "id": u.pk.to_string(),
+            json!({
+                "id": u.receiver(),
                 "name": u.username,
                 "state": state,
                 "profile": {"username": u.username},
-            })]
-        }
-    };
+            })
+        })
+        .collect();
     let mut answer = json!({
         "network": {
             "displayname": "Instagram",
@@ -53,12 +54,17 @@ pub async fn whoami(prov: &Provisioning, mxid: &str) -> Result<Value, ProvError>
     Ok(answer)
 }
 
+/// Logs out the login `login` (its id), or every login of the user with `all`.
 pub async fn logout(prov: &Provisioning, mxid: &str, login: &str) -> Result<Value, ProvError> {
-    let current = prov.bridge.users.get(mxid).map(|u| u.pk.to_string());
-    if current.is_none() || (login != "all" && current.as_deref() != Some(login)) {
-        return Err(ProvError::NotFound("Login not found".into()));
+    let targets: Vec<i64> = match login {
+        "all" => prov.bridge.logins_of(mxid).iter().map(|u| u.pk).collect(),
+        id => id.parse().ok().into_iter().collect(),
+    };
+    let mut any = false;
+    for pk in targets {
+        any |= login_steps::logout(&prov.bridge, mxid, pk).await?;
     }
-    if !login_steps::logout(&prov.bridge, mxid).await? {
+    if !any {
         return Err(ProvError::NotFound("Login not found".into()));
     }
     Ok(json!({}))

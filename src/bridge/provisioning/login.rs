@@ -22,12 +22,6 @@ use crate::secret::Secret;
 pub type Fields = BTreeMap<String, Secret>;
 
 pub async fn start(prov: &Provisioning, mxid: &str, flow: &str) -> Result<Value, ProvError> {
-    if let Some(u) = prov.bridge.users.get(mxid) {
-        return Err(ProvError::BadState(format!(
-            "You're already logged in as @{}; log out first",
-            u.username
-        )));
-    }
     let (stage, step_id) = match flow {
         "password" => (Stage::Password, steps::STEP_PASSWORD),
         "cookies" => (Stage::Cookies, steps::STEP_COOKIES),
@@ -199,6 +193,10 @@ async fn advance(
 ) -> Result<Value, ProvError> {
     match next {
         Next::LoggedIn(user) => {
+            if let Some(refusal) = login_steps::already_logged_in(&prov.bridge, mxid, &user).await?
+            {
+                return Err(ProvError::BadState(refusal));
+            }
             login_steps::store_login(&prov.bridge, mxid, &client, &user).await?;
             let note = match login_steps::start(&prov.bridge, mxid, client, &user).await {
                 Ok(()) => String::new(),

@@ -147,10 +147,10 @@ async fn logins(State(p): Prov, headers: HeaderMap, Query(q): Query<Params>) -> 
     let mxid = p.user(&headers, &q).await?;
     let ids: Vec<String> = p
         .bridge
-        .users
-        .get(&mxid)
-        .map(|u| vec![u.pk.to_string()])
-        .unwrap_or_default();
+        .logins_of(&mxid)
+        .iter()
+        .map(|u| u.receiver())
+        .collect();
     Ok(Json(serde_json::json!({"login_ids": ids})))
 }
 

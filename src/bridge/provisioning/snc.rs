@@ -18,20 +18,16 @@ use crate::instagram::types::User;
 /// How long `create_dm` waits for the chat's room.
 const ROOM_WAIT: Duration = Duration::from_secs(60);
 
-/// The user's login (the one `login_id` names, when given).
-fn login(prov: &Provisioning, mxid: &str, params: &Params) -> Result<Arc<IgUser>, ProvError> {
-    let user = prov.bridge.users.get(mxid).map(|u| u.clone());
-    match user {
-        Some(u)
-            if params
-                .login_id
-                .as_deref()
-                .is_none_or(|id| id == u.pk.to_string()) =>
-        {
-            Ok(u)
-        }
-        _ => Err(ProvError::NotFound("Login not found".into())),
-    }
+/// The user's login: the one `login_id` names, else the preferred one.
+async fn login(prov: &Provisioning, mxid: &str, params: &Params) -> Result<Arc<IgUser>, ProvError> {
+    let user = match params.login_id.as_deref() {
+        Some(id) => prov
+            .bridge
+            .account_of_receiver(id)
+            .filter(|u| u.mxid == mxid),
+        None => prov.bridge.preferred_login(mxid).await,
+    };
+    user.ok_or_else(|| ProvError::NotFound("Login not found".into()))
 }
 
 fn resolved(prov: &Provisioning, user: &User) -> Value {
@@ -49,7 +45,7 @@ pub async fn search(
     params: &Params,
     query: &str,
 ) -> Result<Value, ProvError> {
-    let u = login(prov, mxid, params)?;
+    let u = login(prov, mxid, params).await?;
     if query.trim().is_empty() {
         return Err(ProvError::BadJson("query is required".into()));
     }
@@ -80,13 +76,14 @@ pub async fn resolve(
     params: &Params,
     identifier: &str,
 ) -> Result<Value, ProvError> {
-    let u = login(prov, mxid, params)?;
+    let u = login(prov, mxid, params).await?;
     let user = lookup(&u, identifier).await?;
     let mut answer = resolved(prov, &user);
     if let Ok(thread) = u.client.thread_by_participants(&[user.pk]).await
-        && let Some(room) = portal::find_portal(&prov.bridge, &thread.thread_id.to_string(), mxid)
-            .await?
-            .and_then(|p| p.room_id)
+        && let Some(room) =
+            portal::find_portal(&prov.bridge, &thread.thread_id.to_string(), &u.receiver())
+                .await?
+                .and_then(|p| p.room_id)
     {
         answer["dm_room_mxid"] = json!(room);
     }
@@ -100,7 +97,7 @@ pub async fn create_dm(
     params: &Params,
     identifier: &str,
 ) -> Result<Value, ProvError> {
-    let u = login(prov, mxid, params)?;
+    let u = login(prov, mxid, params).await?;
     let user = lookup(&u, identifier).await?;
     let thread = u
         .client
@@ -109,14 +106,16 @@ pub async fn create_dm(
         .map_err(|e| ProvError::instagram(&e))?;
     let thread_id = thread.thread_id.to_string();
     let bridge = &prov.bridge;
+    let receiver = u.receiver();
+    let receiver = receiver.as_str();
     let room = |thread_id: String| async move {
-        portal::find_portal(bridge, &thread_id, mxid)
+        portal::find_portal(bridge, &thread_id, receiver)
             .await
             .map(|p| p.and_then(|p| p.room_id))
     };
     if room(thread_id.clone()).await?.is_none() {
         let entry = ig_events::entry(
-            mxid,
+            receiver,
             &IgEvent::SyncThread {
                 thread_id: thread.thread_id.clone(),
             },
@@ -145,7 +144,7 @@ pub async fn contacts(
     mxid: &str,
     params: &Params,
 ) -> Result<Value, ProvError> {
-    let u = login(prov, mxid, params)?;
+    let u = login(prov, mxid, params).await?;
     let (threads, _, _) = u
         .client
         .inbox_threads(InboxKind::Main, 50)

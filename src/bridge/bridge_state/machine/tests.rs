@@ -14,6 +14,7 @@ fn machine(policy: StatusNotices) -> Machine {
 
 fn connecting() -> Change {
     Change::Connecting {
+        mxid: "@u:x".into(),
         pk: 42,
         username: "someone".into(),
     }
