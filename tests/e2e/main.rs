@@ -7,6 +7,7 @@
 #[path = "../it/support/mod.rs"]
 mod support;
 
+mod accounts;
 mod bridging;
 mod hostile;
 mod login;
