@@ -319,3 +319,139 @@ async fn provisioning_logs_in_through_a_challenge() {
     assert_eq!(done["type"], "complete", "{done}");
     assert_eq!(done["complete"]["user_login_id"], pk.to_string());
 }
+
+/// A password login through the API, to completion (no two-factor).
+async fn password_login(auth: &As<'_>, username: &str) -> (u16, Value) {
+    let (status, step) = call(auth, "POST", "/login/start/password", None).await;
+    assert_eq!(status, 200, "{step}");
+    let path = format!(
+        "/login/step/{}/{}/{}",
+        step["login_id"].as_str().expect("login_id"),
+        step["step_id"].as_str().expect("step_id"),
+        step["type"].as_str().expect("type"),
+    );
+    call(
+        auth,
+        "POST",
+        &path,
+        Some(json!({"username": username, "password": "pw"})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn provisioning_adds_a_second_login_and_logs_out_one() {
+    use crate::bridging::{body_is, ghost};
+    let w = &env().world;
+    let (p1, p2, friend) = (unique_pk(), unique_pk(), unique_pk());
+    let (n1, n2, friend_name) = (
+        format!("provm1_{p1}"),
+        format!("provm2_{p2}"),
+        format!("provmf_{friend}"),
+    );
+    for (name, pk) in [(&n1, p1), (&n2, p2), (&friend_name, friend)] {
+        w.ig.add_account(name, "pw", pk);
+    }
+    let user = User::register(&env().homeserver, &unique("provm")).await;
+    let me = As::Matrix(&user);
+
+    // A second login adds an account; the same one again is refused, also for another user.
+    for (name, pk) in [(&n1, p1), (&n2, p2)] {
+        let (status, done) = password_login(&me, name).await;
+        assert_eq!(
+            (status, done["type"].as_str()),
+            (200, Some("complete")),
+            "{done}"
+        );
+        assert_eq!(done["complete"]["user_login_id"], pk.to_string());
+    }
+    let (status, again) = password_login(&me, &n1).await;
+    assert_eq!(
+        (status, again["errcode"].as_str()),
+        (400, Some("M_BAD_STATE")),
+        "{again}"
+    );
+    assert!(
+        again["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("already logged in as")),
+        "{again}"
+    );
+    let other = User::register(&env().homeserver, &unique("provo")).await;
+    let (status, theirs) = password_login(&As::Matrix(&other), &n2).await;
+    assert_eq!(status, 400, "{theirs}");
+    assert!(
+        theirs["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("another Matrix user")),
+        "{theirs}"
+    );
+
+    let (_, logins) = call(&me, "GET", "/logins", None).await;
+    let mut ids: Vec<String> = logins["login_ids"]
+        .as_array()
+        .expect("login_ids")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    let mut want = vec![p1.to_string(), p2.to_string()];
+    want.sort();
+    assert_eq!(ids, want);
+    let (_, who) = call(&me, "GET", "/whoami", None).await;
+    let names: Vec<&str> = who["logins"]
+        .as_array()
+        .expect("logins")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&n1.as_str()) && names.contains(&n2.as_str()),
+        "{who}"
+    );
+
+    // `login_id` picks the account: only the second one has a chat with the friend.
+    let thread = w.ig.add_thread(&[p2, friend], None);
+    let (status, dm) = call(
+        &me,
+        "POST",
+        &format!("/create_dm/{friend_name}?login_id={p2}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{dm}");
+    let room = dm["dm_room_mxid"]
+        .as_str()
+        .expect("dm_room_mxid")
+        .to_string();
+    let (status, first) = call(
+        &me,
+        "GET",
+        &format!("/resolve_identifier/{friend_name}?login_id={p1}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert!(
+        first["dm_room_mxid"].is_null(),
+        "not the first account's: {first}"
+    );
+
+    // Logging out of one leaves the other bridging.
+    let (status, _) = call(&me, "POST", &format!("/logout/{p1}"), None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&me, "POST", &format!("/logout/{p1}"), None).await;
+    assert_eq!(status, 404);
+    let (_, logins) = call(&me, "GET", "/logins", None).await;
+    assert_eq!(logins["login_ids"], json!([p2.to_string()]));
+    user.join(&room).await;
+    w.ig.push_text(&thread, friend, "still here after the other logout");
+    user.wait_for(&room, "the friend's message", |e| {
+        body_is(e, "still here after the other logout") && e["sender"] == ghost(friend).as_str()
+    })
+    .await;
+    let (status, _) = call(&me, "POST", "/logout/all", None).await;
+    assert_eq!(status, 200);
+    let (_, logins) = call(&me, "GET", "/logins", None).await;
+    assert_eq!(logins["login_ids"], json!([]));
+}
