@@ -15,6 +15,7 @@ mod matrix_client;
 #[path = "../e2e/world.rs"]
 mod world;
 
+mod accounts;
 mod import;
 mod mentions;
 mod ops;
