@@ -1,8 +1,8 @@
 //! Several Instagram accounts per Matrix user: one Matrix user logs in to two Instagram
 //! accounts, each account's threads get rooms of their own (a thread between the two accounts
-//! is two rooms), messages cross both ways in each, `list-logins` shows both,
-//! `set-preferred-login` picks the account commands use, and `logout <one>` leaves the other
-//! bridging.
+//! is two rooms; a group both are in is one room), messages cross both ways in each,
+//! `list-logins` shows both, `set-preferred-login` picks the account commands (and the shared
+//! group) use, and `logout <one>` leaves the other bridging.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -117,6 +117,9 @@ async fn one_matrix_user_bridges_two_instagram_accounts() {
     let with_bob = w.ig.add_thread(&[a, bob], None);
     let with_carol = w.ig.add_thread(&[b, carol], None);
     let between = w.ig.add_thread(&[a, b], None);
+    // A group both accounts are in: one shared room.
+    let team = format!("Team {a}");
+    let group = w.ig.add_thread(&[carol, a, b], Some(&team));
     w.ig.push_text(&with_bob, bob, "hi personal");
     w.ig.push_text(&with_carol, carol, "hi business");
     w.ig.push_text(&between, b, "business says hi to personal");
@@ -134,14 +137,14 @@ async fn one_matrix_user_bridges_two_instagram_accounts() {
         &user,
         &management,
         &a_name,
-        "Done: 2 conversations bridged.",
+        "Done: 3 conversations bridged.",
     )
     .await;
     login(
         &user,
         &management,
         &b_name,
-        "Done: 2 conversations bridged.",
+        "Done: 3 conversations bridged.",
     )
     .await;
     let names = [
@@ -149,6 +152,7 @@ async fn one_matrix_user_bridges_two_instagram_accounts() {
         format!("{b_name} full"),
         format!("{carol_name} full"),
         format!("{a_name} full"),
+        team.clone(),
     ];
     let rooms = wait_for_invites(&user, &names).await;
     let (bob_room, between_a, carol_room, between_b) = (
@@ -157,6 +161,7 @@ async fn one_matrix_user_bridges_two_instagram_accounts() {
         &rooms[&names[2]],
         &rooms[&names[3]],
     );
+    let group_room = &rooms[&team];
     assert_ne!(between_a, between_b, "one room per account");
 
     // The same Instagram account again is refused.
@@ -210,6 +215,11 @@ async fn one_matrix_user_bridges_two_instagram_accounts() {
     })
     .await;
 
+    // In the shared group, the user speaks through the preferred login (both are members).
+    user.send_text(group_room, "group via the personal account")
+        .await;
+    sent_by(&group, a, "group via the personal account").await;
+
     // Commands that need one account use the preferred one: Dave has a chat with the
     // business account only (new, so not bridged yet).
     let with_dave = w.ig.add_thread(&[b, dave], None);
@@ -226,6 +236,9 @@ async fn one_matrix_user_bridges_two_instagram_accounts() {
     assert!(opened.starts_with("Opening the chat"), "{opened}");
     let dave_room = &wait_for_invites(&user, &[format!("{dave_name} full")]).await
         [&format!("{dave_name} full")];
+    user.send_text(group_room, "group via the business account")
+        .await;
+    sent_by(&group, b, "group via the business account").await;
     let listed = ask(&user, &management, "list-logins").await;
     assert_eq!(
         preferred(&listed),
