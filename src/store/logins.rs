@@ -70,7 +70,8 @@ impl Store {
     }
 
     /// Records a successful login of `mxid` as Instagram account `ig_pk` (a new login, or the
-    /// same account logging in again: its cursor is forgotten, a first sync follows).
+    /// same account logging in again: its cursor is forgotten, a first sync follows). A user
+    /// without a preferred login gets this one.
     pub async fn set_login(
         &self,
         mxid: &str,
@@ -79,6 +80,7 @@ impl Store {
         session: &str,
     ) -> Result<()> {
         let now = now_ms();
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO logins (ig_pk, mxid, ig_username, session, connection_state, \
              created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, 'logged_in', $5, $5) \
@@ -91,8 +93,18 @@ impl Store {
         .bind(ig_username)
         .bind(session)
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "UPDATE users SET preferred_login = $2, updated_at_ms = $3 \
+             WHERE mxid = $1 AND preferred_login IS NULL",
+        )
+        .bind(mxid)
+        .bind(ig_pk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -108,7 +120,7 @@ impl Store {
     }
 
     /// Forgets a login (session and cursor); its portals stay for when it comes back. A user
-    /// whose preferred login it was has none preferred any more.
+    /// whose preferred login it was prefers their oldest remaining login (or none).
     pub async fn delete_login(&self, ig_pk: i64) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM logins WHERE ig_pk = $1")
@@ -116,7 +128,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE users SET preferred_login = NULL, updated_at_ms = $2 \
+            "UPDATE users SET updated_at_ms = $2, preferred_login = \
+             (SELECT l.ig_pk FROM logins l WHERE l.mxid = users.mxid \
+              ORDER BY l.created_at_ms, l.ig_pk LIMIT 1) \
              WHERE preferred_login = $1",
         )
         .bind(ig_pk)

@@ -77,32 +77,25 @@ async fn a_user_has_several_logins() {
             "connected"
         );
 
-        // The preferred login goes with its login.
+        // The first login is preferred until another is chosen; a preferred login that goes
+        // leaves the oldest remaining one preferred, and the last one none.
+        let preferred = async || s.get_user("@a:x").await.unwrap().unwrap().preferred_login;
+        assert_eq!(preferred().await, Some(17841400000000001));
         s.set_preferred_login("@a:x", Some(2)).await.unwrap();
-        assert_eq!(
-            s.get_user("@a:x").await.unwrap().unwrap().preferred_login,
-            Some(2)
-        );
+        assert_eq!(preferred().await, Some(2));
         assert!(s.delete_login(2).await.unwrap());
         assert!(!s.delete_login(2).await.unwrap());
-        assert_eq!(
-            s.get_user("@a:x").await.unwrap().unwrap().preferred_login,
-            None
-        );
+        assert_eq!(preferred().await, Some(17841400000000001));
         assert_eq!(s.logins_of("@a:x").await.unwrap().len(), 1);
 
         // The same account logging in again starts without a cursor.
         s.set_login("@a:x", 17841400000000001, "alice", "{}")
             .await
             .unwrap();
-        assert_eq!(
-            s.get_login(17841400000000001)
-                .await
-                .unwrap()
-                .unwrap()
-                .seq_id,
-            None
-        );
+        let again = s.get_login(17841400000000001).await.unwrap().unwrap();
+        assert_eq!(again.seq_id, None);
+        assert!(s.delete_login(17841400000000001).await.unwrap());
+        assert_eq!(preferred().await, None);
     });
 }
 
