@@ -159,6 +159,20 @@ pub async fn decrypt(bridge: &Bridge, event: Value) -> Result<Value, ApplyError>
         Err(e @ DecryptError::KeysUnavailable(_)) => {
             Err(ApplyError::transient(Side::Homeserver, e.to_string()))
         }
+        Err(e @ DecryptError::Untrusted { .. }) => {
+            // Refused, not lost: a FAIL status for the event besides the worker's notice.
+            if let (Ok(room), Some(event_id)) = (
+                ruma::OwnedRoomId::try_from(room.as_str()),
+                event.get("event_id").and_then(Value::as_str),
+            ) {
+                bridge.reports.push(super::status::Report::Status {
+                    room,
+                    event_id: event_id.to_string(),
+                    error: Some(e.to_string()),
+                });
+            }
+            Err(ApplyError::Permanent(e.to_string()))
+        }
         Err(e) => Err(ApplyError::Permanent(e.to_string())),
     }
 }

@@ -15,6 +15,13 @@ use super::{Crypto, CryptoError, boxed, store_error};
 /// The crypto store's record that the identity it holds was published (custom value).
 const PUBLISHED: &str = "matrix_instagram.cross_signing_published";
 
+/// Whether the store holds a complete identity and the record that it was published.
+pub async fn published(crypto: &Crypto) -> bool {
+    let complete = crypto.machine.cross_signing_status().await.is_complete();
+    let recorded = crypto.machine.store().get_custom_value(PUBLISHED).await;
+    complete && matches!(recorded, Ok(Some(_)))
+}
+
 /// Makes and publishes the bot's cross-signing identity unless the store holds one already
 /// published; idempotent across restarts.
 pub async fn ensure(crypto: &Crypto) -> Result<(), CryptoError> {

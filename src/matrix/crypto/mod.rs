@@ -206,17 +206,11 @@ impl Crypto {
         }
     }
 
-    /// Whether the bot's device is cross-signed by an identity of the bot whose private keys
-    /// the store holds (`encryption.self_sign` done).
+    /// Whether the store holds a complete cross-signing identity of the bot, published with
+    /// the device's signature (`encryption.self_sign` done). Clients see the signature in the
+    /// bot's keys; the bot's own copy of its device learns it only at its next keys query.
     pub async fn is_self_signed(&self) -> bool {
-        let status = self.machine.cross_signing_status().await;
-        let own = boxed(self.machine.get_device(
-            self.machine.user_id(),
-            self.machine.device_id(),
-            None,
-        ))
-        .await;
-        status.is_complete() && matches!(own, Ok(Some(device)) if device.is_cross_signed_by_owner())
+        cross_signing::published(self).await
     }
 
     /// Whether a user's cross-signing identity changed since the bot first saw (pinned) it.
