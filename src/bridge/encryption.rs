@@ -30,9 +30,12 @@ pub enum RecordError {
 /// The crypto settings from the config.
 pub fn settings(config: &crate::config::Config) -> CryptoSettings {
     use crate::config::encryption::VerificationLevel as Level;
+    // `verified` is refused by the config's validation; read as the nearest level the
+    // library can tell, never a weaker one.
     let trust = |level: Level| match level {
         Level::Unverified => Trust::Any,
-        Level::CrossSignedUntrusted | Level::CrossSignedTofu => Trust::CrossSigned,
+        Level::CrossSignedUntrusted => Trust::CrossSigned,
+        Level::CrossSignedTofu => Trust::CrossSignedPinned,
         Level::CrossSignedVerified | Level::Verified => Trust::Verified,
     };
     let encryption = &config.encryption;
@@ -44,6 +47,7 @@ pub fn settings(config: &crate::config::Config) -> CryptoSettings {
         } else {
             DeviceCreation::AppserviceLogin
         },
+        self_sign: encryption.self_sign,
         share_with: trust(encryption.verification_levels.receive),
         accept_from: trust(encryption.verification_levels.send),
     }
@@ -151,6 +155,23 @@ pub async fn decrypt(bridge: &Bridge, event: Value) -> Result<Value, ApplyError>
         ))),
         Err(e @ DecryptError::Store(_)) => {
             Err(ApplyError::transient(Side::Database, e.to_string()))
+        }
+        Err(e @ DecryptError::KeysUnavailable(_)) => {
+            Err(ApplyError::transient(Side::Homeserver, e.to_string()))
+        }
+        Err(e @ DecryptError::Untrusted { .. }) => {
+            // Refused, not lost: a FAIL status for the event besides the worker's notice.
+            if let (Ok(room), Some(event_id)) = (
+                ruma::OwnedRoomId::try_from(room.as_str()),
+                event.get("event_id").and_then(Value::as_str),
+            ) {
+                bridge.reports.push(super::status::Report::Status {
+                    room,
+                    event_id: event_id.to_string(),
+                    error: Some(e.to_string()),
+                });
+            }
+            Err(ApplyError::Permanent(e.to_string()))
         }
         Err(e) => Err(ApplyError::Permanent(e.to_string())),
     }

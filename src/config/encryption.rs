@@ -60,8 +60,10 @@ impl Default for EncryptionConfig {
     }
 }
 
-/// Deleting Megolm sessions the bridge holds. None of these is implemented yet: each must stay
-/// `false` (the keys are here so a mautrix config section is read without surprise).
+/// Deleting Megolm sessions the bridge holds (mautrix's options). matrix-sdk-crypto 0.18's
+/// store has no call that deletes or ratchets an inbound Megolm session, and it keeps its
+/// outbound sessions as inbound ones (to read its own messages), so none of these can be
+/// honoured: each must stay `false`, and validation says why by name.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeleteKeysConfig {
@@ -76,28 +78,56 @@ pub struct DeleteKeysConfig {
 }
 
 impl DeleteKeysConfig {
-    fn enabled(&self) -> Option<&'static str> {
+    /// The first option turned on, with why it cannot be honoured.
+    fn unsupported(&self) -> Option<(&'static str, &'static str)> {
+        const NO_DELETE: &str = "cannot be honoured: matrix-sdk-crypto's store cannot delete \
+                                 inbound Megolm sessions; set it to false";
         [
-            ("delete_outbound_on_ack", self.delete_outbound_on_ack),
-            ("dont_store_outbound", self.dont_store_outbound),
-            ("ratchet_on_decrypt", self.ratchet_on_decrypt),
+            (
+                "delete_outbound_on_ack",
+                self.delete_outbound_on_ack,
+                "is Beeper-specific (hungryserv key-backup acknowledgements); set it to false",
+            ),
+            (
+                "dont_store_outbound",
+                self.dont_store_outbound,
+                "cannot be honoured: matrix-sdk-crypto always keeps its outbound sessions as \
+                 inbound ones; set it to false",
+            ),
+            (
+                "ratchet_on_decrypt",
+                self.ratchet_on_decrypt,
+                "cannot be honoured: matrix-sdk-crypto's store cannot ratchet an inbound \
+                 Megolm session forward; set it to false",
+            ),
             (
                 "delete_fully_used_on_decrypt",
                 self.delete_fully_used_on_decrypt,
+                NO_DELETE,
             ),
             (
                 "delete_prev_on_new_session",
                 self.delete_prev_on_new_session,
+                NO_DELETE,
             ),
-            ("delete_on_device_delete", self.delete_on_device_delete),
+            (
+                "delete_on_device_delete",
+                self.delete_on_device_delete,
+                NO_DELETE,
+            ),
             (
                 "periodically_delete_expired",
                 self.periodically_delete_expired,
+                NO_DELETE,
             ),
-            ("delete_outdated_inbound", self.delete_outdated_inbound),
+            (
+                "delete_outdated_inbound",
+                self.delete_outdated_inbound,
+                NO_DELETE,
+            ),
         ]
         .into_iter()
-        .find_map(|(name, on)| on.then_some(name))
+        .find_map(|(name, on, why)| on.then_some((name, why)))
     }
 }
 
@@ -117,14 +147,30 @@ pub enum VerificationLevel {
     Verified,
 }
 
+impl VerificationLevel {
+    /// The name in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unverified => "unverified",
+            Self::CrossSignedUntrusted => "cross-signed-untrusted",
+            Self::CrossSignedTofu => "cross-signed-tofu",
+            Self::CrossSignedVerified => "cross-signed-verified",
+            Self::Verified => "verified",
+        }
+    }
+}
+
+/// The levels in mautrix's sense: `receive` is about Instagram → Matrix (who gets the keys),
+/// `send` about Matrix → Instagram (whose messages are bridged), `share` about key requests.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VerificationLevels {
     /// The devices the room key of messages bridged from Instagram is shared with.
     pub receive: VerificationLevel,
-    /// The devices whose messages are bridged to Instagram.
+    /// The devices whose messages are bridged to Instagram; others are refused with a notice.
     pub send: VerificationLevel,
-    /// The devices whose key requests are answered (the bridge answers none yet).
+    /// The devices whose key requests are answered. The bridge answers no key requests at all
+    /// (matrix-sdk-crypto's key forwarding is not built in), which meets every level.
     pub share: VerificationLevel,
 }
 
@@ -168,16 +214,32 @@ impl EncryptionConfig {
         if self.store_path.trim().is_empty() {
             return Err(key_error("encryption.store_path", "must not be empty"));
         }
-        if self.self_sign {
-            return Err(key_error(
-                "encryption.self_sign",
-                "is not implemented yet; set it to false",
-            ));
+        if let Some((name, why)) = self.delete_keys.unsupported() {
+            return Err(key_error(format!("encryption.delete_keys.{name}"), why));
         }
-        if let Some(name) = self.delete_keys.enabled() {
+        self.verification_levels.validate(self.self_sign)
+    }
+}
+
+impl VerificationLevels {
+    fn validate(&self, self_sign: bool) -> Result<(), ConfigError> {
+        for (key, level) in [
+            ("encryption.verification_levels.receive", self.receive),
+            ("encryption.verification_levels.send", self.send),
+        ] {
+            if level == VerificationLevel::Verified {
+                return Err(key_error(
+                    key,
+                    "cannot be `verified`: the bridge cannot verify devices one by one; use \
+                     `cross-signed-verified` or a lower level",
+                ));
+            }
+        }
+        if self.receive != VerificationLevel::Unverified && !self_sign {
             return Err(key_error(
-                format!("encryption.delete_keys.{name}"),
-                "is not implemented yet; set it to false",
+                "encryption.verification_levels.receive",
+                "above `unverified` needs `encryption.self_sign: true` (sharing keys by \
+                 cross-signing needs the bot's own cross-signing identity)",
             ));
         }
         Ok(())

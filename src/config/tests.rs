@@ -287,6 +287,80 @@ fn encryption_section() {
 }
 
 #[test]
+fn verification_levels_and_self_sign() {
+    fn with(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut env = vec![
+            ("MATRIX_INSTAGRAM__ENCRYPTION__ALLOW", "true"),
+            ("MATRIX_INSTAGRAM__ENCRYPTION__APPSERVICE", "true"),
+            ("MATRIX_INSTAGRAM__ENCRYPTION__PICKLE_KEY", "s3cret-pickle"),
+        ];
+        env.extend_from_slice(extra);
+        load(MINIMAL, &env)
+    }
+    // self_sign is accepted now; every level of `send` but `verified` too.
+    let c = with(&[("MATRIX_INSTAGRAM__ENCRYPTION__SELF_SIGN", "true")]).unwrap();
+    assert!(c.encryption.self_sign);
+    let send = "MATRIX_INSTAGRAM__ENCRYPTION__VERIFICATION_LEVELS__SEND";
+    let receive = "MATRIX_INSTAGRAM__ENCRYPTION__VERIFICATION_LEVELS__RECEIVE";
+    for level in [
+        "unverified",
+        "cross-signed-untrusted",
+        "cross-signed-tofu",
+        "cross-signed-verified",
+    ] {
+        let c = with(&[(send, level)]).unwrap();
+        assert_eq!(c.encryption.verification_levels.send.name(), level);
+    }
+    let e = with(&[(send, "verified")]).unwrap_err().to_string();
+    assert!(
+        e.contains("encryption.verification_levels.send") && e.contains("one by one"),
+        "{e}"
+    );
+    // Sharing keys by cross-signing needs the bot's own identity.
+    let e = with(&[(receive, "cross-signed-tofu")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("encryption.verification_levels.receive") && e.contains("self_sign"),
+        "{e}"
+    );
+    with(&[
+        (receive, "cross-signed-tofu"),
+        ("MATRIX_INSTAGRAM__ENCRYPTION__SELF_SIGN", "true"),
+    ])
+    .unwrap();
+    let e = with(&[
+        (receive, "verified"),
+        ("MATRIX_INSTAGRAM__ENCRYPTION__SELF_SIGN", "true"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("encryption.verification_levels.receive"), "{e}");
+    // Any `share` level: the bridge answers no key requests.
+    with(&[(
+        "MATRIX_INSTAGRAM__ENCRYPTION__VERIFICATION_LEVELS__SHARE",
+        "verified",
+    )])
+    .unwrap();
+    // Every delete_keys option is refused by name.
+    for option in [
+        "DELETE_OUTBOUND_ON_ACK",
+        "DONT_STORE_OUTBOUND",
+        "RATCHET_ON_DECRYPT",
+        "DELETE_FULLY_USED_ON_DECRYPT",
+        "DELETE_PREV_ON_NEW_SESSION",
+        "DELETE_ON_DEVICE_DELETE",
+        "PERIODICALLY_DELETE_EXPIRED",
+        "DELETE_OUTDATED_INBOUND",
+    ] {
+        let var = format!("MATRIX_INSTAGRAM__ENCRYPTION__DELETE_KEYS__{option}");
+        let e = with(&[(var.as_str(), "true")]).unwrap_err().to_string();
+        let key = format!("encryption.delete_keys.{}", option.to_lowercase());
+        assert!(e.contains(&key), "{e}");
+    }
+}
+
+#[test]
 fn pickle_key_is_generated() {
     let text = include_str!("../../example-config.yaml");
     assert!(text.contains("pickle_key: generate"));

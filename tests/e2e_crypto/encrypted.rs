@@ -11,18 +11,18 @@ use serde_json::{Value, json};
 use crate::olm_client::OlmUser;
 use crate::{config, init_logging, start_bridge, world};
 
-fn unique_pk() -> i64 {
+pub(crate) fn unique_pk() -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
     static NEXT: AtomicI64 = AtomicI64::new(0);
     let base = (std::process::id() as i64 % 10_000) * 1_000_000 + 29_000_000_000;
     base + NEXT.fetch_add(1, Ordering::SeqCst)
 }
 
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn wait_until<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn wait_until<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -34,7 +34,7 @@ where
     }
 }
 
-fn notice_from(bot: &str, start: &'static str) -> impl Fn(&Value) -> bool {
+pub(crate) fn notice_from(bot: &str, start: &'static str) -> impl Fn(&Value) -> bool {
     let bot = bot.to_string();
     move |e: &Value| {
         e["sender"] == bot.as_str()
@@ -46,13 +46,13 @@ fn notice_from(bot: &str, start: &'static str) -> impl Fn(&Value) -> bool {
 }
 
 /// Decrypted by the user's own device (the client marks what it decrypted).
-fn decrypted_text(body: &'static str) -> impl Fn(&Value) -> bool {
+pub(crate) fn decrypted_text(body: &'static str) -> impl Fn(&Value) -> bool {
     move |e: &Value| {
         e["decrypted"] == true && e["type"] == "m.room.message" && e["content"]["body"] == body
     }
 }
 
-fn sent_to_instagram(w: &world::World, pk: i64, text: &str) -> bool {
+pub(crate) fn sent_to_instagram(w: &world::World, pk: i64, text: &str) -> bool {
     w.sent_commands(pk)
         .iter()
         .any(|c| c["action"] == "send_item" && c["text"] == text)
@@ -60,6 +60,7 @@ fn sent_to_instagram(w: &world::World, pk: i64, text: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encrypted_portals_bridge_both_ways_across_a_restart() {
+    let _one_bridge = crate::ONE_BRIDGE.lock().await;
     init_logging();
     let dir = tempfile::tempdir().expect("temp dir");
     let (config, homeserver) = config(dir.path());

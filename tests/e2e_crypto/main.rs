@@ -14,11 +14,15 @@ mod world;
 
 mod encrypted;
 mod olm_client;
+mod trust;
 
 use std::time::Duration;
 
 use matrix_instagram::app::RunningBridge;
 use matrix_instagram::config::Config;
+
+/// One bridge at a time: every test's bridge listens on the registration's port.
+pub static ONE_BRIDGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The script's config with encryption allowed, the crypto store under `dir`.
 pub fn config(dir: &std::path::Path) -> (Config, String) {

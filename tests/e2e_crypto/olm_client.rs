@@ -416,6 +416,60 @@ impl OlmUser {
         sent["event_id"].as_str().expect("event_id").to_string()
     }
 
+    /// Redacts an event (redactions are never encrypted); returns the redaction's id.
+    pub async fn redact(&self, room: &str, event_id: &str) -> String {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{room}/redact/{event_id}/{}",
+            uuid::Uuid::new_v4()
+        );
+        let sent = self
+            .call(reqwest::Method::PUT, &path, Some(json!({})))
+            .await;
+        sent["event_id"].as_str().expect("event_id").to_string()
+    }
+
+    /// The homeserver's `/keys/query` answer for one user, as JSON.
+    pub async fn query_keys(&self, user: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/_matrix/client/v3/keys/query",
+            Some(json!({"device_keys": {user: []}})),
+        )
+        .await
+    }
+
+    /// Whether this client's own crypto (after downloading the user's keys) sees the user's
+    /// device as signed by that user's self-signing key, and the user's master key it holds.
+    pub async fn sees_cross_signed(&self, user: &str, device: &str) -> (bool, Option<String>) {
+        let user_id: OwnedUserId = UserId::parse(user).expect("user id");
+        self.machine
+            .update_tracked_users([user_id.as_ref()])
+            .await
+            .expect("tracked");
+        self.send_outgoing().await;
+        let device_id: ruma16::OwnedDeviceId = device.into();
+        let found = self
+            .machine
+            .get_device(&user_id, &device_id, Some(Duration::from_secs(10)))
+            .await
+            .expect("device looked up");
+        let signed = found.is_some_and(|d| d.is_cross_signed_by_owner());
+        let master = self
+            .machine
+            .get_identity(&user_id, None)
+            .await
+            .expect("identity looked up")
+            .and_then(|i| match i {
+                matrix_sdk_crypto::UserIdentity::Other(o) => {
+                    o.master_key().get_first_key().map(|k| k.to_base64())
+                }
+                matrix_sdk_crypto::UserIdentity::Own(o) => {
+                    o.master_key().get_first_key().map(|k| k.to_base64())
+                }
+            });
+        (signed, master)
+    }
+
     pub async fn set_state(&self, room: &str, event_type: &str, content: Value) {
         let path = format!("/_matrix/client/v3/rooms/{room}/state/{event_type}/");
         self.call(reqwest::Method::PUT, &path, Some(content)).await;

@@ -51,6 +51,17 @@ pub enum DecryptError {
     /// The event cannot be decrypted, ever (malformed, wrong keys, untrusted sender).
     #[error("cannot decrypt: {0}")]
     Undecryptable(String),
+    /// Decrypted, but the sending device is below `encryption.verification_levels.send`.
+    #[error(
+        "the sending device is not trusted enough (encryption.verification_levels.send is {required}): {reason}"
+    )]
+    Untrusted {
+        required: &'static str,
+        reason: String,
+    },
+    /// The sender's device keys, needed to judge it, could not be fetched (worth retrying).
+    #[error("the sender's device keys could not be fetched: {0}")]
+    KeysUnavailable(String),
     /// The crypto store failed.
     #[error("crypto store: {0}")]
     Store(String),

@@ -9,18 +9,20 @@
 //! lists and one-time-key counts).
 
 mod attachment;
+mod cross_signing;
 mod device;
 mod error;
 mod requests;
 mod rooms;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use matrix_sdk_crypto::{
-    CollectStrategy, DecryptionSettings, EncryptionSettings, EncryptionSyncChanges, MegolmError,
-    OlmMachine, TrustRequirement,
+    DecryptionSettings, EncryptionSettings, EncryptionSyncChanges, MegolmError, OlmMachine,
+    TrustRequirement, UserIdentity,
 };
 use matrix_sdk_sqlite::SqliteCryptoStore;
 use ruma16::serde::Raw;
@@ -33,6 +35,7 @@ pub use attachment::{
 pub use device::DeviceCreation;
 pub use error::{CryptoError, DecryptError};
 pub use rooms::EncryptedRooms;
+pub use trust::Trust;
 
 use super::client::HomeserverClient;
 use crate::secret::Secret;
@@ -41,17 +44,6 @@ use crate::secret::Secret;
 /// Synapse, no flag) and MSC3202's unstable one (older Synapse with
 /// `msc3202_device_masquerading`).
 pub const DEVICE_ID_PARAMS: [&str; 2] = ["device_id", "org.matrix.msc3202.device_id"];
-
-/// How far another device must be trusted (`encryption.verification_levels`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trust {
-    /// Any device.
-    Any,
-    /// Devices signed by their owner's cross-signing identity.
-    CrossSigned,
-    /// Devices verified by the bot.
-    Verified,
-}
 
 /// What the bot's crypto needs to start.
 #[derive(Debug, Clone)]
@@ -62,9 +54,11 @@ pub struct CryptoSettings {
     pub pickle_key: Secret,
     /// How the bot's device is made on the homeserver.
     pub device_creation: DeviceCreation,
+    /// Cross-sign the bot's device with an identity of the bot's own.
+    pub self_sign: bool,
     /// Devices the room keys of outgoing messages are shared with.
     pub share_with: Trust,
-    /// Devices whose messages are decrypted.
+    /// Devices whose messages are bridged; events from others are refused after decrypting.
     pub accept_from: Trust,
 }
 
@@ -188,6 +182,9 @@ impl Crypto {
             sharing: Default::default(),
         });
         crypto.send_outgoing_requests().await?;
+        if crypto.settings.self_sign {
+            cross_signing::ensure(&crypto).await?;
+        }
         Ok(crypto)
     }
 
@@ -201,12 +198,27 @@ impl Crypto {
         self.machine.identity_keys().curve25519.to_base64()
     }
 
+    /// Decrypting itself accepts every sender; [`Crypto::decrypt`] judges the sending device
+    /// against `accept_from` afterwards, so the refusal can say why.
     fn decryption_settings(&self) -> DecryptionSettings {
         DecryptionSettings {
-            sender_device_trust_requirement: match self.settings.accept_from {
-                Trust::Any => TrustRequirement::Untrusted,
-                Trust::CrossSigned | Trust::Verified => TrustRequirement::CrossSigned,
-            },
+            sender_device_trust_requirement: TrustRequirement::Untrusted,
+        }
+    }
+
+    /// Whether the store holds a complete cross-signing identity of the bot, published with
+    /// the device's signature (`encryption.self_sign` done). Clients see the signature in the
+    /// bot's keys; the bot's own copy of its device learns it only at its next keys query.
+    pub async fn is_self_signed(&self) -> bool {
+        cross_signing::published(self).await
+    }
+
+    /// Whether a user's cross-signing identity changed since the bot first saw (pinned) it.
+    async fn pin_violation(&self, user: &UserId) -> Result<bool, DecryptError> {
+        match boxed(self.machine.get_identity(user, None)).await {
+            Ok(Some(UserIdentity::Other(other))) => Ok(other.identity_needs_user_approval()),
+            Ok(_) => Ok(false),
+            Err(e) => Err(DecryptError::Store(e.to_string())),
         }
     }
 
@@ -295,11 +307,8 @@ impl Crypto {
         Ok(())
     }
 
-    async fn send(
-        &self,
-        request_id: &ruma16::TransactionId,
-        http: requests::HttpRequest,
-    ) -> Result<(), CryptoError> {
+    /// Sends a request as the bot's device; returns the answer's body.
+    async fn send_http(&self, http: &requests::HttpRequest) -> Result<Vec<u8>, CryptoError> {
         // `user_id` named too, though it is the bot: Synapse 1.163 fails (500) on `device_id`
         // without it (it looks the device up with the registration's sender as an object).
         let [stable, unstable] = DEVICE_ID_PARAMS.map(|name| (name, self.device_id()));
@@ -312,12 +321,30 @@ impl Crypto {
             .client
             .send_json(
                 http.kind.endpoint(),
-                http.method,
+                http.method.clone(),
                 &http.path,
                 &query,
                 Some(&http.body),
             )
             .await?;
+        Ok(body.to_vec())
+    }
+
+    /// Sends a request the machine does not track; returns the answer as JSON.
+    async fn send_unmarked(&self, http: requests::HttpRequest) -> Result<Value, CryptoError> {
+        let body = self.send_http(&http).await?;
+        serde_json::from_slice(&body).map_err(|e| CryptoError::Answer {
+            endpoint: http.kind.endpoint(),
+            reason: e.to_string(),
+        })
+    }
+
+    async fn send(
+        &self,
+        request_id: &ruma16::TransactionId,
+        http: requests::HttpRequest,
+    ) -> Result<(), CryptoError> {
+        let body = self.send_http(&http).await?;
         let machine = &self.machine;
         let result = match requests::answer(http.kind, &body)? {
             requests::Answer::KeysUpload(r) => {
@@ -349,23 +376,33 @@ impl Crypto {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let settings = self.decryption_settings();
-        match boxed(self.machine.decrypt_room_event(&raw, &room, &settings)).await {
-            Ok(decrypted) => {
-                let mut plain: Value = serde_json::from_str(decrypted.event.json().get())
-                    .map_err(|e| DecryptError::Undecryptable(e.to_string()))?;
-                if let Some(map) = plain.as_object_mut() {
-                    map.insert("room_id".into(), Value::String(room.to_string()));
-                }
-                Ok(Decrypted { event: plain })
+        let decrypted = match self.decrypt_raw(&raw, &room).await {
+            Ok(decrypted) => decrypted,
+            Err(MegolmError::MissingRoomKey(withheld)) => {
+                return Err(DecryptError::MissingKey {
+                    session_id,
+                    withheld: withheld.map(|w| w.to_string()),
+                });
             }
-            Err(MegolmError::MissingRoomKey(withheld)) => Err(DecryptError::MissingKey {
-                session_id,
-                withheld: withheld.map(|w| w.to_string()),
-            }),
-            Err(MegolmError::Store(e)) => Err(DecryptError::Store(e.to_string())),
-            Err(e) => Err(DecryptError::Undecryptable(e.to_string())),
+            Err(MegolmError::Store(e)) => return Err(DecryptError::Store(e.to_string())),
+            Err(e) => return Err(DecryptError::Undecryptable(e.to_string())),
+        };
+        let decrypted = trust::judge_sender(self, &raw, &room, decrypted).await?;
+        let mut plain: Value = serde_json::from_str(decrypted.event.json().get())
+            .map_err(|e| DecryptError::Undecryptable(e.to_string()))?;
+        if let Some(map) = plain.as_object_mut() {
+            map.insert("room_id".into(), Value::String(room.to_string()));
         }
+        Ok(Decrypted { event: plain })
+    }
+
+    async fn decrypt_raw(
+        &self,
+        raw: &Raw<matrix_sdk_crypto::types::events::room::encrypted::EncryptedEvent>,
+        room: &RoomId,
+    ) -> Result<matrix_sdk_common::deserialized_responses::DecryptedRoomEvent, MegolmError> {
+        let settings = self.decryption_settings();
+        boxed(self.machine.decrypt_room_event(raw, room, &settings)).await
     }
 
     /// Encrypts a room event's content for the room's `members`: their device lists are
@@ -389,6 +426,7 @@ impl Crypto {
             .await
             .map_err(store_error)?;
         self.send_outgoing_requests().await?;
+        let members = trust::pinned_only(self, members).await?;
         if let Some((request_id, claim)) =
             boxed(self.machine.get_missing_sessions(members.iter().copied()))
                 .await
@@ -400,11 +438,7 @@ impl Crypto {
             }
         }
         let settings = EncryptionSettings {
-            sharing_strategy: match self.settings.share_with {
-                Trust::Any => CollectStrategy::AllDevices,
-                Trust::CrossSigned => CollectStrategy::IdentityBasedStrategy,
-                Trust::Verified => CollectStrategy::OnlyTrustedDevices,
-            },
+            sharing_strategy: self.settings.share_with.collect_strategy(),
             ..Default::default()
         };
         let shares = boxed(

@@ -30,6 +30,8 @@ pub enum Kind {
     KeysClaim,
     ToDevice,
     SignatureUpload,
+    /// The bot's cross-signing keys (`encryption.self_sign`); its answer is not read.
+    SigningKeysUpload,
 }
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
             Self::KeysClaim => "keys::claim_keys",
             Self::ToDevice => "to_device::send_event_to_device",
             Self::SignatureUpload => "keys::upload_signatures",
+            Self::SigningKeysUpload => "keys::upload_signing_keys",
         }
     }
 }
@@ -158,7 +161,9 @@ pub fn answer(kind: Kind, body: &[u8]) -> Result<Answer, CryptoError> {
         Kind::KeysQuery => Answer::KeysQuery(parse(kind, body)?),
         Kind::KeysClaim => Answer::KeysClaim(parse(kind, body)?),
         Kind::ToDevice => Answer::ToDevice(parse(kind, body)?),
-        Kind::SignatureUpload => Answer::SignatureUpload(parse(kind, body)?),
+        Kind::SignatureUpload | Kind::SigningKeysUpload => {
+            Answer::SignatureUpload(parse(Kind::SignatureUpload, body)?)
+        }
     })
 }
 

@@ -10,6 +10,7 @@ fn settings(dir: &std::path::Path, key: &str) -> CryptoSettings {
         store_path: dir.join("crypto"),
         pickle_key: Secret::new(key),
         device_creation: DeviceCreation::AppserviceLogin,
+        self_sign: false,
         share_with: Trust::Any,
         accept_from: Trust::Any,
     }
