@@ -14,9 +14,10 @@
 //! over once and its echo from the other side changes nothing; only a change crosses (the
 //! first time a thread is seen, what Instagram has set). A value the bridge wrote waits (up
 //! to a minute) for its echo: what that side reports otherwise meanwhile was made before the
-//! write (a sync between two tag writes) and is ignored. It lives in memory: after a restart,
-//! the first sync of each user is a baseline, and changes made while the bridge was down are
-//! not carried over.
+//! write (a sync between two tag writes) and is ignored. What is known is also stored
+//! ([`super::chat_state_saved`]), so a change made on either side while the bridge was down
+//! crosses at its next look; only rooms whose Matrix side was never seen take the first sync
+//! of a watcher as their baseline.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,12 +28,14 @@ use dashmap::{DashMap, DashSet};
 use ruma::{OwnedRoomId, RoomId};
 
 use super::Bridge;
+use super::chat_state_saved as saved;
 use super::error::ApplyError;
 use super::puppet;
 use crate::instagram::ids::ThreadId;
 use crate::instagram::types::Thread;
 use crate::matrix::Intent;
 use crate::matrix::chat_state::{self as mx, AccountDataSync, RoomChatState};
+use crate::store::Store;
 use crate::store::portals::PortalRow;
 
 /// How long one account-data `/sync` waits for a change.
@@ -113,12 +116,16 @@ const ECHO_WAIT: Duration = Duration::from_secs(60);
 pub struct Side {
     pub state: RoomChatState,
     pending: [Option<(bool, Instant)>; 4],
+    /// This side has reported something, or been written by the bridge, at least once (in
+    /// this run or an earlier one): its values are known, not assumed.
+    pub observed: bool,
 }
 
 impl Side {
     /// The side reports `v` for `f`: whether that is a change. The echo of the bridge's own
     /// write ends the wait for it; another value during the wait is older than the write.
     fn observe(&mut self, f: Field, v: bool, now: Instant) -> bool {
+        self.observed = true;
         let i = f as usize;
         if let Some((p, at)) = self.pending[i]
             && now.duration_since(at) < ECHO_WAIT
@@ -136,6 +143,7 @@ impl Side {
 
     /// The bridge writes `v` for `f` on this side.
     fn wrote(&mut self, f: Field, v: bool, now: Instant) {
+        self.observed = true;
         set(&mut self.state, f, v);
         self.pending[f as usize] = Some((v, now));
     }
@@ -177,13 +185,15 @@ pub fn to_matrix(known: &mut Known, seen: &Seen, now: Instant) -> Vec<(Field, bo
 }
 
 /// Matrix reports `seen`: what changed there and Instagram has otherwise, where it has an
-/// endpoint, is to be sent (recorded here as sent). A `baseline` is only remembered.
+/// endpoint, is to be sent (recorded here as sent). `first_sync`: the first sync of a watcher,
+/// which is only remembered for a room whose Matrix side was never seen before.
 pub fn to_instagram(
     known: &mut Known,
     seen: &Seen,
-    baseline: bool,
+    first_sync: bool,
     now: Instant,
 ) -> Vec<(Field, bool)> {
+    let baseline = first_sync && !known.matrix.observed;
     let mut changes = Vec::new();
     for f in FIELDS {
         let Some(v) = seen.get(f) else { continue };
@@ -204,10 +214,14 @@ pub fn to_instagram(
     changes
 }
 
-/// The chat state the bridge knows, and the account-data watchers running.
+/// The chat state the bridge knows (read from the store on first use, written back on every
+/// change), and the account-data watchers running.
 #[derive(Default)]
 pub struct ChatStates {
     known: DashMap<(String, OwnedRoomId), Known>,
+    /// Held while a (user, room) is written to the store, so that writes land in the order of
+    /// the changes.
+    saving: tokio::sync::Mutex<()>,
     /// (user, thread) hidden on Instagram from Matrix: its removal is our own echo.
     hidden_by_us: DashSet<(String, String)>,
     /// The running watcher's generation per user.
@@ -216,19 +230,50 @@ pub struct ChatStates {
 }
 
 impl ChatStates {
-    fn known(&self, mxid: &str, room: &RoomId) -> Known {
-        self.known
-            .get(&(mxid.to_owned(), room.to_owned()))
-            .map(|k| *k)
-            .unwrap_or_default()
+    /// What is known of (user, room): from memory, else from the store.
+    async fn known(&self, store: &Store, mxid: &str, room: &RoomId) -> Known {
+        let key = (mxid.to_owned(), room.to_owned());
+        if let Some(k) = self.known.get(&key) {
+            return *k;
+        }
+        let mut loaded = Known::default();
+        if let Some((matrix, instagram)) = saved::load(store, mxid, room.as_str()).await {
+            (loaded.matrix.state, loaded.matrix.observed) = (matrix.state, matrix.observed);
+            (loaded.instagram.state, loaded.instagram.observed) =
+                (instagram.state, instagram.observed);
+        }
+        *self.known.entry(key).or_insert(loaded)
     }
 
-    fn update(&self, mxid: &str, room: &RoomId, f: impl FnOnce(&mut Known)) {
-        f(&mut self
-            .known
-            .entry((mxid.to_owned(), room.to_owned()))
-            .or_default());
+    /// Changes what is known of (user, room), and stores it when a value or what was seen
+    /// changed.
+    async fn update(&self, store: &Store, mxid: &str, room: &RoomId, f: impl FnOnce(&mut Known)) {
+        let before = self.known(store, mxid, room).await;
+        let key = (mxid.to_owned(), room.to_owned());
+        let after = {
+            let mut entry = self.known.entry(key.clone()).or_insert(before);
+            f(&mut entry);
+            *entry
+        };
+        if saved_part(&after) == saved_part(&before) {
+            return;
+        }
+        let _order = self.saving.lock().await;
+        let Some(now) = self.known.get(&key).map(|k| *k) else {
+            return;
+        };
+        let (matrix, instagram) = saved_part(&now);
+        saved::save(store, mxid, room.as_str(), matrix, instagram).await;
     }
+}
+
+/// What of `known` is stored (the echo waits are not: they end with the run).
+fn saved_part(known: &Known) -> (saved::SavedSide, saved::SavedSide) {
+    let side = |s: &Side| saved::SavedSide {
+        state: s.state,
+        observed: s.observed,
+    };
+    (side(&known.matrix), side(&known.instagram))
 }
 
 async fn write_matrix(
@@ -267,16 +312,18 @@ pub async fn from_instagram(
         return Ok(());
     };
     let seen = of_thread(thread);
-    let states = &bridge.chat_states;
-    let before = states.known(mxid, &room);
+    let (states, store) = (&bridge.chat_states, &bridge.store);
+    let before = states.known(store, mxid, &room).await;
     // Recorded before writing, so the write's echo in the account-data sync changes nothing.
     let mut changes = Vec::new();
-    states.update(mxid, &room, |k| {
-        changes = to_matrix(k, &seen, Instant::now())
-    });
+    states
+        .update(store, mxid, &room, |k| {
+            changes = to_matrix(k, &seen, Instant::now())
+        })
+        .await;
     for (f, v) in changes {
         if let Err(e) = write_matrix(&intent, &room, f, v).await {
-            states.update(mxid, &room, |k| *k = before);
+            states.update(store, mxid, &room, |k| *k = before).await;
             return Err(puppet::send_failed(bridge, &intent, e).await);
         }
         tracing::debug!(user = mxid, %room, field = ?f, value = v, "chat state from Instagram");
@@ -285,16 +332,27 @@ pub async fn from_instagram(
 }
 
 /// The user read the thread on Instagram (or from Matrix): Instagram's unread mark is gone.
-pub fn read_on_instagram(bridge: &Bridge, mxid: &str, room: &str) {
+pub async fn read_on_instagram(bridge: &Bridge, mxid: &str, room: &str) {
     let Ok(room) = RoomId::parse(room) else {
         return;
     };
-    let key = (mxid.to_owned(), room);
-    if let Some(mut known) = bridge.chat_states.known.get_mut(&key) {
-        let ig = &mut known.instagram;
-        ig.state.unread = false;
-        ig.pending[Field::Unread as usize] = None;
+    let states = &bridge.chat_states;
+    if !states
+        .known(&bridge.store, mxid, &room)
+        .await
+        .instagram
+        .state
+        .unread
+    {
+        return;
     }
+    states
+        .update(&bridge.store, mxid, &room, |known| {
+            let ig = &mut known.instagram;
+            ig.state.unread = false;
+            ig.pending[Field::Unread as usize] = None;
+        })
+        .await;
 }
 
 /// A thread deleted or hidden on Instagram (not by the bridge): the user is told in the room,
@@ -334,6 +392,17 @@ pub async fn thread_removed(
     Ok(())
 }
 
+/// Forgets what is known of the user's chat state (their double puppet is off: their Matrix
+/// side can no longer be seen, so a later puppet starts from a baseline again).
+pub async fn forget(bridge: &Bridge, mxid: &str) {
+    let states = &bridge.chat_states;
+    let _order = states.saving.lock().await;
+    states.known.retain(|(user, _), _| user != mxid);
+    if let Err(e) = bridge.store.delete_chat_states(mxid).await {
+        tracing::warn!(user = mxid, "cannot forget the known chat states: {e}");
+    }
+}
+
 /// Starts (or restarts) the user's account-data watcher, when they have a double puppet.
 pub fn watch(bridge: &Arc<Bridge>, mxid: &str) {
     if puppet::intent(bridge, mxid).is_none() {
@@ -361,9 +430,9 @@ pub fn watch(bridge: &Arc<Bridge>, mxid: &str) {
                 .await
             {
                 Ok(sync) => {
-                    let baseline = since.is_none();
+                    let first_sync = since.is_none();
                     since = Some(sync.next_batch.clone());
-                    matrix_changed(&bridge, &mxid, sync, baseline).await;
+                    matrix_changed(&bridge, &mxid, sync, first_sync).await;
                     delay = Duration::from_secs(1);
                 }
                 Err(e) if crate::matrix::double_puppet::is_dead_token(&e) => {
@@ -379,11 +448,14 @@ pub fn watch(bridge: &Arc<Bridge>, mxid: &str) {
     });
 }
 
-/// The rooms one sync may have changed, with what it says of each.
+/// The rooms one sync may have changed, with what it says of each. `stored`: the rooms whose
+/// chat state the store knows for this user (a room unmuted while the bridge was down is in
+/// no push rule any more).
 fn changed_rooms(
     states: &ChatStates,
     mxid: &str,
     sync: &AccountDataSync,
+    stored: &[String],
 ) -> Vec<(OwnedRoomId, Seen)> {
     let muted = sync.push_rules.as_ref().map(mx::muted_rooms);
     let mut rooms: BTreeSet<OwnedRoomId> = sync.rooms.keys().cloned().collect();
@@ -399,6 +471,11 @@ fn changed_rooms(
                 .iter()
                 .filter(|e| e.key().0 == mxid)
                 .map(|e| e.key().1.clone()),
+        );
+        rooms.extend(
+            stored
+                .iter()
+                .filter_map(|r| OwnedRoomId::try_from(r.as_str()).ok()),
         );
     }
     rooms
@@ -418,10 +495,19 @@ fn changed_rooms(
 }
 
 /// Matrix → Instagram: what one sync changed in the user's portals. The first sync of a
-/// watcher is the baseline: remembered, not sent.
-async fn matrix_changed(bridge: &Bridge, mxid: &str, sync: AccountDataSync, baseline: bool) {
-    let states = &bridge.chat_states;
-    for (room, seen) in changed_rooms(states, mxid, &sync) {
+/// watcher is the baseline of the rooms whose Matrix side was never seen: remembered, not
+/// sent.
+async fn matrix_changed(bridge: &Bridge, mxid: &str, sync: AccountDataSync, first_sync: bool) {
+    let (states, store) = (&bridge.chat_states, &bridge.store);
+    let stored = if first_sync && sync.push_rules.is_some() {
+        store.chat_state_rooms(mxid).await.unwrap_or_else(|e| {
+            tracing::warn!(user = mxid, "cannot read the known chat states: {e}");
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    for (room, seen) in changed_rooms(states, mxid, &sync, &stored) {
         let portal = match bridge.store.get_portal_by_room(room.as_str()).await {
             Ok(Some(p)) if p.is_group || users_dm(bridge, mxid, &p) => p,
             Ok(_) => continue,
@@ -430,17 +516,21 @@ async fn matrix_changed(bridge: &Bridge, mxid: &str, sync: AccountDataSync, base
                 continue;
             }
         };
-        let before = states.known(mxid, &room).instagram;
+        let before = states.known(store, mxid, &room).await.instagram;
         let mut changes = Vec::new();
-        states.update(mxid, &room, |k| {
-            changes = to_instagram(k, &seen, baseline, Instant::now());
-        });
+        states
+            .update(store, mxid, &room, |k| {
+                changes = to_instagram(k, &seen, first_sync, Instant::now());
+            })
+            .await;
         for (f, v) in changes {
             if !send_instagram(bridge, mxid, &room, &portal, f, v).await {
-                states.update(mxid, &room, |k| {
-                    set(&mut k.instagram.state, f, get(&before.state, f));
-                    k.instagram.pending[f as usize] = None;
-                });
+                states
+                    .update(store, mxid, &room, |k| {
+                        set(&mut k.instagram.state, f, get(&before.state, f));
+                        k.instagram.pending[f as usize] = None;
+                    })
+                    .await;
             }
         }
     }

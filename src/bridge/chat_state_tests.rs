@@ -125,3 +125,73 @@ fn read_state_is_the_unread_mark() {
     assert_eq!(seen.low_priority, Some(false));
     assert_eq!(seen.favourite, None);
 }
+
+#[test]
+fn the_first_sync_is_a_baseline_only_where_the_matrix_side_was_never_seen() {
+    let now = Instant::now();
+    let mut fresh = Known::default();
+    assert!(to_instagram(&mut fresh, &seen(Some(true), None, None, None), true, now).is_empty());
+    assert!(fresh.matrix.observed && fresh.matrix.state.muted);
+    // Seen before (an earlier run): what changed since crosses, even in a first sync.
+    let mut seen_before = Known::default();
+    seen_before.matrix.observed = true;
+    assert_eq!(
+        to_instagram(
+            &mut seen_before,
+            &seen(Some(true), None, None, None),
+            true,
+            now
+        ),
+        [(Field::Muted, true)]
+    );
+}
+
+#[tokio::test]
+async fn what_is_known_outlives_a_restart_and_changes_made_meanwhile_cross() {
+    let (store, _dir) = crate::store::testing::sqlite().await;
+    let room = RoomId::parse("!r:x").unwrap();
+    let now = Instant::now();
+    let states = ChatStates::default();
+    // Muted on Instagram, written to Matrix; the watcher's first sync sees the user's tags.
+    states
+        .update(&store, "@a:x", &room, |k| {
+            to_matrix(k, &seen(Some(true), None, None, None), now);
+        })
+        .await;
+    states
+        .update(&store, "@a:x", &room, |k| {
+            to_instagram(k, &seen(Some(true), None, None, Some(true)), true, now);
+        })
+        .await;
+
+    let restarted = ChatStates::default();
+    let known = restarted.known(&store, "@a:x", &room).await;
+    assert!(known.matrix.observed && known.matrix.state.muted && known.matrix.state.favourite);
+    assert!(known.instagram.state.muted && !known.instagram.state.favourite);
+    // Unmuted on Matrix while the bridge was down: the first sync after the restart sends it.
+    let mut sent = Vec::new();
+    restarted
+        .update(&store, "@a:x", &room, |k| {
+            sent = to_instagram(k, &seen(Some(false), None, None, Some(true)), true, now);
+        })
+        .await;
+    assert_eq!(sent, [(Field::Muted, false)]);
+    // Pinned on Instagram while down: the next thread sync writes it on Matrix once.
+    let mut written = Vec::new();
+    restarted
+        .update(&store, "@a:x", &room, |k| {
+            written = to_matrix(k, &seen(Some(false), None, None, Some(true)), now);
+        })
+        .await;
+    assert_eq!(written, [(Field::Favourite, true)]);
+    let again = ChatStates::default();
+    let mut nothing = vec![(Field::Muted, true)];
+    again
+        .update(&store, "@a:x", &room, |k| {
+            nothing = to_matrix(k, &seen(Some(false), None, None, Some(true)), now);
+        })
+        .await;
+    assert!(nothing.is_empty(), "{nothing:?}");
+    // Another user's state of the same room is their own.
+    assert_eq!(again.known(&store, "@b:x", &room).await, Known::default());
+}

@@ -26,6 +26,7 @@ pub mod account;
 pub mod bridge_state;
 pub mod catch_up;
 pub mod chat_state;
+pub mod chat_state_saved;
 pub mod commands;
 pub mod continuity;
 pub mod conversation;

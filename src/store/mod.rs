@@ -18,6 +18,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 mod cache;
+pub mod chat_states;
 pub mod claims;
 pub mod dead_letters;
 pub mod double_puppets;

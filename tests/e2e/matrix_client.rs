@@ -30,6 +30,34 @@ impl User {
     }
 
     /// Registers a user (or logs in when the name is taken, e.g. on a second run).
+    /// Another access token of this user (a second password login), e.g. to give the bridge.
+    pub async fn another_token(&self) -> String {
+        let localpart = self
+            .user_id
+            .trim_start_matches('@')
+            .split(':')
+            .next()
+            .unwrap_or_default();
+        let body: Value = self
+            .http
+            .post(format!("{}/_matrix/client/v3/login", self.base))
+            .json(&json!({
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": localpart},
+                "password": format!("pw-{localpart}-secret"),
+            }))
+            .send()
+            .await
+            .expect("login request")
+            .json()
+            .await
+            .expect("login response");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
     pub async fn register(base: &str, localpart: &str) -> User {
         let http = http();
         let password = format!("pw-{localpart}-secret");

@@ -3,37 +3,11 @@
 //! user, their phone messages appear as them; when the homeserver stops accepting the token
 //! the user is told and their messages appear from their ghost again, none lost.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::bridging::{body_is, bot_id, ghost, unique_pk};
 use crate::env;
 use crate::matrix_client::{User, unique};
-
-/// A second access token for the user (a new login with their password).
-async fn second_token(base: &str, user_id: &str) -> String {
-    let localpart = user_id
-        .trim_start_matches('@')
-        .split(':')
-        .next()
-        .unwrap_or_default();
-    let body: Value = reqwest::Client::new()
-        .post(format!("{base}/_matrix/client/v3/login"))
-        .json(&json!({
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": localpart},
-            "password": format!("pw-{localpart}-secret"),
-        }))
-        .send()
-        .await
-        .expect("login request")
-        .json()
-        .await
-        .expect("login response");
-    body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string()
-}
 
 /// A Matrix user with a management room, and an Instagram account with one DM (Bob wrote).
 struct Scene {
@@ -87,7 +61,7 @@ async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
         bob_name,
         thread,
     } = scene("lm").await;
-    let token = second_token(&env.homeserver, &user.user_id).await;
+    let token = user.another_token().await;
     let asked = user
         .send_text(&management, &format!("login-matrix {token}"))
         .await;
@@ -161,7 +135,6 @@ async fn login_matrix_puppets_with_the_users_token_until_it_dies() {
 /// to accept) and the DM is listed in the user's `m.direct`.
 #[tokio::test]
 async fn login_matrix_after_login_joins_the_portals_already_there() {
-    let env = env();
     let bot = bot_id();
     let Scene {
         user,
@@ -188,7 +161,7 @@ async fn login_matrix_after_login_joins_the_portals_already_there() {
         })
         .await;
 
-    let token = second_token(&env.homeserver, &user.user_id).await;
+    let token = user.another_token().await;
     let asked = user
         .send_text(&management, &format!("login-matrix {token}"))
         .await;

@@ -16,6 +16,7 @@ mod matrix_client;
 mod world;
 
 mod accounts;
+mod chat_state;
 mod import;
 mod mentions;
 mod ops;
@@ -176,6 +177,12 @@ impl Harness {
 
     /// A Matrix user logged in to a fresh Instagram account with one DM thread (with history).
     async fn scene(&self, tag: &str) -> (User, String, i64, i64, String) {
+        let s = self.scene_with_management(tag).await;
+        (s.user, s.portal, s.me_pk, s.bob_pk, s.thread)
+    }
+
+    /// [`Self::scene`], with the user's management room.
+    async fn scene_with_management(&self, tag: &str) -> Scene {
         let w = &self.world;
         let bot = self.config.bot_user_id();
         let tag_sum: i64 = tag.bytes().map(i64::from).sum();
@@ -208,7 +215,14 @@ impl Harness {
         user.join(&portal).await;
         user.wait_for(&portal, "the history", |e| body_is(e, "before the restart"))
             .await;
-        (user, portal, me_pk, bob_pk, thread)
+        Scene {
+            user,
+            management,
+            portal,
+            me_pk,
+            bob_pk,
+            thread,
+        }
     }
 
     /// Each body appears exactly once in Matrix and on Instagram. Checked once a sentinel
@@ -260,13 +274,32 @@ impl Harness {
     }
 }
 
+/// What [`Harness::scene_with_management`] sets up.
+struct Scene {
+    user: User,
+    management: String,
+    portal: String,
+    me_pk: i64,
+    bob_pk: i64,
+    thread: String,
+}
+
 fn body_is(e: &Value, body: &str) -> bool {
     e["type"] == "m.room.message" && e["content"]["body"] == body
 }
 
 async fn wait_until(what: &str, check: impl Fn() -> bool) {
+    wait_until_async(what, || std::future::ready(check())).await
+}
+
+/// [`wait_until`] for a check that has to wait itself (a Matrix request).
+async fn wait_until_async<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
+    while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

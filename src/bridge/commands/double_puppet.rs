@@ -31,6 +31,7 @@ pub async fn login(ctx: &CommandContext<'_>, token: &str) -> Result<(), ApplyErr
 
 pub async fn logout(ctx: &CommandContext<'_>) -> Result<(), ApplyError> {
     if puppet::logout(ctx.bridge, ctx.sender.as_str()).await? {
+        crate::bridge::chat_state::forget(ctx.bridge, ctx.sender.as_str()).await;
         ctx.reply("Double puppeting is off; your access token is forgotten.")
             .await
     } else {

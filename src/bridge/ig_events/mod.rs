@@ -231,7 +231,7 @@ async fn apply_seen(
     {
         if reader.get() == user.pk {
             // Read on your phone: your own read marker (double puppeting).
-            super::chat_state::read_on_instagram(bridge, &user.mxid, room.as_str());
+            super::chat_state::read_on_instagram(bridge, &user.mxid, room.as_str()).await;
             return super::puppet::read_up_to(bridge, user, &room, &event).await;
         }
         ghost::ghost_intent(bridge, reader.get())?

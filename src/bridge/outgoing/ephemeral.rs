@@ -64,7 +64,9 @@ pub async fn receipt(bridge: &Arc<Bridge>, room: &str, content: &Value) {
                 && !message.item_id.starts_with("pending:")
             {
                 match user.mark_seen(&portal.thread_id, &message.item_id).await {
-                    Ok(()) => crate::bridge::chat_state::read_on_instagram(bridge, reader, room),
+                    Ok(()) => {
+                        crate::bridge::chat_state::read_on_instagram(bridge, reader, room).await
+                    }
                     Err(e) => tracing::debug!("read receipt not sent to Instagram: {e}"),
                 }
             }
