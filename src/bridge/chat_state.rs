@@ -290,14 +290,6 @@ async fn write_matrix(
     }
 }
 
-/// The portal's room, when it has a valid one.
-fn room_of(portal: &PortalRow) -> Option<OwnedRoomId> {
-    portal
-        .room_id
-        .as_deref()
-        .and_then(|r| RoomId::parse(r).ok())
-}
-
 /// Instagram → Matrix: the thread's chat state, as the user (double puppeting only).
 pub async fn from_instagram(
     bridge: &Bridge,
@@ -308,7 +300,7 @@ pub async fn from_instagram(
     let Some(intent) = puppet::intent(bridge, mxid) else {
         return Ok(());
     };
-    let Some(room) = room_of(portal) else {
+    let Ok(room) = super::items::room_of(portal) else {
         return Ok(());
     };
     let seen = of_thread(thread);
@@ -376,7 +368,7 @@ pub async fn thread_removed(
     else {
         return Ok(());
     };
-    let Some(room) = room_of(&portal) else {
+    let Ok(room) = super::items::room_of(&portal) else {
         return Ok(());
     };
     tracing::info!(thread = %thread_id, user = mxid, "thread removed on Instagram");
